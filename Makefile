@@ -1,0 +1,41 @@
+# The two commands of the README — `make serve` and `make test` — install what they need first.
+.PHONY: serve test install lint spec spec-check bench clean
+VENV := .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+serve: $(VENV)/.installed  ## run the API on the embedded default (or DATABASE_URL)
+	$(BIN)/focus serve
+
+test: $(VENV)/.installed node_modules/.installed  ## every suite, on real servers
+	$(BIN)/pytest
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+spec: $(VENV)/.installed  ## regenerate the committed OpenAPI spec
+	$(BIN)/focus openapi export
+
+spec-check: $(VENV)/.installed node_modules/.installed  ## committed spec current, no breaking change
+	$(BIN)/focus openapi export --check
+	node_modules/.bin/openapi-diff openapi/released/v1.json openapi/v1.json
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/api_read.py
+
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.5"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements-dev.lock -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .focus

@@ -1,0 +1,106 @@
+"""One mapping from errors to problem+json responses. No stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from api.problems import problem_response
+from domain.errors import (
+    AuthUnavailable,
+    Conflict,
+    DomainError,
+    LimitExceeded,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+    ValidationFailed,
+)
+from domain.idempotency import IdempotencyKeyReused
+
+log = logging.getLogger("api.errors")
+
+# Most specific first: the first type the error is an instance of decides.
+_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (ValidationFailed, 422, "The request has invalid values"),
+    (IdempotencyKeyReused, 422, "Idempotency-Key reused for another request"),
+    (NotFound, 404, "Not found"),
+    (PreconditionFailed, 412, "The resource has changed"),
+    (Conflict, 409, "Conflict with the current state"),
+    (LimitExceeded, 422, "A limit would be exceeded"),
+    (Unauthenticated, 401, "Authentication required"),
+    (AuthUnavailable, 503, "Authentication is unavailable"),
+]
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status, title = next(
+        ((s, t) for kind, s, t in _STATUS if isinstance(exc, kind)), (400, "Bad request")
+    )
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, ValidationFailed):
+        extra["errors"] = [
+            {"field": p.field, "code": p.code, "message": p.message} for p in exc.problems
+        ]
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{exc.code}"'
+        )
+    if isinstance(exc, AuthUnavailable):
+        headers["Retry-After"] = "5"
+        log.error("auth.unavailable", extra={"detail": exc.detail})
+    return problem_response(status, exc.code, title, exc.detail, headers=headers, **extra)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": _field_path(tuple(e.get("loc", ()))),
+            "code": e.get("type", "invalid"),
+            "message": e.get("msg", "invalid value"),
+        }
+        for e in exc.errors()
+    ]
+    return problem_response(
+        422,
+        "validation_failed",
+        "The request has invalid values",
+        errors[0]["message"] if len(errors) == 1 else f"{len(errors)} fields are invalid",
+        errors=errors,
+    )
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    return problem_response(
+        exc.status_code, code, detail or "Error", headers=dict(exc.headers) if exc.headers else None
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("api.unhandled_error", extra={"path": request.url.path})
+    return problem_response(500, "internal_error", "Something went wrong on our side")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

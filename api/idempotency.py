@@ -1,0 +1,63 @@
+"""Idempotent POSTs: the key, the effect and the stored response commit together."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.services import ApiServices
+from domain import idempotency
+from domain.identity import Principal
+from domain.unit_of_work import UnitOfWork
+
+_KEPT_HEADERS = ("content-type", "etag", "location")
+
+Effect = Callable[[UnitOfWork], Awaitable[Response]]
+
+
+async def run_idempotent(
+    request: Request, svc: ApiServices, principal: Principal, effect: Effect
+) -> Response:
+    """Run `effect` once per (user, Idempotency-Key); a retry gets the first response back.
+
+    A domain error raised by the effect rolls back the key with the effect, so a retry is
+    evaluated afresh (Stripe likewise keeps no result for requests refused before executing).
+    """
+    raw_key = request.headers.get("idempotency-key")
+    async with svc.unit_of_work() as uow:
+        if raw_key is None:
+            response = await effect(uow)
+            await uow.commit()
+            return response
+        key = idempotency.validate_key(raw_key)
+        if not await uow.idempotency.acquire(principal.uid, key):
+            raise idempotency.in_progress()
+        now = svc.clock()
+        request_fingerprint = idempotency.fingerprint(
+            request.method, request.url.path, await request.body()
+        )
+        record = await uow.idempotency.find(
+            principal.uid, key, not_before=now - idempotency.KEY_TTL
+        )
+        if record is not None:
+            stored = idempotency.replay_or_refuse(record, request_fingerprint)
+            return Response(
+                stored.body,
+                status_code=stored.status,
+                headers={**stored.headers, "Idempotent-Replayed": "true"},
+            )
+        response = await effect(uow)
+        kept = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
+        await uow.idempotency.save(
+            idempotency.IdempotencyRecord(
+                principal.uid,
+                key,
+                request_fingerprint,
+                idempotency.StoredResponse(response.status_code, kept, bytes(response.body)),
+                now,
+            )
+        )
+        await uow.commit()
+        return response

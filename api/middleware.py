@@ -1,0 +1,159 @@
+"""Plain ASGI middleware for what every API response shares.
+
+Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap and streaming intact.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from email.utils import format_datetime
+
+from packaging.version import InvalidVersion, Version
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.config import ApiConfig, Deprecation
+from api.problems import problem_response
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+_VERSIONED = ("/v1/", "/v2/")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class EdgeMiddleware:
+    """Request ids, body size cap, client version gate, deprecation and cache headers."""
+
+    def __init__(self, app: ASGIApp, config: ApiConfig) -> None:
+        self.app = app
+        self.config = config
+        self._min_versions = {p: Version(v) for p, v in config.min_app_versions.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        versioned = path.startswith(_VERSIONED)
+
+        early = self._refuse_early(headers, versioned)
+        if early is not None:
+            early.headers["X-Request-Id"] = request_id
+            await early(scope, receive, send)
+            return
+
+        extra = self._extra_headers(scope["method"], path, versioned)
+        extra["X-Request-Id"] = request_id
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                out = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    if name not in out:
+                        out[name] = value
+            await send(message)
+
+        try:
+            await self.app(scope, self._capped(receive), send_with_headers)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._too_large()(scope, receive, send_with_headers)
+
+    def _refuse_early(self, headers: Headers, versioned: bool) -> Response | None:
+        length = headers.get("content-length")
+        if length is not None and (
+            not length.isdigit() or int(length) > self.config.max_body_bytes
+        ):
+            return self._too_large()
+        if versioned:
+            return self._check_app_version(headers)
+        return None
+
+    def _too_large(self) -> Response:
+        return problem_response(
+            413,
+            "payload_too_large",
+            "Request body too large",
+            f"at most {self.config.max_body_bytes} bytes",
+        )
+
+    def _check_app_version(self, headers: Headers) -> Response | None:
+        platform = headers.get("x-platform", "").lower()
+        raw = headers.get("x-app-version")
+        minimum = self._min_versions.get(platform)
+        if minimum is None or raw is None:
+            return None
+        try:
+            too_old = Version(raw) < minimum
+        except InvalidVersion:
+            return problem_response(
+                400,
+                "invalid_app_version",
+                "X-App-Version is not a version number",
+                "send the app's version, e.g. 4.2.0",
+            )
+        if not too_old:
+            return None
+        return problem_response(
+            426,
+            "upgrade_required",
+            "This app version is no longer supported",
+            f"update the app to {minimum} or later",
+            upgrade_url=self.config.upgrade_urls.get(platform),
+            min_version=str(minimum),
+            headers={"Upgrade": "app", "Connection": "Upgrade"},
+        )
+
+    def _capped(self, receive: Receive) -> Receive:
+        limit = self.config.max_body_bytes
+        seen = 0
+
+        async def capped_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        return capped_receive
+
+    def _extra_headers(self, method: str, path: str, versioned: bool) -> dict[str, str]:
+        extra: dict[str, str] = {}
+        if versioned:
+            # Personal data: no shared or private cache may keep it.
+            extra["Cache-Control"] = "no-store"
+        rule = _matching(self.config.deprecations, method, path)
+        if rule is not None:
+            extra.update(deprecation_headers(rule))
+        return extra
+
+
+def _matching(rules: tuple[Deprecation, ...], method: str, path: str) -> Deprecation | None:
+    for rule in rules:
+        if path.startswith(rule.path_prefix) and rule.method in (None, method):
+            return rule
+    return None
+
+
+def deprecation_headers(rule: Deprecation) -> dict[str, str]:
+    """`Deprecation: @<unix seconds>` (RFC 9745), `Sunset: <HTTP-date>` (RFC 8594)."""
+    headers = {"Deprecation": f"@{int(rule.deprecated_at.timestamp())}"}
+    if rule.sunset_at is not None:
+        headers["Sunset"] = format_datetime(rule.sunset_at, usegmt=True)
+    if rule.link is not None:
+        headers["Link"] = f'<{rule.link}>; rel="deprecation"; type="text/html"'
+    return headers

@@ -1,0 +1,38 @@
+"""Opaque cursors for keyset pagination, and the limit clamp."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import orjson
+
+from domain.common import PageRequest
+from domain.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(position: tuple[str, ...] | None) -> str | None:
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(orjson.dumps(list(position))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, field: str = "cursor") -> tuple[str, ...] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
+        raise ValidationFailed.on(field, "invalid_cursor", "not a cursor this API issued") from exc
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed.on(field, "invalid_cursor", "not a cursor this API issued")
+    return tuple(value)
+
+
+def page_request(cursor: str | None, limit: int | None) -> PageRequest:
+    clamped = DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
+    return PageRequest(limit=clamped, after=decode_cursor(cursor))

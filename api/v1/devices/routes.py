@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.deps import CurrentUser, SensitiveUser, Services, Uow
+from api.http import expected_version, json_response, resource_response
+from api.v1.devices.schemas import DeviceList, DeviceOut, DevicePut
+from domain.devices import use_cases
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+@router.put(
+    "/{installation_id}",
+    response_model=DeviceOut,
+    responses={201: {"model": DeviceOut, "description": "Registered for the first time"}},
+)
+async def put_device(
+    request: Request,
+    installation_id: str,
+    body: DevicePut,
+    user: SensitiveUser,
+    uow: Uow,
+    svc: Services,
+) -> Response:
+    """Register or update this installation (idempotent: the same body twice changes nothing)."""
+    async with uow:
+        device, created = await use_cases.register_device(
+            uow,
+            user.uid,
+            installation_id,
+            body.to_registration(),
+            expected_version=expected_version(request),
+            clock=svc.clock,
+        )
+        await uow.commit()
+    return resource_response(
+        request, DeviceOut.of(device), device.version, status=201 if created else 200
+    )
+
+
+@router.get("", response_model=DeviceList)
+async def list_devices(user: CurrentUser, uow: Uow) -> Response:
+    async with uow:
+        devices = await uow.devices.list(user.uid)
+    return json_response(DeviceList(items=[DeviceOut.of(d) for d in devices]))
+
+
+@router.get("/{installation_id}", response_model=DeviceOut)
+async def get_device(
+    request: Request, installation_id: str, user: CurrentUser, uow: Uow
+) -> Response:
+    async with uow:
+        device = await use_cases.get_device(uow, user.uid, installation_id)
+    return resource_response(request, DeviceOut.of(device), device.version)
+
+
+@router.delete("/{installation_id}", status_code=204, response_class=Response)
+async def delete_device(
+    request: Request, installation_id: str, user: SensitiveUser, uow: Uow
+) -> Response:
+    async with uow:
+        await use_cases.remove_device(
+            uow, user.uid, installation_id, expected_version=expected_version(request)
+        )
+        await uow.commit()
+    return Response(status_code=204)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from api.schemas import RequestModel, ResponseModel, UtcDatetime
+from domain.devices.model import ApnsEnvironment, Device, DeviceRegistration, Platform
+
+
+class DevicePut(RequestModel):
+    platform: Platform
+    app_version: str = Field(min_length=1, max_length=32, examples=["4.2.0"])
+    push_token: str | None = Field(
+        default=None, max_length=4096, description="APNs device token (hex) or FCM token"
+    )
+    apns_environment: ApnsEnvironment | None = Field(
+        default=None, description="iOS only: where the APNs token is valid"
+    )
+    os_version: str | None = Field(default=None, max_length=32)
+    timezone: str | None = Field(default=None, max_length=64, examples=["America/New_York"])
+
+    def to_registration(self) -> DeviceRegistration:
+        return DeviceRegistration(
+            platform=self.platform,
+            app_version=self.app_version,
+            push_token=self.push_token,
+            apns_environment=self.apns_environment,
+            os_version=self.os_version,
+            timezone=self.timezone,
+        )
+
+
+class DeviceOut(ResponseModel):
+    installation_id: str
+    platform: Platform
+    push_token: str | None
+    apns_environment: ApnsEnvironment | None
+    app_version: str
+    os_version: str | None
+    timezone: str | None
+    last_seen_at: UtcDatetime
+    version: int
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls.model_validate(device)
+
+
+class DeviceList(ResponseModel):
+    items: list[DeviceOut]

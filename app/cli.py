@@ -1,0 +1,124 @@
+"""The `focus` command: serve, database migrations, dev tokens, the OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.settings import ConfigurationError, Environment, Settings
+
+cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completion=False)
+db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+dev = typer.Typer(help="Local development helpers (refused in production).", no_args_is_help=True)
+openapi = typer.Typer(help="The committed OpenAPI spec.", no_args_is_help=True)
+cli.add_typer(db, name="db")
+cli.add_typer(dev, name="dev")
+cli.add_typer(openapi, name="openapi")
+
+SPEC_PATH = Path("openapi/v1.json")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg="red")
+    return typer.Exit(code=2)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(help="Migrate the schema first (default: only for the embedded database)."),
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Serve the API. Without DATABASE_URL it runs on an embedded PostgreSQL under ./.focus/."""
+    import uvicorn
+
+    from app.bootstrap import build, build_app
+    from app.database import database_url
+    from datastore.postgres.migrate import upgrade
+
+    settings = _settings()
+    try:
+        url = database_url(settings)
+        if migrate if migrate is not None else settings.database_url is None:
+            upgrade(url)
+        app = build_app(build(settings, url))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+    uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
+
+
+@db.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from app.database import database_url
+    from datastore.postgres.migrate import upgrade
+
+    upgrade(database_url(_settings()), revision)
+    typer.echo(f"database at {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and the newest one the code knows."""
+    from app.database import database_url
+    from datastore.postgres.migrate import current, head
+
+    typer.echo(f"current: {current(database_url(_settings())) or 'empty'}\nhead: {head()}")
+
+
+@dev.command("token")
+def dev_token(
+    uid: Annotated[str, typer.Option(help="The user id the token is for.")],
+    ttl_days: Annotated[int, typer.Option(min=1, max=365)] = 30,
+    anonymous: Annotated[bool, typer.Option(help="Issue it as for an anonymous user.")] = False,
+) -> None:
+    """Print a bearer token the dev server accepts (dev issuer; refused in production)."""
+    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+
+    settings = _settings()
+    if settings.env is Environment.PRODUCTION:
+        raise _fail("dev tokens are refused when FOCUS_ENV=production")
+    issuer = DevTokenIssuer(load_or_create_secret(settings.dev_secret_path))
+    typer.echo(issuer.issue(uid, ttl=timedelta(days=ttl_days), anonymous=anonymous))
+
+
+@openapi.command("export")
+def openapi_export(
+    out: Annotated[Path, typer.Option(help="Where to write the spec.")] = SPEC_PATH,
+    check: Annotated[
+        bool, typer.Option(help="Fail if the file differs instead of writing.")
+    ] = False,
+) -> None:
+    """Write the /v1 OpenAPI spec (or check that the committed one is current)."""
+    from app.spec import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if check:
+        if not out.exists() or out.read_text() != text:
+            raise _fail(f"{out} is out of date: run `focus openapi export`")
+        typer.echo(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    typer.echo(f"wrote {out}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: SQLModel tables, repositories, the unit of work, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Postgres implementations of the domain's repository ports, one module per area."""

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from datastore.postgres.tables.devices import DeviceRow
+from domain.devices.model import ApnsEnvironment, Device, Platform
+
+_LIVE = col(DeviceRow.deleted_at).is_(None)
+
+
+def to_device(row: DeviceRow) -> Device:
+    return Device(
+        user_id=row.user_id,
+        installation_id=row.installation_id,
+        platform=Platform(row.platform),
+        push_token=row.push_token,
+        apns_environment=ApnsEnvironment(row.apns_environment) if row.apns_environment else None,
+        app_version=row.app_version,
+        os_version=row.os_version,
+        timezone=row.timezone,
+        last_seen_at=row.last_seen_at,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class PostgresDeviceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: str, installation_id: str) -> Device | None:
+        stmt = select(DeviceRow).where(
+            col(DeviceRow.user_id) == user_id,
+            col(DeviceRow.installation_id) == installation_id,
+            _LIVE,
+        )
+        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        return to_device(row) if row else None
+
+    async def list(self, user_id: str) -> list[Device]:
+        stmt = (
+            select(DeviceRow)
+            .where(col(DeviceRow.user_id) == user_id, _LIVE)
+            .order_by(col(DeviceRow.installation_id))
+        )
+        return [to_device(r) for r in (await self._session.execute(stmt)).scalars()]
+
+    async def count(self, user_id: str) -> int:
+        stmt = select(func.count()).where(col(DeviceRow.user_id) == user_id, _LIVE)
+        return int((await self._session.execute(stmt)).scalar_one())
+
+    async def save(self, device: Device) -> None:
+        values = {
+            "user_id": device.user_id,
+            "installation_id": device.installation_id,
+            "platform": device.platform.value,
+            "push_token": device.push_token,
+            "apns_environment": device.apns_environment.value if device.apns_environment else None,
+            "app_version": device.app_version,
+            "os_version": device.os_version,
+            "timezone": device.timezone,
+            "last_seen_at": device.last_seen_at,
+            "version": device.version,
+            "created_at": device.created_at,
+            "updated_at": device.updated_at,
+            "deleted_at": None,
+        }
+        stmt = insert(DeviceRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "installation_id"],
+            set_={k: v for k, v in values.items() if k not in ("user_id", "installation_id")},
+        )
+        await self._session.execute(stmt)
+
+    async def delete(self, user_id: str, installation_id: str, version: int) -> None:
+        stmt = (
+            update(DeviceRow)
+            .where(
+                col(DeviceRow.user_id) == user_id, col(DeviceRow.installation_id) == installation_id
+            )
+            .values(deleted_at=func.now(), version=version, push_token=None)
+        )
+        await self._session.execute(stmt)

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class PostgresChangeFeed:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import BigInteger, Column, Text, Time
+from sqlmodel import Field, SQLModel
+
+from datastore.postgres.tables.columns import instant
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    uid: str = Field(sa_column=Column(Text, primary_key=True))
+    display_name: str | None = Field(default=None, sa_column=Column(Text))
+    timezone: str = Field(sa_column=Column(Text, nullable=False, server_default="UTC"))
+    locale: str | None = Field(default=None, sa_column=Column(Text))
+    daily_goal_minutes: int = Field(nullable=False, sa_column_kwargs={"server_default": "60"})
+    notifications_enabled: bool = Field(nullable=False, sa_column_kwargs={"server_default": "true"})
+    quiet_hours_start: time | None = Field(default=None, sa_column=Column(Time))
+    quiet_hours_end: time | None = Field(default=None, sa_column=Column(Time))
+    consent_ai_features: bool = Field(nullable=False, sa_column_kwargs={"server_default": "false"})
+    consent_analytics: bool = Field(nullable=False, sa_column_kwargs={"server_default": "false"})
+    # The user's change counter: every write of the user's data takes the next number.
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: datetime = instant()
+    updated_at: datetime = instant()

@@ -1,0 +1,1 @@
+"""The focus product's domain: entities, rules, ports and use cases. Imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""blocklists: model, ports, use cases."""

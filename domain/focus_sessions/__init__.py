@@ -1,0 +1,1 @@
+"""focus sessions: model, ports, use cases."""

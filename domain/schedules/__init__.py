@@ -1,0 +1,1 @@
+"""schedules: model, ports, use cases."""

@@ -1,0 +1,9 @@
+"""What schedules use cases need from storage."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ScheduleRepository(Protocol):
+    """To be filled in with the area's model."""

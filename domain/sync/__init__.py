@@ -1,0 +1,1 @@
+"""sync: model, ports, use cases."""

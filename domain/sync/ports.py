@@ -1,0 +1,9 @@
+"""What sync use cases need from storage."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ChangeFeed(Protocol):
+    """To be filled in with the area's model."""

@@ -1,0 +1,1 @@
+"""usage: model, ports, use cases."""

@@ -1,0 +1,1 @@
+"""Users: model, ports, use cases."""

@@ -1,0 +1,44 @@
+"""Use cases of the user's own profile."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from domain.common import Clock
+from domain.errors import NotFound, PreconditionFailed
+from domain.unit_of_work import UnitOfWork
+from domain.users.model import ProfileChanges, User
+
+
+async def ensure_user(uow: UnitOfWork, uid: str) -> None:
+    """The user's row exists from their first authenticated call on."""
+    await uow.users.ensure(uid)
+
+
+async def get_profile(uow: UnitOfWork, uid: str) -> User:
+    user = await uow.users.get(uid)
+    if user is None:
+        raise NotFound(detail="no such user")
+    return user
+
+
+async def update_profile(
+    uow: UnitOfWork,
+    uid: str,
+    changes: ProfileChanges,
+    *,
+    expected_version: int | None,
+    clock: Clock,
+) -> User:
+    current = await get_profile(uow, uid)
+    if expected_version is not None and expected_version != current.version:
+        raise PreconditionFailed(
+            detail="the profile changed since you read it", current_version=current.version
+        )
+    changed = changes.apply_to(current)
+    if changed == current:
+        return current
+    version = await uow.next_version(uid)
+    updated = replace(changed, version=version, updated_at=clock())
+    await uow.users.save(updated)
+    return updated
