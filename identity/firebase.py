@@ -27,8 +27,9 @@ CLOCK_SKEW_SECONDS = 5
 class FirebaseTokenVerifier:
     """Verifies Firebase ID tokens for one project.
 
-    `timeout_seconds` bounds every HTTP request firebase-admin makes for us (fetching Google's
-    signing certificates, looking the user up for `check_revoked`): its own default is 120 s.
+    `timeout_seconds` becomes firebase-admin's `httpTimeout`, the connect and read timeout of
+    each HTTP request it makes for us (Google's signing certificates, the user lookup of
+    `check_revoked`). Its own default is 120 s, far too long to hold an API request.
     """
 
     def __init__(
@@ -65,8 +66,8 @@ def _named_app(name: str, project_id: str, timeout_seconds: float) -> firebase_a
     try:
         app = firebase_admin.get_app(name)
     except ValueError:
-        # No credential: firebase-admin loads Application Default Credentials lazily, and only
-        # outside the emulator (which gets a fake credential), so tests need none.
+        # No credential given: firebase-admin then loads Application Default Credentials
+        # lazily, on first use, and never against the emulator (it uses a fake one there).
         return firebase_admin.initialize_app(
             options={"projectId": project_id, "httpTimeout": timeout_seconds}, name=name
         )
@@ -117,6 +118,6 @@ def _raise_domain_error(exc: Exception) -> NoReturn:
         case auth.CertificateFetchError():
             raise AuthUnavailable(detail=f"cannot fetch signing certificates: {exc}") from exc
         case firebase_exceptions.FirebaseError() | google.auth.exceptions.GoogleAuthError():
-            # Firebase unreachable or no credentials for the user lookup: cannot check, so 503.
+            # Firebase unreachable, or no credentials in production: tokens cannot be checked.
             raise AuthUnavailable(detail=str(exc)) from exc
     raise exc

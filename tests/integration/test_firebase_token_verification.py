@@ -189,9 +189,9 @@ async def test_an_unsigned_emulator_token_is_refused_in_production(
     production: FirebaseTokenVerifier,
 ) -> None:
     now = int(time.time())
-    claims = {"iss": f"https://securetoken.google.com/{PROJECT_ID}", "aud": PROJECT_ID}
-    claims |= {"sub": "someone", "iat": now, "exp": now + HOUR}
-    unsigned = jwt.encode(claims, key=None, algorithm="none")
+    claims: dict[str, object] = {"sub": "someone", "iat": now, "exp": now + HOUR}
+    claims |= {"iss": f"https://securetoken.google.com/{PROJECT_ID}", "aud": PROJECT_ID}
+    unsigned = jwt.encode(claims, key="", algorithm="none")
 
     assert await refusal(production, unsigned) == "token_invalid"
 

@@ -42,15 +42,15 @@ class AuthEmulator:
     def sign_up_anonymous(self) -> tuple[str, str]:
         """A new anonymous user: (uid, id_token)."""
         body = self._post("accounts:signUp", {"returnSecureToken": True})
-        return body["localId"], body["idToken"]
+        return str(body["localId"]), str(body["idToken"])
 
     def create_user(self, email: str, password: str, *, project_id: str | None = None) -> str:
         path = f"projects/{project_id or self.project_id}/accounts"
-        return self._post(path, {"email": email, "password": password}, admin=True)["localId"]
+        return str(self._post(path, {"email": email, "password": password}, admin=True)["localId"])
 
     def sign_in(self, email: str, password: str) -> str:
         body = {"email": email, "password": password, "returnSecureToken": True}
-        return self._post("accounts:signInWithPassword", body)["idToken"]
+        return str(self._post("accounts:signInWithPassword", body)["idToken"])
 
     def disable_user(self, uid: str) -> None:
         self._update(uid, {"disableUser": True})
@@ -73,9 +73,10 @@ class AuthEmulator:
         self.create_user(email, password, project_id=project_id)
         # Only admin calls may choose the project; plain API-key calls get the default one.
         body = {"email": email, "password": password, "returnSecureToken": True}
-        return self._post(
+        reply = self._post(
             "accounts:signInWithPassword", body | {"targetProjectId": project_id}, admin=True
-        )["idToken"]
+        )
+        return str(reply["idToken"])
 
     def forge_token(self, claims: dict[str, Any]) -> str:
         """An unsigned token shaped like the emulator's (alg "none"), with `claims` overriding

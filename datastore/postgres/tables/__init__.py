@@ -2,8 +2,25 @@
 
 from sqlmodel import SQLModel
 
-from datastore.postgres.tables import devices, idempotency, users
+from datastore.postgres.tables import (
+    blocklists,
+    devices,
+    focus_sessions,
+    idempotency,
+    schedules,
+    usage,
+    users,
+)
 
 metadata = SQLModel.metadata
 
-__all__ = ["devices", "idempotency", "metadata", "users"]
+__all__ = [
+    "blocklists",
+    "devices",
+    "focus_sessions",
+    "idempotency",
+    "metadata",
+    "schedules",
+    "usage",
+    "users",
+]

@@ -1,0 +1,3 @@
+"""Tables of the blocklists area."""
+
+from __future__ import annotations

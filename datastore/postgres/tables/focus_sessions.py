@@ -1,0 +1,3 @@
+"""Tables of the focus sessions area."""
+
+from __future__ import annotations

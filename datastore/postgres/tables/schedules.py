@@ -1,0 +1,3 @@
+"""Tables of the schedules area."""
+
+from __future__ import annotations

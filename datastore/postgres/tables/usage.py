@@ -1,0 +1,3 @@
+"""Tables of the usage area."""
+
+from __future__ import annotations
