@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+
+class FakeFocusSessionRepository:
+    """In-memory focus sessions storage for unit tests."""

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+
+class FakeUsageReportRepository:
+    """In-memory usage storage for unit tests."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from domain.common import utc_now
+from domain.users.model import (
+    DEFAULT_DAILY_GOAL_MINUTES,
+    Consents,
+    NotificationPreferences,
+    User,
+)
+
+
+class FakeUserRepository:
+    def __init__(self) -> None:
+        self.rows: dict[str, User] = {}
+
+    async def get(self, uid: str) -> User | None:
+        return self.rows.get(uid)
+
+    async def ensure(self, uid: str) -> None:
+        if uid not in self.rows:
+            now = utc_now()
+            self.rows[uid] = User(
+                uid,
+                None,
+                "UTC",
+                None,
+                DEFAULT_DAILY_GOAL_MINUTES,
+                NotificationPreferences(),
+                Consents(),
+                0,
+                now,
+                now,
+            )
+
+    async def save(self, user: User) -> None:
+        self.rows[user.uid] = replace(user)
