@@ -53,10 +53,13 @@ def _domain_error(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description="{exc.code}"'
         )
+    detail = exc.detail
     if isinstance(exc, AuthUnavailable):
-        headers["Retry-After"] = "5"
+        # Why tokens cannot be checked is for the on-call engineer, not for the client.
         log.error("auth.unavailable", extra={"detail": exc.detail})
-    return problem_response(status, exc.code, title, exc.detail, headers=headers, **extra)
+        headers["Retry-After"] = "5"
+        detail = "try again shortly"
+    return problem_response(status, exc.code, title, detail, headers=headers, **extra)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

@@ -21,10 +21,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 _VERSIONED = ("/v1/", "/v2/")
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class EdgeMiddleware:
     """Request ids, body size cap, client version gate, deprecation and cache headers."""
 
@@ -52,24 +48,38 @@ class EdgeMiddleware:
 
         extra = self._extra_headers(scope["method"], path, versioned)
         extra["X-Request-Id"] = request_id
-        started = False
+        refused = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            if refused:
+                return  # the 413 already went out; whatever the app says after is dropped
             if message["type"] == "http.response.start":
-                started = True
                 out = MutableHeaders(scope=message)
                 for name, value in extra.items():
                     if name not in out:
                         out[name] = value
             await send(message)
 
-        try:
-            await self.app(scope, self._capped(receive), send_with_headers)
-        except _BodyTooLarge:
-            if started:
-                raise
-            await self._too_large()(scope, receive, send_with_headers)
+        limit = self.config.max_body_bytes
+        seen = 0
+
+        async def capped_receive() -> Message:
+            # A body sent without Content-Length (chunked) is counted as it arrives: past the
+            # cap we answer 413 ourselves and tell the app the client has gone.
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    await send_with_headers_now(self._too_large())
+                    refused = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def send_with_headers_now(response: Response) -> None:
+            await response(scope, receive, send_with_headers)
+
+        await self.app(scope, capped_receive, send_with_headers)
 
     def _refuse_early(self, headers: Headers, versioned: bool) -> Response | None:
         length = headers.get("content-length")
@@ -115,21 +125,6 @@ class EdgeMiddleware:
             min_version=str(minimum),
             headers={"Upgrade": "app", "Connection": "Upgrade"},
         )
-
-    def _capped(self, receive: Receive) -> Receive:
-        limit = self.config.max_body_bytes
-        seen = 0
-
-        async def capped_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _BodyTooLarge
-            return message
-
-        return capped_receive
 
     def _extra_headers(self, method: str, path: str, versioned: bool) -> dict[str, str]:
         extra: dict[str, str] = {}

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
             "FOCUS_FIREBASE_PROJECT_ID", "FIREBASE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT"
         ),
     )
+    firebase_auth_emulator_host: str | None = Field(
+        default=None, validation_alias="FIREBASE_AUTH_EMULATOR_HOST"
+    )
     db_pool_size: int = Field(default=10, ge=1, le=100)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     min_app_version_ios: str | None = None
@@ -74,6 +77,11 @@ def check(settings: Settings) -> Settings:
             raise ConfigurationError("the dev token issuer is refused when FOCUS_ENV=production")
         if settings.database_url is None:
             raise ConfigurationError("FOCUS_ENV=production needs DATABASE_URL")
+        if settings.firebase_auth_emulator_host:
+            # firebase-admin checks no signature on emulator tokens: anyone could forge one.
+            raise ConfigurationError(
+                "FIREBASE_AUTH_EMULATOR_HOST is refused when FOCUS_ENV=production"
+            )
     if settings.auth_mode is AuthMode.FIREBASE and not settings.firebase_project_id:
         raise ConfigurationError("Firebase auth needs FOCUS_FIREBASE_PROJECT_ID")
     return settings

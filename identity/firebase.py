@@ -106,15 +106,16 @@ def _raise_domain_error(exc: Exception) -> NoReturn:
     """Translate a firebase-admin failure; the most specific exception classes come first."""
     match exc:
         case auth.ExpiredIdTokenError():
-            raise Unauthenticated(code="token_expired", detail=str(exc)) from exc
+            raise Unauthenticated(code="token_expired", detail="token expired") from exc
         case auth.RevokedIdTokenError():
-            raise Unauthenticated(code="token_revoked", detail=str(exc)) from exc
+            raise Unauthenticated(code="token_revoked", detail="token revoked") from exc
         case auth.UserNotFoundError():
             raise Unauthenticated(code="token_revoked", detail="user no longer exists") from exc
         case auth.UserDisabledError():
-            raise Unauthenticated(code="user_disabled", detail=str(exc)) from exc
+            raise Unauthenticated(code="user_disabled", detail="user disabled") from exc
         case auth.InvalidIdTokenError():
-            raise Unauthenticated(code="token_invalid", detail=str(exc)) from exc
+            # firebase-admin's message (which names the expected project) stays in the chain.
+            raise Unauthenticated(code="token_invalid", detail="token not valid here") from exc
         case auth.CertificateFetchError():
             raise AuthUnavailable(detail=f"cannot fetch signing certificates: {exc}") from exc
         case firebase_exceptions.FirebaseError() | google.auth.exceptions.GoogleAuthError():
