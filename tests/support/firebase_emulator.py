@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ ADMIN = {"Authorization": "Bearer owner"}  # the emulator's stand-in for admin c
 class AuthEmulator:
     """A running Auth emulator and the REST calls tests need (identitytoolkit v1)."""
 
-    def __init__(self, host: str, http: httpx.Client, project_id: str = PROJECT_ID) -> None:
+    def __init__(self, host: str, http: httpx2.Client, project_id: str = PROJECT_ID) -> None:
         self.host = host
         self.project_id = project_id
         self._http = http
@@ -124,7 +124,7 @@ def auth_emulator() -> Iterator[AuthEmulator]:
         host = f"127.0.0.1:{_free_port()}"
         process = _start(Path(workdir), host)
         try:
-            with httpx.Client(base_url=f"http://{host}", timeout=10) as http:
+            with httpx2.Client(base_url=f"http://{host}", timeout=10) as http:
                 _wait_until_ready(http, process, Path(workdir) / "emulator.log")
                 with pytest.MonkeyPatch.context() as patch:
                     patch.setenv("FIREBASE_AUTH_EMULATOR_HOST", host)
@@ -155,7 +155,7 @@ def _start(workdir: Path, host: str) -> subprocess.Popen[bytes]:
         )
 
 
-def _wait_until_ready(http: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_until_ready(http: httpx2.Client, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -163,7 +163,7 @@ def _wait_until_ready(http: httpx.Client, process: subprocess.Popen[bytes], log:
         try:
             if http.get("/").json().get("authEmulator", {}).get("ready"):
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass  # not listening yet
         time.sleep(0.2)
     pytest.fail(f"Auth emulator not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()}")

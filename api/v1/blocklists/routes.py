@@ -1,5 +1,106 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.deps import CurrentUser, Services, Uow
+from api.http import expected_version, json_response, resource_response
+from api.idempotency import run_idempotent
+from api.pagination import MAX_LIMIT, encode_cursor, page_request
+from api.v1.blocklists.schemas import BlocklistCreate, BlocklistOut, BlocklistPage, BlocklistPatch
+from domain.blocklists import use_cases
+from domain.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/blocklists", tags=["blocklists"])
+
+
+@router.post("", status_code=201, response_model=BlocklistOut)
+async def create_blocklist(
+    request: Request, body: BlocklistCreate, user: CurrentUser, svc: Services
+) -> Response:
+    """Create a blocklist. Send an `Idempotency-Key` so that a retry cannot create two."""
+
+    async def effect(uow: UnitOfWork) -> Response:
+        blocklist = await use_cases.create_blocklist(
+            uow, user.uid, body.to_draft(), clock=svc.clock
+        )
+        location = request.app.url_path_for("get_blocklist", blocklist_id=str(blocklist.id))
+        return resource_response(
+            request,
+            BlocklistOut.of(blocklist),
+            blocklist.version,
+            status=201,
+            headers={"Location": str(location)},
+        )
+
+    return await run_idempotent(request, svc, user, effect)
+
+
+@router.get("", response_model=BlocklistPage)
+async def list_blocklists(
+    user: CurrentUser,
+    uow: Uow,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+) -> Response:
+    """The user's blocklists, oldest first; follow `next_cursor` until it is null."""
+    page = page_request(cursor, limit)
+    async with uow:
+        found = await use_cases.list_blocklists(uow, user.uid, page)
+    return json_response(
+        BlocklistPage(
+            items=[BlocklistOut.of(b) for b in found.items],
+            next_cursor=encode_cursor(found.next_after),
+        )
+    )
+
+
+@router.get("/{blocklist_id}", response_model=BlocklistOut)
+async def get_blocklist(
+    request: Request, blocklist_id: UUID, user: CurrentUser, uow: Uow
+) -> Response:
+    async with uow:
+        blocklist = await use_cases.get_blocklist(uow, user.uid, blocklist_id)
+    return resource_response(request, BlocklistOut.of(blocklist), blocklist.version)
+
+
+@router.patch("/{blocklist_id}", response_model=BlocklistOut)
+async def patch_blocklist(
+    request: Request,
+    blocklist_id: UUID,
+    body: BlocklistPatch,
+    user: CurrentUser,
+    uow: Uow,
+    svc: Services,
+) -> Response:
+    async with uow:
+        updated = await use_cases.update_blocklist(
+            uow,
+            user.uid,
+            blocklist_id,
+            body.to_changes(),
+            expected_version=expected_version(request),
+            clock=svc.clock,
+        )
+        await uow.commit()
+    return resource_response(request, BlocklistOut.of(updated), updated.version)
+
+
+@router.delete("/{blocklist_id}", status_code=204, response_class=Response)
+async def delete_blocklist(
+    request: Request, blocklist_id: UUID, user: CurrentUser, uow: Uow, svc: Services
+) -> Response:
+    """Refused with 409 `blocklist_in_use` while a schedule uses the blocklist."""
+    async with uow:
+        await use_cases.delete_blocklist(
+            uow,
+            user.uid,
+            blocklist_id,
+            expected_version=expected_version(request),
+            clock=svc.clock,
+        )
+        await uow.commit()
+    return Response(status_code=204)

@@ -1,8 +1,101 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from datastore.postgres.tables.schedules import ScheduleRow
+from domain.schedules.model import Schedule, Strictness, Weekday
+
+_LIVE = col(ScheduleRow.deleted_at).is_(None)
+
+
+def to_schedule(row: ScheduleRow) -> Schedule:
+    """The entity of a row (a tombstone's too: sync reads `row.deleted_at` beside it)."""
+    return Schedule(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        days=tuple(Weekday(d) for d in row.days),
+        start_local=row.start_local,
+        end_local=row.end_local,
+        timezone=row.timezone,
+        blocklist_id=row.blocklist_id,
+        strictness=Strictness(row.strictness),
+        enabled=row.enabled,
+        paused_until=row.paused_until,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 class PostgresScheduleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def get(self, user_id: str, schedule_id: UUID) -> Schedule | None:
+        stmt = select(ScheduleRow).where(
+            col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id, _LIVE
+        )
+        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        return to_schedule(row) if row else None
+
+    async def list(self, user_id: str, *, after: UUID | None, limit: int) -> list[Schedule]:
+        stmt = select(ScheduleRow).where(col(ScheduleRow.user_id) == user_id, _LIVE)
+        if after is not None:
+            stmt = stmt.where(col(ScheduleRow.id) > after)
+        stmt = stmt.order_by(col(ScheduleRow.id)).limit(limit)
+        return [to_schedule(r) for r in (await self._session.execute(stmt)).scalars()]
+
+    async def count(self, user_id: str) -> int:
+        stmt = select(func.count()).where(col(ScheduleRow.user_id) == user_id, _LIVE)
+        return int((await self._session.execute(stmt)).scalar_one())
+
+    async def count_using_blocklist(self, user_id: str, blocklist_id: UUID) -> int:
+        stmt = select(func.count()).where(
+            col(ScheduleRow.user_id) == user_id,
+            col(ScheduleRow.blocklist_id) == blocklist_id,
+            _LIVE,
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
+    async def save(self, schedule: Schedule) -> None:
+        values: dict[str, Any] = {
+            "user_id": schedule.user_id,
+            "id": schedule.id,
+            "name": schedule.name,
+            "days": [d.value for d in schedule.days],
+            "start_local": schedule.start_local,
+            "end_local": schedule.end_local,
+            "timezone": schedule.timezone,
+            "blocklist_id": schedule.blocklist_id,
+            "strictness": schedule.strictness.value,
+            "enabled": schedule.enabled,
+            "paused_until": schedule.paused_until,
+            "version": schedule.version,
+            "created_at": schedule.created_at,
+            "updated_at": schedule.updated_at,
+            "deleted_at": None,
+        }
+        stmt = insert(ScheduleRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "id"],
+            set_={k: v for k, v in values.items() if k not in ("user_id", "id", "created_at")},
+        )
+        await self._session.execute(stmt)
+
+    async def delete(
+        self, user_id: str, schedule_id: UUID, version: int, deleted_at: datetime
+    ) -> None:
+        stmt = (
+            update(ScheduleRow)
+            .where(col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id)
+            .values(deleted_at=deleted_at, updated_at=deleted_at, version=version)
+        )
+        await self._session.execute(stmt)
