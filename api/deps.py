@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices
 from domain.errors import Unauthenticated
@@ -21,14 +22,18 @@ def services(request: Request) -> ApiServices:
 Services = Annotated[ApiServices, Depends(services)]
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+_bearer_scheme = HTTPBearer(
+    auto_error=False, bearerFormat="JWT", description="A Firebase ID token of the app user"
+)
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated(
             code="token_missing", detail="send 'Authorization: Bearer <ID token>'"
         )
-    return token.strip()
+    return credentials.credentials.strip()
 
 
 class _KnownUsers:
@@ -47,8 +52,10 @@ class _KnownUsers:
         self._seen.add(uid)
 
 
-async def _authenticate(request: Request, svc: ApiServices, *, check_revoked: bool) -> Principal:
-    principal = await svc.verifier.verify(_bearer(request), check_revoked=check_revoked)
+async def _authenticate(
+    request: Request, svc: ApiServices, token: str, *, check_revoked: bool
+) -> Principal:
+    principal = await svc.verifier.verify(token, check_revoked=check_revoked)
     known: _KnownUsers = request.app.state.known_users
     if principal.uid not in known:
         async with svc.unit_of_work() as uow:
@@ -58,13 +65,13 @@ async def _authenticate(request: Request, svc: ApiServices, *, check_revoked: bo
     return principal
 
 
-async def current_principal(request: Request, svc: Services) -> Principal:
-    return await _authenticate(request, svc, check_revoked=False)
+async def current_principal(request: Request, svc: Services, bearer: BearerToken) -> Principal:
+    return await _authenticate(request, svc, _token(bearer), check_revoked=False)
 
 
-async def sensitive_principal(request: Request, svc: Services) -> Principal:
+async def sensitive_principal(request: Request, svc: Services, bearer: BearerToken) -> Principal:
     """For account and push-target changes: revoked tokens and disabled users are refused."""
-    return await _authenticate(request, svc, check_revoked=True)
+    return await _authenticate(request, svc, _token(bearer), check_revoked=True)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -63,9 +63,13 @@ def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
+    """`("body", "items", 3, "value")` → `items.3.value`; `("query", "to")` → `to`.
+
+    Bare names, as the domain's own validation errors use them.
+    """
     parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:] if parts[0] == "body" else parts
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 

@@ -112,7 +112,7 @@ def openapi_export(
     text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
     if check:
         if not out.exists() or out.read_text() != text:
-            raise _fail(f"{out} is out of date: run `focus openapi export`")
+            raise _fail(f"{out} is out of date: run `make spec` (focus openapi export)")
         typer.echo(f"{out} is up to date")
         return
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from domain.sync.model import Change
+
 
 class ChangeFeed(Protocol):
-    """To be filled in with the area's model."""
+    async def since(self, user_id: str, after_version: int, limit: int) -> list[Change]:
+        """The user's first `limit` changes with a version above `after_version`, ordered by
+        `domain.sync.model.order`, deletions as tombstones.
+
+        Every record is read as of one instant: versions commit in order, so what one read
+        sees is a prefix of the user's history and skips no version below the last it returns.
+        """
+        ...

@@ -22,7 +22,11 @@ def test_serve_with_no_configuration_runs_on_an_embedded_postgres(
     with focus_serve(env, tmp_path) as url:
         token = subprocess.run(
             [str(FOCUS), "dev", "token", "--uid", "laptop-user"],
-            cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, check=True,
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         response = httpx2.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {token}"})
 

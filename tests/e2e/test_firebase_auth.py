@@ -11,7 +11,9 @@ from tests.e2e.conftest import bearer
 from tests.support.firebase_emulator import AuthEmulator
 
 
-def test_an_anonymous_firebase_user_gets_a_profile(http: httpx2.Client, auth_emulator: AuthEmulator) -> None:
+def test_an_anonymous_firebase_user_gets_a_profile(
+    http: httpx2.Client, auth_emulator: AuthEmulator
+) -> None:
     uid, token = auth_emulator.sign_up_anonymous()
 
     response = http.get("/v1/me", headers=bearer(token))
@@ -35,7 +37,9 @@ def test_a_token_of_another_firebase_project_is_refused(
 def test_an_expired_token_is_refused(http: httpx2.Client, auth_emulator: AuthEmulator) -> None:
     uid, _ = auth_emulator.sign_up_anonymous()
     now = int(time.time())
-    token = auth_emulator.forge_token({"sub": uid, "user_id": uid, "iat": now - 7200, "exp": now - 3600})
+    token = auth_emulator.forge_token(
+        {"sub": uid, "user_id": uid, "iat": now - 7200, "exp": now - 3600}
+    )
 
     response = http.get("/v1/me", headers=bearer(token))
 
@@ -43,10 +47,14 @@ def test_an_expired_token_is_refused(http: httpx2.Client, auth_emulator: AuthEmu
     assert response.json()["code"] == "token_expired"
 
 
-def test_a_token_issued_in_the_future_is_refused(http: httpx2.Client, auth_emulator: AuthEmulator) -> None:
+def test_a_token_issued_in_the_future_is_refused(
+    http: httpx2.Client, auth_emulator: AuthEmulator
+) -> None:
     uid, _ = auth_emulator.sign_up_anonymous()
     now = int(time.time())
-    token = auth_emulator.forge_token({"sub": uid, "user_id": uid, "iat": now + 3600, "exp": now + 7200})
+    token = auth_emulator.forge_token(
+        {"sub": uid, "user_id": uid, "iat": now + 3600, "exp": now + 7200}
+    )
 
     response = http.get("/v1/me", headers=bearer(token))
 

@@ -35,7 +35,11 @@ def focus_serve(env: dict[str, str], cwd: Path, *, timeout: float = 60) -> Itera
     command = [str(FOCUS), "serve", "--port", str(port), "--no-access-log"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=cwd,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"

@@ -7,6 +7,19 @@ from app.cli import cli
 from app.settings import AuthMode, ConfigurationError, Environment, Settings, check
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read the environment: start from none of ours (other fixtures may set some)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("FOCUS_", "FIREBASE_")) or name in (
+            "DATABASE_URL",
+            "GOOGLE_CLOUD_PROJECT",
+        ):
+            monkeypatch.delenv(name)
+
+
 def test_production_refuses_the_dev_token_issuer() -> None:
     settings = Settings(
         env=Environment.PRODUCTION, auth=AuthMode.DEV, database_url="postgresql://db/x"

@@ -1,5 +1,32 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api.deps import CurrentUser, Services, Uow
+from api.http import json_response
+from api.v1.stats.schemas import StatsOut
+from domain.stats import use_cases
 
 router = APIRouter(prefix="/stats", tags=["stats"])
+
+
+@router.get("", response_model=StatsOut)
+async def get_stats(
+    user: CurrentUser,
+    uow: Uow,
+    svc: Services,
+    from_: Annotated[date, Query(alias="from", description="First local day (YYYY-MM-DD)")],
+    to: Annotated[date, Query(description="Last local day, included; at most 366 days")],
+) -> Response:
+    """Completed focus per local day in your timezone, and your streaks.
+
+    A day meets the goal when its completed sessions add up to your `daily_goal_minutes`;
+    abandoned sessions do not count. A session counts for the local day it started on.
+    """
+    async with uow:
+        stats = await use_cases.get_stats(uow, user.uid, from_, to, clock=svc.clock)
+    return json_response(StatsOut.of(stats))

@@ -1,5 +1,47 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from api.deps import CurrentUser, Uow
+from api.http import json_response
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.v1.sync.schemas import SyncPage
+from domain.errors import ValidationFailed
+from domain.sync import use_cases
+from domain.sync.model import START
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+
+_VERSION = re.compile(r"^-?\d{1,19}$")
+
+
+def _after_version(since: str | None) -> int:
+    position = decode_cursor(since, "since")
+    if position is None:
+        return START
+    if len(position) != 1 or not _VERSION.match(position[0]):
+        raise ValidationFailed.on("since", "invalid_cursor", "not a cursor this API issued")
+    return max(START, int(position[0]))
+
+
+@router.get("", response_model=SyncPage)
+async def sync(
+    user: CurrentUser,
+    uow: Uow,
+    since: Annotated[
+        str | None, Query(description="next_cursor of the last sync; none: everything")
+    ] = None,
+    limit: Annotated[
+        int | None, Query(description=f"Changes per page, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})")
+    ] = None,
+) -> Response:
+    """Every record of the user that changed since `since`, deletions as tombstones."""
+    after = _after_version(since)
+    page_size = DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
+    async with uow:
+        page = await use_cases.changes_since(uow, user.uid, after, page_size)
+    return json_response(SyncPage.of(page, encode_cursor((str(page.last_version),)) or ""))

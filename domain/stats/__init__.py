@@ -1,0 +1,1 @@
+"""stats: focus per local day and streaks, computed from focus sessions."""
