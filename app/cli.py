@@ -20,7 +20,7 @@ cli.add_typer(db, name="db")
 cli.add_typer(dev, name="dev")
 cli.add_typer(openapi, name="openapi")
 
-SPEC_PATH = Path("openapi/v1.json")
+SPEC_DIR = Path("openapi")
 
 
 def _settings() -> Settings:
@@ -101,23 +101,23 @@ def dev_token(
 
 @openapi.command("export")
 def openapi_export(
-    out: Annotated[Path, typer.Option(help="Where to write the spec.")] = SPEC_PATH,
-    check: Annotated[
-        bool, typer.Option(help="Fail if the file differs instead of writing.")
-    ] = False,
+    out_dir: Annotated[Path, typer.Option(help="Folder of the specs, one per version.")] = SPEC_DIR,
+    check: Annotated[bool, typer.Option(help="Fail if a file differs instead of writing.")] = False,
 ) -> None:
-    """Write the /v1 OpenAPI spec (or check that the committed one is current)."""
-    from app.spec import openapi_document
+    """Write `openapi/<version>.json` for every served version (or check they are current)."""
+    from app.spec import openapi_documents
 
-    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
-    if check:
-        if not out.exists() or out.read_text() != text:
-            raise _fail(f"{out} is out of date: run `make spec` (focus openapi export)")
-        typer.echo(f"{out} is up to date")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    typer.echo(f"wrote {out}")
+    for version, document in openapi_documents().items():
+        out = out_dir / f"{version}.json"
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        if check:
+            if not out.exists() or out.read_text() != text:
+                raise _fail(f"{out} is out of date: run `make spec` (focus openapi export)")
+            typer.echo(f"{out} is up to date")
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        typer.echo(f"wrote {out}")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The OpenAPI document of the app, built without a database or credentials."""
+"""The OpenAPI documents of the app, built without a database or credentials."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 from api.app import create_app
 from api.config import ApiConfig
+from api.openapi import version_document
 from api.services import ApiServices
+from api.versions import VERSIONS
 from domain.common import utc_now
 from domain.errors import AuthUnavailable
 from domain.identity import Principal
@@ -26,6 +28,12 @@ async def _never_ready() -> None:
     raise RuntimeError("spec generation only")
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_documents() -> dict[str, dict[str, Any]]:
+    """Every served version's spec, by version name (`v1`)."""
     services = ApiServices(ApiConfig(), _NoVerifier(), _no_unit_of_work, utc_now, _never_ready)
-    return create_app(services).openapi()
+    app = create_app(services)
+    return {version: version_document(app, version) for version in VERSIONS}
+
+
+def openapi_document(version: str = VERSIONS[-1]) -> dict[str, Any]:
+    return openapi_documents()[version]

@@ -174,7 +174,7 @@ def test_only_the_users_own_sessions_count(
     [
         ({"from": "2026-05-02", "to": "2026-05-01"}, "to", "before_from"),
         ({"from": "2025-05-01", "to": "2026-05-02"}, "to", "range_too_long"),
-            # Refused by the schema; fields are named as the domain names them.
+        # Refused by the schema; fields are named as the domain names them.
         ({"from": "2026-05-01", "to": "2026-02-30"}, "to", "date_from_datetime_parsing"),
         ({"to": "2026-05-01"}, "from", "missing"),
     ],

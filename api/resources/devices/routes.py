@@ -5,7 +5,7 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, SensitiveUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
-from api.v1.devices.schemas import DeviceList, DeviceOut, DevicePut
+from api.resources.devices.schemas import DeviceList, DeviceOut, DevicePut
 from domain.devices import use_cases
 
 router = APIRouter(prefix="/devices", tags=["devices"])

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Uow
 from api.http import json_response
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from api.v1.sync.schemas import SyncPage
+from api.resources.sync.schemas import SyncPage
 from domain.errors import ValidationFailed
 from domain.sync import use_cases
 from domain.sync.model import START

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
 from api.pagination import encode_cursor, page_request
-from api.v1.usage.schemas import LocalDate, UsagePut, UsageReportList, UsageReportOut
+from api.resources.usage.schemas import LocalDate, UsagePut, UsageReportList, UsageReportOut
 from domain.usage import use_cases
 
 router = APIRouter(prefix="/usage", tags=["usage"])

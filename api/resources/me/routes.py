@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, SensitiveUser, Services, Uow
 from api.http import expected_version, resource_response
-from api.v1.me.schemas import MeOut, MePatch
+from api.resources.me.schemas import MeOut, MePatch
 from domain.errors import ValidationFailed
 from domain.users import use_cases
 from domain.users.model import Consents, ProfileChanges, QuietHours, User

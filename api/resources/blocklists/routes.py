@@ -10,7 +10,12 @@ from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import MAX_LIMIT, encode_cursor, page_request
-from api.v1.blocklists.schemas import BlocklistCreate, BlocklistOut, BlocklistPage, BlocklistPatch
+from api.resources.blocklists.schemas import (
+    BlocklistCreate,
+    BlocklistOut,
+    BlocklistPage,
+    BlocklistPatch,
+)
 from domain.blocklists import use_cases
 from domain.unit_of_work import UnitOfWork
 

@@ -16,13 +16,13 @@ from typing import assert_never
 
 from pydantic import Field
 
+from api.resources.blocklists.schemas import BlocklistOut
+from api.resources.devices.schemas import DeviceOut
+from api.resources.focus_sessions.schemas import FocusSessionOut
+from api.resources.me.schemas import MeOut
+from api.resources.schedules.schemas import ScheduleOut
+from api.resources.usage.schemas import UsageReportOut
 from api.schemas import ResponseModel
-from api.v1.blocklists.schemas import BlocklistOut
-from api.v1.devices.schemas import DeviceOut
-from api.v1.focus_sessions.schemas import FocusSessionOut
-from api.v1.me.schemas import MeOut
-from api.v1.schedules.schemas import ScheduleOut
-from api.v1.usage.schemas import UsageReportOut
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession

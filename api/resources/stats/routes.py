@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response
-from api.v1.stats.schemas import StatsOut
+from api.resources.stats.schemas import StatsOut
 from domain.stats import use_cases
 
 router = APIRouter(prefix="/stats", tags=["stats"])

@@ -12,7 +12,7 @@ from api.http import expected_version, json_response, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import MAX_LIMIT, encode_cursor, page_request
 from api.problems import documented_problem
-from api.v1.focus_sessions.schemas import (
+from api.resources.focus_sessions.schemas import (
     FocusSessionEnd,
     FocusSessionOut,
     FocusSessionPage,

@@ -10,7 +10,7 @@ from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import MAX_LIMIT, encode_cursor, page_request
-from api.v1.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch
+from api.resources.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch
 from domain.schedules import use_cases
 from domain.unit_of_work import UnitOfWork
 

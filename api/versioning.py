@@ -1,0 +1,172 @@
+"""API versions by path (`/v1`, `/v2`), with routes written once.
+
+The routes in `api/resources/` always speak the newest version. An older version is the newest
+one minus the `VersionChange`s introduced after it: routes added later are left out, and a
+changed route gets the old request and response shapes, converted at the edge. Routes no
+change mentions are mounted as they are, at no cost per request. See docs/adr/0003.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.responses import Response
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResponseChange:
+    """How a route's success body looked before: `old_model` (for the spec) and a converter."""
+
+    old_model: Any
+    to_old: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class RequestChange:
+    """How a route's body looked before: the parameter, `old_model`, and a converter to the new."""
+
+    body_param: str
+    old_model: type[BaseModel]
+    to_new: Callable[[Json], Json]
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """Introduced in `version`: clients of older versions keep the behaviour from before it."""
+
+    version: str
+    description: str
+    added_routes: frozenset[str] = frozenset()
+    responses: Mapping[str, ResponseChange] = field(default_factory=dict)
+    requests: Mapping[str, RequestChange] = field(default_factory=dict)
+
+
+def versioned_routers(
+    areas: Sequence[APIRouter],
+    versions: Sequence[str],
+    changes: Sequence[VersionChange],
+    *,
+    responses: Mapping[int | str, dict[str, Any]] | None = None,
+) -> list[APIRouter]:
+    """One router per version (oldest first), each at `/<version>`, from the areas' routes.
+
+    `responses` documents what every versioned operation may answer besides its own.
+    """
+    order = {version: n for n, version in enumerate(versions)}
+    unknown = [c.version for c in changes if c.version not in order]
+    if unknown:
+        raise ValueError(f"changes name versions that are not served: {unknown}")
+    routers = []
+    for version in versions:
+        later = sorted(
+            (c for c in changes if order[c.version] > order[version]),
+            key=lambda c: order[c.version],
+        )
+        router = APIRouter(
+            prefix=f"/{version}",
+            responses=dict(responses or {}),
+            # Operation ids are the route names (`get_me`): generated clients are named after them.
+            generate_unique_id_function=lambda route: route.name,
+        )
+        for area in areas:
+            _add_routes(router, area, later)
+        routers.append(router)
+    return routers
+
+
+def mount_versions(
+    app: FastAPI,
+    areas: Sequence[APIRouter],
+    versions: Sequence[str],
+    changes: Sequence[VersionChange],
+    *,
+    responses: Mapping[int | str, dict[str, Any]] | None = None,
+) -> None:
+    """Serve every version; `app.state.version_routers` keeps them for the per-version specs."""
+    routers = versioned_routers(areas, versions, changes, responses=responses)
+    app.state.version_routers = dict(zip(versions, routers, strict=True))
+    for router in routers:
+        app.include_router(router)
+
+
+def _add_routes(router: APIRouter, area: APIRouter, later: list[VersionChange]) -> None:
+    for route in area.routes:
+        assert isinstance(route, APIRoute), "only API routes are versioned"
+        if any(route.name in c.added_routes for c in later):
+            continue
+        # Newest change first for responses (new → old), oldest first for requests (old → new).
+        outgoing = [c.responses[route.name] for c in reversed(later) if route.name in c.responses]
+        incoming = [c.requests[route.name] for c in later if route.name in c.requests]
+        endpoint = route.endpoint
+        response_model = route.response_model
+        if outgoing or incoming:
+            endpoint = _adapted(route.endpoint, outgoing, incoming)
+            response_model = outgoing[-1].old_model if outgoing else response_model
+        router.add_api_route(
+            route.path,
+            endpoint,
+            methods=sorted(route.methods or ()),
+            response_model=response_model,
+            status_code=route.status_code,
+            responses=route.responses,
+            tags=route.tags,
+            dependencies=route.dependencies,
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            deprecated=route.deprecated,
+            name=route.name,
+            include_in_schema=route.include_in_schema,
+            response_class=route.response_class,
+            openapi_extra=route.openapi_extra,
+        )
+
+
+def _adapted(
+    endpoint: Callable[..., Awaitable[Any]],
+    outgoing: list[ResponseChange],
+    incoming: list[RequestChange],
+) -> Callable[..., Awaitable[Any]]:
+    signature = inspect.signature(endpoint, eval_str=True)
+    params = list(signature.parameters.values())
+    if incoming:
+        name, first = incoming[0].body_param, incoming[0]
+        new_model = signature.parameters[name].annotation
+        params = [p.replace(annotation=first.old_model) if p.name == name else p for p in params]
+
+    async def adapted(**kwargs: Any) -> Any:
+        if incoming:
+            body: Json = kwargs[name].model_dump(mode="json", exclude_unset=True)
+            for change in incoming:
+                body = change.to_new(body)
+            kwargs[name] = new_model.model_validate(body)
+        result = await endpoint(**kwargs)
+        return _to_old(result, outgoing) if outgoing else result
+
+    adapted.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    adapted.__name__ = endpoint.__name__
+    adapted.__doc__ = endpoint.__doc__
+    return adapted
+
+
+def _to_old(result: Any, outgoing: list[ResponseChange]) -> Any:
+    if not isinstance(result, Response):
+        for change in outgoing:
+            result = change.to_old(result)
+        return result
+    if not 200 <= result.status_code < 300 or not result.body:
+        return result  # errors are problem+json in every version; 204/304 have no body
+    body = orjson.loads(result.body)
+    for change in outgoing:
+        body = change.to_old(body)
+    headers = {k: v for k, v in result.headers.items() if k != "content-length"}
+    return Response(orjson.dumps(body), status_code=result.status_code, headers=headers)
