@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 
 import orjson
+from fastapi import Query
 
 from domain.common import PageRequest
 from domain.errors import ValidationFailed
@@ -33,6 +35,18 @@ def decode_cursor(cursor: str | None, field: str = "cursor") -> tuple[str, ...] 
     return tuple(value)
 
 
+LimitQuery = Annotated[
+    int | None,
+    Query(
+        description=f"Page size: values outside 1-{MAX_LIMIT} are clamped (default {DEFAULT_LIMIT})"
+    ),
+]
+"""`?limit=`: clamped rather than refused, so an app asking for too much still gets a page."""
+
+
+def clamp_limit(limit: int | None) -> int:
+    return DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
+
+
 def page_request(cursor: str | None, limit: int | None) -> PageRequest:
-    clamped = DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
-    return PageRequest(limit=clamped, after=decode_cursor(cursor))
+    return PageRequest(limit=clamp_limit(limit), after=decode_cursor(cursor))

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
+from domain.errors import ValidationFailed
+
 Clock = Callable[[], datetime]
 """Returns the current UTC instant. Injected so that tests can hold time still."""
 
@@ -41,3 +43,16 @@ class Page(Generic[T]):
     items: Sequence[T]
     next_after: tuple[str, ...] | None
     """Position of the last item when more may follow, else None."""
+
+
+def position_id(page: PageRequest, field_name: str = "cursor") -> UUID | None:
+    """The id a keyset page starts after; a cursor that names no id is refused."""
+    if page.after is None:
+        return None
+    try:
+        (raw,) = page.after
+        return UUID(raw)
+    except ValueError as exc:
+        raise ValidationFailed.on(
+            field_name, "invalid_cursor", "not a cursor this API issued"
+        ) from exc

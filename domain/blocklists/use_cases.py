@@ -18,8 +18,8 @@ from domain.blocklists.model import (
     validate_items,
     validate_name,
 )
-from domain.common import Clock, Page, PageRequest, new_id
-from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from domain.common import Clock, Page, PageRequest, new_id, position_id
+from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.unit_of_work import UnitOfWork
 
 
@@ -108,16 +108,3 @@ def _check_expected(current: Blocklist, expected_version: int | None) -> None:
         raise PreconditionFailed(
             detail="the blocklist changed since you read it", current_version=current.version
         )
-
-
-def position_id(page: PageRequest, field_name: str = "cursor") -> UUID | None:
-    """The id a keyset page starts after; a cursor that names no id is refused."""
-    if page.after is None:
-        return None
-    try:
-        (raw,) = page.after
-        return UUID(raw)
-    except ValueError as exc:
-        raise ValidationFailed.on(
-            field_name, "invalid_cursor", "not a cursor this API issued"
-        ) from exc

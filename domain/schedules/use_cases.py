@@ -11,8 +11,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.blocklists.model import validate_name
-from domain.blocklists.use_cases import position_id
-from domain.common import Clock, Page, PageRequest, new_id
+from domain.common import Clock, Page, PageRequest, new_id, position_id
 from domain.errors import NotFound, PreconditionFailed, ValidationFailed
 from domain.schedules.model import (
     Schedule,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import time
@@ -12,12 +11,12 @@ from pathlib import Path
 import firebase_admin
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from domain.errors import AuthUnavailable, Unauthenticated
 from identity.firebase import FirebaseTokenVerifier
 from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
+from tests.support.google import firebase_style_token, new_signing_key, write_service_account
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +150,7 @@ async def test_the_emulator_setting_appearing_after_start_stops_verification(
 
 @pytest.fixture
 def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return new_signing_key()
 
 
 @pytest.fixture
@@ -164,8 +163,7 @@ def production(
     """A verifier as deployed: Application Default Credentials from a service account file
     (resolved offline; only the user lookup of check_revoked would use them)."""
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
-    key_file = tmp_path / "service-account.json"
-    key_file.write_text(json.dumps(_service_account(signing_key)))
+    key_file = write_service_account(tmp_path, signing_key, PROJECT_ID)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
     app_names.append(f"test-production-{secrets.token_hex(4)}")
     return FirebaseTokenVerifier(PROJECT_ID, app_name=app_names[-1], timeout_seconds=1)
@@ -174,15 +172,7 @@ def production(
 @pytest.fixture
 def google_style_token(signing_key: rsa.RSAPrivateKey) -> str:
     """Shaped like a real Firebase ID token (RS256 with a kid); Google never signed it."""
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{PROJECT_ID}",
-        "aud": PROJECT_ID,
-        "sub": "someone",
-        "iat": now,
-        "exp": now + HOUR,
-    }
-    return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": "k1"})
+    return firebase_style_token(signing_key, PROJECT_ID)
 
 
 async def test_an_unsigned_emulator_token_is_refused_in_production(
@@ -232,20 +222,3 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def _service_account(key: rsa.RSAPrivateKey) -> dict[str, str]:
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return {
-        "type": "service_account",
-        "project_id": PROJECT_ID,
-        "private_key_id": "k1",
-        "private_key": pem.decode(),
-        "client_email": f"verifier@{PROJECT_ID}.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
 from api.idempotency import run_idempotent
-from api.pagination import MAX_LIMIT, encode_cursor, page_request
+from api.pagination import LimitQuery, encode_cursor, page_request
 from api.problems import documented_problem
 from api.resources.focus_sessions.schemas import (
     FocusSessionEnd,
@@ -94,7 +94,7 @@ async def list_focus_sessions(
     ] = None,
     to: Annotated[date | None, Query(description="Last local day, included")] = None,
     cursor: str | None = None,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    limit: LimitQuery = None,
 ) -> Response:
     """Your sessions, newest first, on the local days they count for in stats."""
     days = DayRange(from_, to)

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
 from api.idempotency import run_idempotent
-from api.pagination import MAX_LIMIT, encode_cursor, page_request
+from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch
 from domain.schedules import use_cases
 from domain.unit_of_work import UnitOfWork
@@ -42,7 +41,7 @@ async def list_schedules(
     user: CurrentUser,
     uow: Uow,
     cursor: str | None = None,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    limit: LimitQuery = None,
 ) -> Response:
     """The user's schedules, oldest first; follow `next_cursor` until it is null."""
     page = page_request(cursor, limit)

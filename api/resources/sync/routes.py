@@ -8,7 +8,12 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, Uow
 from api.http import json_response
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import (
+    LimitQuery,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+)
 from api.resources.sync.schemas import SyncPage
 from domain.errors import ValidationFailed
 from domain.sync import use_cases
@@ -35,13 +40,11 @@ async def sync(
     since: Annotated[
         str | None, Query(description="next_cursor of the last sync; none: everything")
     ] = None,
-    limit: Annotated[
-        int | None, Query(description=f"Changes per page, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})")
-    ] = None,
+    limit: LimitQuery = None,
 ) -> Response:
     """Every record of the user that changed since `since`, deletions as tombstones."""
     after = _after_version(since)
-    page_size = DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
+    page_size = clamp_limit(limit)
     async with uow:
         page = await use_cases.changes_since(uow, user.uid, after, page_size)
     return json_response(SyncPage.of(page, encode_cursor((str(page.last_version),)) or ""))

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
 from api.http import expected_version, json_response, resource_response
-from api.pagination import encode_cursor, page_request
+from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.usage.schemas import LocalDate, UsagePut, UsageReportList, UsageReportOut
 from domain.usage import use_cases
 
@@ -47,7 +47,7 @@ async def list_usage_reports(
     first: Annotated[LocalDate, Query(alias="from", description="First day, inclusive")],
     last: Annotated[LocalDate, Query(alias="to", description="Last day, inclusive; ≤ 366 days")],
     cursor: str | None = None,
-    limit: Annotated[int | None, Query(description="Page size, 1-200 (default 50)")] = None,
+    limit: LimitQuery = None,
 ) -> Response:
     """Every device's reports of the days `from`..`to`, by date then device, a page at a time."""
     async with uow:

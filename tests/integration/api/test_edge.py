@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from starlette.testclient import TestClient
@@ -64,7 +65,7 @@ def test_a_body_over_the_cap_is_refused_with_413(client: TestClient, alice: ApiU
 def test_a_body_over_the_cap_without_content_length_is_refused(
     client: TestClient, alice: ApiUser
 ) -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(40):
             yield b"x" * 10_000
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx2
 import psycopg
 from starlette.testclient import TestClient
 
@@ -20,7 +21,7 @@ def post(
     key: str,
     body: dict[str, object],
     path: str = "/v1/blocklists",
-):  # type: ignore[no-untyped-def]
+) -> httpx2.Response:
     return client.post(path, headers=user.with_headers(Idempotency_Key=key), json=body)
 
 
