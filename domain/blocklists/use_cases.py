@@ -18,8 +18,8 @@ from domain.blocklists.model import (
     validate_items,
     validate_name,
 )
-from domain.common import Clock, Page, PageRequest, new_id, position_id
-from domain.errors import Conflict, NotFound, PreconditionFailed
+from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
+from domain.errors import Conflict, NotFound
 from domain.unit_of_work import UnitOfWork
 
 
@@ -69,7 +69,7 @@ async def update_blocklist(
 ) -> Blocklist:
     version = await uow.next_version(user_id)
     current = await get_blocklist(uow, user_id, blocklist_id)
-    _check_expected(current, expected_version)
+    check_expected_version(current.version, expected_version, "blocklist")
     changed = changes.apply_to(current)
     if changed == current:
         return current
@@ -93,7 +93,7 @@ async def delete_blocklist(
     """
     version = await uow.next_version(user_id)
     current = await get_blocklist(uow, user_id, blocklist_id)
-    _check_expected(current, expected_version)
+    check_expected_version(current.version, expected_version, "blocklist")
     users = await uow.schedules.count_using_blocklist(user_id, blocklist_id)
     if users:
         raise Conflict(
@@ -101,10 +101,3 @@ async def delete_blocklist(
             detail=f"{users} schedule(s) use this blocklist; delete them or give them another",
         )
     await uow.blocklists.delete(user_id, blocklist_id, version, clock())
-
-
-def _check_expected(current: Blocklist, expected_version: int | None) -> None:
-    if expected_version is not None and current.version != expected_version:
-        raise PreconditionFailed(
-            detail="the blocklist changed since you read it", current_version=current.version
-        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.common import Clock
+from domain.common import Clock, check_expected_version
 from domain.devices.model import (
     Device,
     DeviceRegistration,
@@ -12,19 +12,9 @@ from domain.devices.model import (
     validate_installation_id,
     validate_registration,
 )
-from domain.errors import NotFound, PreconditionFailed
+from domain.errors import NotFound
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import validate_timezone
-
-
-def _check_expected(current: Device | None, expected_version: int | None) -> None:
-    if expected_version is None:
-        return
-    if current is None or current.version != expected_version:
-        raise PreconditionFailed(
-            detail="the device changed since you read it",
-            current_version=current.version if current else None,
-        )
 
 
 async def register_device(
@@ -42,7 +32,7 @@ async def register_device(
     if registration.timezone is not None:
         validate_timezone(registration.timezone)
     current = await uow.devices.get(user_id, installation_id)
-    _check_expected(current, expected_version)
+    check_expected_version(current.version if current else None, expected_version, "device")
     now = clock()
     if current is None:
         check_device_cap(await uow.devices.count(user_id))
@@ -94,7 +84,7 @@ async def remove_device(
     current = await uow.devices.get(user_id, installation_id)
     if current is None:
         raise NotFound(detail="no such device")
-    _check_expected(current, expected_version)
+    check_expected_version(current.version if current else None, expected_version, "device")
     await uow.devices.delete(user_id, installation_id, await uow.next_version(user_id))
 
 

@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from domain.common import Clock, Page, PageRequest, new_id
-from domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from domain.common import Clock, Page, PageRequest, check_expected_version, new_id
+from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.focus_sessions.model import (
     DayRange,
     FocusSession,
@@ -114,7 +114,7 @@ async def end_focus_session(
     current = await get_focus_session(uow, user_id, session_id)
     if not current.is_running:
         return _replay_of_end(current, end)
-    _check_expected(current, expected_version)
+    check_expected_version(current.version, expected_version, "focus session")
     ended = replace(end_session(current, end, now), version=version)
     await uow.focus_sessions.save(ended)
     return ended
@@ -124,14 +124,6 @@ def _replay_of_end(session: FocusSession, end: SessionEnd) -> FocusSession:
     if end.matches(session):
         return session
     raise already_ended()
-
-
-def _check_expected(session: FocusSession, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != session.version:
-        raise PreconditionFailed(
-            detail="the focus session changed since you read it",
-            current_version=session.version,
-        )
 
 
 async def get_focus_session(uow: UnitOfWork, user_id: str, session_id: UUID) -> FocusSession:

@@ -11,8 +11,8 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.blocklists.model import validate_name
-from domain.common import Clock, Page, PageRequest, new_id, position_id
-from domain.errors import NotFound, PreconditionFailed, ValidationFailed
+from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
+from domain.errors import NotFound, ValidationFailed
 from domain.schedules.model import (
     Schedule,
     ScheduleChanges,
@@ -81,10 +81,7 @@ async def update_schedule(
 ) -> Schedule:
     version = await uow.next_version(user_id)
     current = await get_schedule(uow, user_id, schedule_id)
-    if expected_version is not None and current.version != expected_version:
-        raise PreconditionFailed(
-            detail="the schedule changed since you read it", current_version=current.version
-        )
+    check_expected_version(current.version, expected_version, "schedule")
     now = clock()
     changed = changes.apply_to(current, now)
     if changed == current:
@@ -106,10 +103,7 @@ async def delete_schedule(
 ) -> None:
     version = await uow.next_version(user_id)
     current = await get_schedule(uow, user_id, schedule_id)
-    if expected_version is not None and current.version != expected_version:
-        raise PreconditionFailed(
-            detail="the schedule changed since you read it", current_version=current.version
-        )
+    check_expected_version(current.version, expected_version, "schedule")
     await uow.schedules.delete(user_id, schedule_id, version, clock())
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.common import Clock, Page, PageRequest
+from domain.common import Clock, Page, PageRequest, check_expected_version
 from domain.devices.model import validate_installation_id
-from domain.errors import NotFound, PreconditionFailed, ValidationFailed
+from domain.errors import NotFound, ValidationFailed
 from domain.unit_of_work import UnitOfWork
 from domain.usage.model import (
     DailyUsage,
@@ -16,16 +16,6 @@ from domain.usage.model import (
     latest_local_date,
     validate_daily_usage,
 )
-
-
-def _check_expected(current: UsageReport | None, expected_version: int | None) -> None:
-    if expected_version is None:
-        return
-    if current is None or current.version != expected_version:
-        raise PreconditionFailed(
-            detail="the report changed since you read it",
-            current_version=current.version if current else None,
-        )
 
 
 async def submit_usage_report(
@@ -55,7 +45,7 @@ async def submit_usage_report(
     now = clock()
     check_report_date(day, latest_local_date(now, zones))
     current = await uow.usage.get(user_id, installation_id, day, for_update=True)
-    _check_expected(current, expected_version)
+    check_expected_version(current.version if current else None, expected_version, "usage report")
     if current is not None and current.usage == usage:
         return current, False  # a retry: nothing changes, no new version for sync
     report = UsageReport(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.common import Clock
-from domain.errors import NotFound, PreconditionFailed
+from domain.common import Clock, check_expected_version
+from domain.errors import NotFound
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import ProfileChanges, User
 
@@ -31,10 +31,7 @@ async def update_profile(
     clock: Clock,
 ) -> User:
     current = await get_profile(uow, uid)
-    if expected_version is not None and expected_version != current.version:
-        raise PreconditionFailed(
-            detail="the profile changed since you read it", current_version=current.version
-        )
+    check_expected_version(current.version, expected_version, "profile")
     changed = changes.apply_to(current)
     if changed == current:
         return current
