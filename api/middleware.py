@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import context
 from api.config import ApiConfig, Deprecation
 from api.problems import problem_response
 
@@ -37,6 +38,7 @@ class EdgeMiddleware:
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        context.request_id.set(request_id)
         path: str = scope["path"]
         versioned = path.startswith(_VERSIONED)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from app import logs
 from app.settings import ConfigurationError, Environment, Settings
 
 cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completion=False)
@@ -25,9 +25,7 @@ SPEC_DIR = Path("openapi")
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, json=settings.log_json)
     return settings
 
 

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     upgrade_url_android: str = "https://play.google.com/store/apps/details?id=app.focus"
     deprecations: list[DeprecationRule] = Field(default_factory=list)
     log_level: str = "INFO"
+    log_format: str | None = Field(default=None, pattern="^(json|text)$")
+
+    @property
+    def log_json(self) -> bool:
+        """JSON lines in production (Cloud Logging), else text; FOCUS_LOG_FORMAT overrides."""
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.env is Environment.PRODUCTION
 
     @property
     def auth_mode(self) -> AuthMode:
