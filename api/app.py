@@ -39,7 +39,7 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     )
     app.state.services = services
     app.state.known_users = KnownUsers()
-    install_error_handlers(app)
+    install_error_handlers(app, services.unavailable)
     app.include_router(health.router)
     mount_versions(app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES)
     app.add_middleware(EdgeMiddleware, config=services.config)

@@ -101,12 +101,26 @@ def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    # The transaction died with the connection: nothing was written, so a retry is safe.
+    log.error("api.store_unavailable", extra={"path": request.url.path, "error": repr(exc)})
+    return problem_response(
+        503,
+        "service_unavailable",
+        "A store is unavailable",
+        "nothing was saved; try again shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("api.unhandled_error", extra={"path": request.url.path})
     return problem_response(500, "internal_error", "Something went wrong on our side")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, unavailable: tuple[type[Exception], ...] = ()) -> None:
+    for kind in unavailable:
+        app.add_exception_handler(kind, _unavailable)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -19,3 +19,5 @@ class ApiServices:
     clock: Clock
     check_ready: Callable[[], Awaitable[None]]
     """Raises when a dependency the API needs (the database) is unreachable."""
+    unavailable: tuple[type[Exception], ...] = ()
+    """Adapter errors that mean "a store is down": answered 503 with Retry-After, not 500."""

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import sqlalchemy.exc
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -19,6 +20,13 @@ from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
 from domain.identity import TokenVerifier
 from domain.unit_of_work import UnitOfWork
+
+# Connection-level failures: the server went away, the pool ran dry. Not bugs: 503, retry.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
@@ -78,6 +86,7 @@ def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> C
         unit_of_work=unit_of_work,
         clock=clock,
         check_ready=check_ready,
+        unavailable=STORE_UNAVAILABLE,
     )
     return Container(settings, engine, services)
 
