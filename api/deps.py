@@ -14,7 +14,7 @@ from domain.unit_of_work import UnitOfWork
 from domain.users import use_cases as users
 
 
-def services(request: Request) -> ApiServices:
+async def services(request: Request) -> ApiServices:
     found: ApiServices = request.app.state.services
     return found
 
@@ -78,7 +78,7 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 SensitiveUser = Annotated[Principal, Depends(sensitive_principal)]
 
 
-def new_unit_of_work(svc: Services) -> UnitOfWork:
+async def new_unit_of_work(svc: Services) -> UnitOfWork:
     return svc.unit_of_work()
 
 

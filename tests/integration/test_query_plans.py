@@ -261,19 +261,11 @@ HOT_PATHS = {
     "delta sync": HotPath(_sync, "ix_focus_sessions_user_id_version"),
 }
 
-# A partial index serves a generic plan only if its predicate holds for any parameter values:
-# `outcome = $2` cannot prove `outcome = 'completed'`. PostgreSQL keeps planning these afresh
-# (the generic plan costs more), which works but costs a plan per call; sending 'completed' as
-# a literal (e.g. `literal_column("'completed'")`) would let the generic plan use the index.
-_LITERAL_NEEDED = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="the stats queries bind 'completed' as a parameter"
-)
 CASES = [
     pytest.param(
         name,
         generic,
         id=f"{name} ({'generic' if generic else 'custom'} plan)",
-        marks=[_LITERAL_NEEDED] if generic and name.startswith("stats") else [],
     )
     for name in HOT_PATHS
     for generic in (False, True)

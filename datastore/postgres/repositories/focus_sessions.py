@@ -4,7 +4,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, and_, cast, func, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,14 +29,32 @@ from domain.focus_sessions.model import (
 )
 from domain.stats.model import DayTotal
 
+_TABLE: Table = FocusSessionRow.__table__  # type: ignore[attr-defined]
 _LIVE = col(FocusSessionRow.deleted_at).is_(None)
-_COMPLETED = and_(col(FocusSessionRow.outcome) == Outcome.COMPLETED.value, _LIVE)
+# A literal, not a bind parameter: a generic plan of a prepared statement can then still use
+# the partial index on completed sessions (docs/performance/query-plans.md).
+_COMPLETED = and_(
+    col(FocusSessionRow.outcome) == literal_column(f"'{Outcome.COMPLETED.value}'"), _LIVE
+)
+# Hot reads are Core statements built once: no ORM entities, no per-call statement building.
+# Rows are read as plain tuples and mapped straight to the domain.
+_GET = select(_TABLE).where(
+    _TABLE.c.user_id == bindparam("user_id"),
+    _TABLE.c.id == bindparam("session_id"),
+    _TABLE.c.deleted_at.is_(None),
+)
+_RUNNING = select(_TABLE).where(
+    _TABLE.c.user_id == bindparam("user_id"),
+    _TABLE.c.ended_at.is_(None),
+    _TABLE.c.deleted_at.is_(None),
+)
 # A local date lies within a day of the same UTC date (offsets stay under 24 hours): this bound
 # on started_at lets the list's index narrow a filter on local dates.
 _DATE_SLACK = timedelta(days=1)
 
 
-def to_focus_session(row: FocusSessionRow) -> FocusSession:
+def to_focus_session(row: Any) -> FocusSession:
+    """From a `FocusSessionRow` or a Core row of the table (same attribute names)."""
     return FocusSession(
         id=row.id,
         user_id=row.user_id,
@@ -69,27 +98,21 @@ class PostgresFocusSessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def _one(self, *where: Any) -> FocusSession | None:
-        # populate_existing: a read after taking the user's version lock must see fresh values.
-        stmt = (
-            select(FocusSessionRow).where(*where, _LIVE).execution_options(populate_existing=True)
-        )
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+    async def _one(self, stmt: Any, **params: Any) -> FocusSession | None:
+        # Core rows are never cached in the session: a read after taking the user's version
+        # lock always sees the committed values.
+        row = (await self._session.execute(stmt, params)).first()
         return to_focus_session(row) if row else None
 
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
-        return await self._one(
-            col(FocusSessionRow.user_id) == user_id, col(FocusSessionRow.id) == session_id
-        )
+        return await self._one(_GET, user_id=user_id, session_id=session_id)
 
     async def id_taken(self, session_id: UUID) -> bool:
         stmt = select(col(FocusSessionRow.id)).where(col(FocusSessionRow.id) == session_id)
         return (await self._session.execute(stmt)).first() is not None
 
     async def running(self, user_id: str) -> FocusSession | None:
-        return await self._one(
-            col(FocusSessionRow.user_id) == user_id, col(FocusSessionRow.ended_at).is_(None)
-        )
+        return await self._one(_RUNNING, user_id=user_id)
 
     async def add(self, session: FocusSession) -> None:
         self._session.add(FocusSessionRow(**_values(session)))
@@ -154,9 +177,6 @@ class PostgresFocusSessionRepository:
         if after is not None:
             where.append(tuple_(started_at, session_id) < tuple_(after.started_at, after.id))
         stmt = (
-            select(FocusSessionRow)
-            .where(*where)
-            .order_by(started_at.desc(), session_id.desc())
-            .limit(limit)
+            select(_TABLE).where(*where).order_by(started_at.desc(), session_id.desc()).limit(limit)
         )
-        return [to_focus_session(r) for r in (await self._session.execute(stmt)).scalars()]
+        return [to_focus_session(r) for r in await self._session.execute(stmt)]
