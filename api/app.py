@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from api import health
-from api.deps import KnownUsers
+from api.deps import BEARER_SCHEME, KnownUsers
 from api.errors import install_error_handlers
 from api.middleware import EdgeMiddleware
 from api.openapi import serve_newest_spec
@@ -41,7 +41,9 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     app.state.known_users = KnownUsers()
     install_error_handlers(app, services.unavailable)
     app.include_router(health.router)
-    mount_versions(app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES)
+    mount_versions(
+        app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
+    )
     app.add_middleware(EdgeMiddleware, config=services.config)
     serve_newest_spec(app, VERSIONS[-1])
     return app

@@ -1,17 +1,23 @@
-"""Dependencies every route uses, as `Annotated` aliases."""
+"""Dependencies every route uses, as `Annotated` aliases.
+
+Each reads what it needs from the request itself rather than from other dependencies: FastAPI
+solves every dependency on every request, and the hot reads pay for each one (bench/).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices
 from domain.errors import Unauthenticated
 from domain.identity import Principal
 from domain.unit_of_work import UnitOfWork
 from domain.users import use_cases as users
+
+BEARER_SCHEME = "FirebaseIdToken"
+"""The OpenAPI security scheme every versioned route declares (api/openapi.py)."""
 
 
 async def services(request: Request) -> ApiServices:
@@ -22,21 +28,16 @@ async def services(request: Request) -> ApiServices:
 Services = Annotated[ApiServices, Depends(services)]
 
 
-_bearer_scheme = HTTPBearer(
-    auto_error=False, bearerFormat="JWT", description="A Firebase ID token of the app user"
-)
-BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
-
-
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None or not credentials.credentials.strip():
+def _token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             code="token_missing", detail="send 'Authorization: Bearer <ID token>'"
         )
-    return credentials.credentials.strip()
+    return token.strip()
 
 
-class _KnownUsers:
+class KnownUsers:
     """Uids whose row exists, so that the first-call upsert costs one query per process."""
 
     def __init__(self, capacity: int = 100_000) -> None:
@@ -52,11 +53,10 @@ class _KnownUsers:
         self._seen.add(uid)
 
 
-async def _authenticate(
-    request: Request, svc: ApiServices, token: str, *, check_revoked: bool
-) -> Principal:
-    principal = await svc.verifier.verify(token, check_revoked=check_revoked)
-    known: _KnownUsers = request.app.state.known_users
+async def _authenticate(request: Request, *, check_revoked: bool) -> Principal:
+    svc: ApiServices = request.app.state.services
+    principal = await svc.verifier.verify(_token(request), check_revoked=check_revoked)
+    known: KnownUsers = request.app.state.known_users
     if principal.uid not in known:
         async with svc.unit_of_work() as uow:
             await users.ensure_user(uow, principal.uid)
@@ -65,24 +65,23 @@ async def _authenticate(
     return principal
 
 
-async def current_principal(request: Request, svc: Services, bearer: BearerToken) -> Principal:
-    return await _authenticate(request, svc, _token(bearer), check_revoked=False)
+async def current_principal(request: Request) -> Principal:
+    return await _authenticate(request, check_revoked=False)
 
 
-async def sensitive_principal(request: Request, svc: Services, bearer: BearerToken) -> Principal:
+async def sensitive_principal(request: Request) -> Principal:
     """For account and push-target changes: revoked tokens and disabled users are refused."""
-    return await _authenticate(request, svc, _token(bearer), check_revoked=True)
+    return await _authenticate(request, check_revoked=True)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 SensitiveUser = Annotated[Principal, Depends(sensitive_principal)]
 
 
-async def new_unit_of_work(svc: Services) -> UnitOfWork:
+async def new_unit_of_work(request: Request) -> UnitOfWork:
+    svc: ApiServices = request.app.state.services
     return svc.unit_of_work()
 
 
 Uow = Annotated[UnitOfWork, Depends(new_unit_of_work)]
 """A fresh, not yet entered unit of work: `async with uow: ...; await uow.commit()`."""
-
-KnownUsers = _KnownUsers

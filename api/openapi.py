@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.deps import BEARER_SCHEME
 from api.problems import Problem
 
 
@@ -24,6 +25,14 @@ def version_document(app: FastAPI, version: str) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
+    spec["components"]["securitySchemes"] = {
+        BEARER_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Firebase ID token of the app user",
+        }
+    }
     return spec
 
 

@@ -56,10 +56,12 @@ def versioned_routers(
     changes: Sequence[VersionChange],
     *,
     responses: Mapping[int | str, dict[str, Any]] | None = None,
+    security: Sequence[Mapping[str, list[str]]] = (),
 ) -> list[APIRouter]:
     """One router per version (oldest first), each at `/<version>`, from the areas' routes.
 
-    `responses` documents what every versioned operation may answer besides its own.
+    `responses` documents what every versioned operation may answer besides its own, and
+    `security` the credentials it needs (documented only: the dependencies check them).
     """
     order = {version: n for n, version in enumerate(versions)}
     unknown = [c.version for c in changes if c.version not in order]
@@ -78,7 +80,7 @@ def versioned_routers(
             generate_unique_id_function=lambda route: route.name,
         )
         for area in areas:
-            _add_routes(router, area, later)
+            _add_routes(router, area, later, security)
         routers.append(router)
     return routers
 
@@ -90,15 +92,21 @@ def mount_versions(
     changes: Sequence[VersionChange],
     *,
     responses: Mapping[int | str, dict[str, Any]] | None = None,
+    security: Sequence[Mapping[str, list[str]]] = (),
 ) -> None:
     """Serve every version; `app.state.version_routers` keeps them for the per-version specs."""
-    routers = versioned_routers(areas, versions, changes, responses=responses)
+    routers = versioned_routers(areas, versions, changes, responses=responses, security=security)
     app.state.version_routers = dict(zip(versions, routers, strict=True))
     for router in routers:
         app.include_router(router)
 
 
-def _add_routes(router: APIRouter, area: APIRouter, later: list[VersionChange]) -> None:
+def _add_routes(
+    router: APIRouter,
+    area: APIRouter,
+    later: list[VersionChange],
+    security: Sequence[Mapping[str, list[str]]],
+) -> None:
     for route in area.routes:
         assert isinstance(route, APIRoute), "only API routes are versioned"
         if any(route.name in c.added_routes for c in later):
@@ -127,7 +135,9 @@ def _add_routes(router: APIRouter, area: APIRouter, later: list[VersionChange]) 
             name=route.name,
             include_in_schema=route.include_in_schema,
             response_class=route.response_class,
-            openapi_extra=route.openapi_extra,
+            openapi_extra={"security": [dict(s) for s in security], **(route.openapi_extra or {})}
+            if security
+            else route.openapi_extra,
         )
 
 
