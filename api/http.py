@@ -72,3 +72,8 @@ def resource_response(
         if if_none_match and (if_none_match.strip() == "*" or tag in _tags(if_none_match)):
             return Response(status_code=304, headers={"ETag": tag})
     return json_response(payload, status, {"ETag": tag, **(headers or {})})
+
+
+def location_of(request: Request, item_id: object) -> str:
+    """`Location` of an item created by POST to a collection, in the version the client uses."""
+    return f"{request.url.path.rstrip('/')}/{item_id}"

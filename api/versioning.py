@@ -98,7 +98,7 @@ def mount_versions(
     routers = versioned_routers(areas, versions, changes, responses=responses, security=security)
     app.state.version_routers = dict(zip(versions, routers, strict=True))
     for router in routers:
-        app.include_router(router)
+        app.router.routes.extend(router.routes)
 
 
 def _add_routes(

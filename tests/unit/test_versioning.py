@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from api.http import json_response
+from api.http import json_response, location_of
 from api.openapi import version_document
 from api.versioning import (
     RequestChange,
@@ -51,8 +51,9 @@ async def get_thing(thing_id: int) -> Response:
 
 
 @things.post("", response_model=ThingOut, status_code=201)
-async def create_thing(body: ThingIn) -> Response:
-    return json_response(ThingOut(id=2, **body.model_dump()), status=201)
+async def create_thing(request: Request, body: ThingIn) -> Response:
+    created = ThingOut(id=2, **body.model_dump())
+    return json_response(created, status=201, headers={"Location": location_of(request, 2)})
 
 
 @things.get("/{thing_id}/history")
@@ -108,11 +109,14 @@ def test_an_older_client_sends_its_old_body(client: TestClient) -> None:
 
     assert response.status_code == 201
     assert response.json() == {"id": 2, "name": "Walk"}
+    assert response.headers["Location"] == "/v1/things/2"
 
 
 def test_an_older_client_is_held_to_its_old_body(client: TestClient) -> None:
     assert client.post("/v1/things", json={"display_name": "Walk"}).status_code == 422
-    assert client.post("/v2/things", json={"display_name": "Walk"}).status_code == 201
+    newest = client.post("/v2/things", json={"display_name": "Walk"})
+    assert newest.status_code == 201
+    assert newest.headers["Location"] == "/v2/things/2"
 
 
 def test_routes_added_later_do_not_exist_in_older_versions(client: TestClient) -> None:

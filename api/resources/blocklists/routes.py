@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, resource_response
+from api.http import expected_version, json_response, location_of, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.blocklists.schemas import (
@@ -31,13 +31,13 @@ async def create_blocklist(
         blocklist = await use_cases.create_blocklist(
             uow, user.uid, body.to_draft(), clock=svc.clock
         )
-        location = request.app.url_path_for("get_blocklist", blocklist_id=str(blocklist.id))
+        location = location_of(request, blocklist.id)
         return resource_response(
             request,
             BlocklistOut.of(blocklist),
             blocklist.version,
             status=201,
-            headers={"Location": str(location)},
+            headers={"Location": location},
         )
 
     return await run_idempotent(request, svc, user, effect)

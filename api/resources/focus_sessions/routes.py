@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, resource_response
+from api.http import expected_version, json_response, location_of, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.problems import documented_problem
@@ -48,13 +48,13 @@ async def start_focus_session(
         )
         if not created:
             return resource_response(request, FocusSessionOut.of(session), session.version)
-        location = request.app.url_path_for("get_focus_session", session_id=str(session.id))
+        location = location_of(request, session.id)
         return resource_response(
             request,
             FocusSessionOut.of(session),
             session.version,
             status=201,
-            headers={"Location": str(location)},
+            headers={"Location": location},
         )
 
     return await run_idempotent(request, svc, user, effect)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, resource_response
+from api.http import expected_version, json_response, location_of, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch
@@ -24,13 +24,13 @@ async def create_schedule(
 
     async def effect(uow: UnitOfWork) -> Response:
         schedule = await use_cases.create_schedule(uow, user.uid, body.to_draft(), clock=svc.clock)
-        location = request.app.url_path_for("get_schedule", schedule_id=str(schedule.id))
+        location = location_of(request, schedule.id)
         return resource_response(
             request,
             ScheduleOut.of(schedule),
             schedule.version,
             status=201,
-            headers={"Location": str(location)},
+            headers={"Location": location},
         )
 
     return await run_idempotent(request, svc, user, effect)
