@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from datastore.postgres.driver_sql import DriverSQL
 from datastore.postgres.tables.focus_sessions import FocusSessionRow
 from domain.focus_sessions.model import (
     DayRange,
@@ -36,17 +37,20 @@ _LIVE = col(FocusSessionRow.deleted_at).is_(None)
 _COMPLETED = and_(
     col(FocusSessionRow.outcome) == literal_column(f"'{Outcome.COMPLETED.value}'"), _LIVE
 )
-# Hot reads are Core statements built once: no ORM entities, no per-call statement building.
-# Rows are read as plain tuples and mapped straight to the domain.
-_GET = select(_TABLE).where(
-    _TABLE.c.user_id == bindparam("user_id"),
-    _TABLE.c.id == bindparam("session_id"),
-    _TABLE.c.deleted_at.is_(None),
+# Hot reads: compiled once, sent as driver SQL, rows mapped straight to the domain.
+_GET = DriverSQL(
+    select(_TABLE).where(
+        _TABLE.c.user_id == bindparam("user_id"),
+        _TABLE.c.id == bindparam("session_id"),
+        _TABLE.c.deleted_at.is_(None),
+    )
 )
-_RUNNING = select(_TABLE).where(
-    _TABLE.c.user_id == bindparam("user_id"),
-    _TABLE.c.ended_at.is_(None),
-    _TABLE.c.deleted_at.is_(None),
+_RUNNING = DriverSQL(
+    select(_TABLE).where(
+        _TABLE.c.user_id == bindparam("user_id"),
+        _TABLE.c.ended_at.is_(None),
+        _TABLE.c.deleted_at.is_(None),
+    )
 )
 # A local date lies within a day of the same UTC date (offsets stay under 24 hours): this bound
 # on started_at lets the list's index narrow a filter on local dates.
@@ -98,10 +102,10 @@ class PostgresFocusSessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def _one(self, stmt: Any, **params: Any) -> FocusSession | None:
-        # Core rows are never cached in the session: a read after taking the user's version
+    async def _one(self, statement: DriverSQL, **params: Any) -> FocusSession | None:
+        # Plain rows are never cached in the session: a read after taking the user's version
         # lock always sees the committed values.
-        row = (await self._session.execute(stmt, params)).first()
+        row = await statement.first(self._session, **params)
         return to_focus_session(row) if row else None
 
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
