@@ -9,6 +9,8 @@ from starlette.testclient import TestClient
 
 from api.config import ApiConfig, Deprecation
 from api.middleware import deprecation_headers
+from app.bootstrap import build, build_app
+from app.settings import DeprecationRule, Settings
 from tests.conftest import ApiUser
 
 
@@ -122,3 +124,26 @@ def test_deprecation_headers_follow_rfc_9745_and_8594() -> None:
     assert headers["Sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
     assert headers["Link"].startswith("<https://docs.focus.app/migrate-stats>")
     assert ApiConfig(deprecations=(rule,)).deprecations[0] is rule
+
+
+def test_configured_deprecations_are_announced_on_matching_responses(
+    settings: Settings, database_url: str, alice: ApiUser
+) -> None:
+    rule = DeprecationRule(
+        path_prefix="/v1/devices",
+        deprecated_at=datetime(2026, 6, 1, tzinfo=UTC),
+        sunset_at=datetime(2027, 1, 1, tzinfo=UTC),
+        link="https://docs.focus.app/devices-v2",
+    )
+    configured = settings.model_copy(update={"deprecations": [rule]})
+    with TestClient(build_app(build(configured, database_url))) as deprecating:
+        devices = deprecating.get("/v1/devices", headers=alice.headers)
+        me = deprecating.get("/v1/me", headers=alice.headers)
+
+    assert devices.headers["Deprecation"] == "@1780272000"
+    assert devices.headers["Sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
+    assert (
+        devices.headers["Link"]
+        == '<https://docs.focus.app/devices-v2>; rel="deprecation"; type="text/html"'
+    )
+    assert "Deprecation" not in me.headers
