@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy.exc
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.config import ApiConfig, Deprecation
@@ -71,10 +71,9 @@ class Container:
 def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> Container:
     check(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     def unit_of_work() -> UnitOfWork:
-        return PostgresUnitOfWork(sessions)
+        return PostgresUnitOfWork(engine)
 
     async def check_ready() -> None:
         async with engine.connect() as conn:

@@ -242,7 +242,6 @@ def seed(url: str, sessions: int) -> list[uuid.UUID]:
 def capture_queries(url: str, session_id: uuid.UUID) -> dict[str, Any]:
     """The SQL and parameters our repository sends for both reads, as the driver receives them."""
     from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from api.pagination import page_request
     from datastore.postgres.engine import create_engine
@@ -258,7 +257,7 @@ def capture_queries(url: str, session_id: uuid.UUID) -> dict[str, Any]:
             "before_cursor_execute",
             lambda _c, _cur, sql, params, *_: seen.append((sql, params)),
         )
-        uow = PostgresUnitOfWork(async_sessionmaker(engine, expire_on_commit=False))
+        uow = PostgresUnitOfWork(engine)
         queries = {}
         try:
             for name, read in (

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 
@@ -20,6 +20,5 @@ class DriverSQL:
     def __init__(self, statement: Select[Any]) -> None:
         self.sql = str(statement.compile(dialect=psycopg_dialect()))  # type: ignore[no-untyped-call]
 
-    async def first(self, session: AsyncSession, **params: Any) -> Row[Any] | None:
-        connection = await session.connection()
+    async def first(self, connection: AsyncConnection, **params: Any) -> Row[Any] | None:
         return (await connection.exec_driver_sql(self.sql, params)).first()

@@ -1,4 +1,11 @@
-"""The Postgres unit of work: one session, one transaction, every repository on it."""
+"""The Postgres unit of work: one connection, one transaction, every repository on it.
+
+Core on an `AsyncConnection` rather than an ORM `AsyncSession`: the repositories map rows to
+the domain themselves, and the session's layer (identity map, its own transaction object, more
+greenlet hops) cost about a sixth of a hot read's server CPU (bench/README.md). The connection is
+checked out on entering; its transaction begins with the first statement (SQLAlchemy's
+autobegin, in the same call) and again with the first statement after `commit()`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.repositories.blocklists import PostgresBlocklistRepository
 from datastore.postgres.repositories.devices import PostgresDeviceRepository
@@ -37,19 +44,19 @@ _NEXT_VERSION = text(
 
 
 class PostgresUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     async def __aenter__(self) -> Self:
-        self.session = session = self._sessions()
-        self.users: UserRepository = PostgresUserRepository(session)
-        self.devices: DeviceRepository = PostgresDeviceRepository(session)
-        self.blocklists: BlocklistRepository = PostgresBlocklistRepository(session)
-        self.schedules: ScheduleRepository = PostgresScheduleRepository(session)
-        self.focus_sessions: FocusSessionRepository = PostgresFocusSessionRepository(session)
-        self.usage: UsageReportRepository = PostgresUsageReportRepository(session)
-        self.changes: ChangeFeed = PostgresChangeFeed(session)
-        self.idempotency: IdempotencyStore = PostgresIdempotencyStore(session)
+        self.connection = connection = await self._engine.connect()
+        self.users: UserRepository = PostgresUserRepository(connection)
+        self.devices: DeviceRepository = PostgresDeviceRepository(connection)
+        self.blocklists: BlocklistRepository = PostgresBlocklistRepository(connection)
+        self.schedules: ScheduleRepository = PostgresScheduleRepository(connection)
+        self.focus_sessions: FocusSessionRepository = PostgresFocusSessionRepository(connection)
+        self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
+        self.changes: ChangeFeed = PostgresChangeFeed(connection)
+        self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
         return self
 
     async def __aexit__(
@@ -58,17 +65,16 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()  # a no-op after commit()
-        finally:
-            await self.session.close()
+        # Rolls back a transaction still open (nothing after commit()) and returns the
+        # connection to the pool, in one call.
+        await self.connection.close()
 
     async def next_version(self, user_id: str) -> int:
-        result = await self.session.execute(_NEXT_VERSION, {"uid": user_id})
+        result = await self.connection.execute(_NEXT_VERSION, {"uid": user_id})
         return int(result.scalar_one())
 
     async def commit(self) -> None:
-        await self.session.commit()
+        await self.connection.commit()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        await self.connection.rollback()

@@ -23,7 +23,6 @@ import pytest
 from psycopg import sql
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from datastore.postgres.engine import create_engine
 from datastore.postgres.migrate import upgrade
@@ -156,7 +155,7 @@ def run_captured(url: str, action: Callable[[UnitOfWork], Awaitable[object]]) ->
                 seen.append(Statement(statement, dict(parameters or {})))
 
         try:
-            async with PostgresUnitOfWork(async_sessionmaker(engine)) as uow:
+            async with PostgresUnitOfWork(engine) as uow:
                 await action(uow)
         finally:
             await engine.dispose()

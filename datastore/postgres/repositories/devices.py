@@ -1,17 +1,20 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any
+
+from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.tables.devices import DeviceRow
 from domain.devices.model import ApnsEnvironment, Device, Platform
 
+_TABLE: Table = DeviceRow.__table__  # type: ignore[attr-defined]
 _LIVE = col(DeviceRow.deleted_at).is_(None)
 
 
-def to_device(row: DeviceRow) -> Device:
+def to_device(row: Row[Any]) -> Device:
     return Device(
         user_id=row.user_id,
         installation_id=row.installation_id,
@@ -29,29 +32,29 @@ def to_device(row: DeviceRow) -> Device:
 
 
 class PostgresDeviceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def get(self, user_id: str, installation_id: str) -> Device | None:
-        stmt = select(DeviceRow).where(
+        stmt = select(_TABLE).where(
             col(DeviceRow.user_id) == user_id,
             col(DeviceRow.installation_id) == installation_id,
             _LIVE,
         )
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        row = (await self._connection.execute(stmt)).one_or_none()
         return to_device(row) if row else None
 
     async def list(self, user_id: str) -> list[Device]:
         stmt = (
-            select(DeviceRow)
+            select(_TABLE)
             .where(col(DeviceRow.user_id) == user_id, _LIVE)
             .order_by(col(DeviceRow.installation_id))
         )
-        return [to_device(r) for r in (await self._session.execute(stmt)).scalars()]
+        return [to_device(r) for r in await self._connection.execute(stmt)]
 
     async def count(self, user_id: str) -> int:
         stmt = select(func.count()).where(col(DeviceRow.user_id) == user_id, _LIVE)
-        return int((await self._session.execute(stmt)).scalar_one())
+        return int((await self._connection.execute(stmt)).scalar_one())
 
     async def save(self, device: Device) -> None:
         values = {
@@ -69,19 +72,19 @@ class PostgresDeviceRepository:
             "updated_at": device.updated_at,
             "deleted_at": None,
         }
-        stmt = insert(DeviceRow).values(**values)
+        stmt = insert(_TABLE).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "installation_id"],
             set_={k: v for k, v in values.items() if k not in ("user_id", "installation_id")},
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)
 
     async def delete(self, user_id: str, installation_id: str, version: int) -> None:
         stmt = (
-            update(DeviceRow)
+            update(_TABLE)
             .where(
                 col(DeviceRow.user_id) == user_id, col(DeviceRow.installation_id) == installation_id
             )
             .values(deleted_at=func.now(), version=version, push_token=None)
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)

@@ -6,17 +6,19 @@ from uuid import UUID
 
 from sqlalchemy import (
     Integer,
+    Row,
     Table,
     and_,
     bindparam,
     cast,
     func,
+    insert,
     literal_column,
     select,
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.driver_sql import DriverSQL
@@ -57,8 +59,7 @@ _RUNNING = DriverSQL(
 _DATE_SLACK = timedelta(days=1)
 
 
-def to_focus_session(row: Any) -> FocusSession:
-    """From a `FocusSessionRow` or a Core row of the table (same attribute names)."""
+def to_focus_session(row: Row[Any]) -> FocusSession:
     return FocusSession(
         id=row.id,
         user_id=row.user_id,
@@ -99,13 +100,11 @@ def _midnight_utc(day: date) -> datetime:
 
 
 class PostgresFocusSessionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def _one(self, statement: DriverSQL, **params: Any) -> FocusSession | None:
-        # Plain rows are never cached in the session: a read after taking the user's version
-        # lock always sees the committed values.
-        row = await statement.first(self._session, **params)
+        row = await statement.first(self._connection, **params)
         return to_focus_session(row) if row else None
 
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
@@ -113,26 +112,25 @@ class PostgresFocusSessionRepository:
 
     async def id_taken(self, session_id: UUID) -> bool:
         stmt = select(col(FocusSessionRow.id)).where(col(FocusSessionRow.id) == session_id)
-        return (await self._session.execute(stmt)).first() is not None
+        return (await self._connection.execute(stmt)).first() is not None
 
     async def running(self, user_id: str) -> FocusSession | None:
         return await self._one(_RUNNING, user_id=user_id)
 
     async def add(self, session: FocusSession) -> None:
-        self._session.add(FocusSessionRow(**_values(session)))
-        await self._session.flush()
+        await self._connection.execute(insert(_TABLE).values(_values(session)))
 
     async def save(self, session: FocusSession) -> None:
         values = _values(session)
         stmt = (
-            update(FocusSessionRow)
+            update(_TABLE)
             .where(
                 col(FocusSessionRow.user_id) == session.user_id,
                 col(FocusSessionRow.id) == session.id,
             )
             .values({k: v for k, v in values.items() if k not in ("id", "user_id")})
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)
 
     def _per_day(self, user_id: str, *where: Any) -> Any:
         seconds = func.sum(
@@ -154,7 +152,7 @@ class PostgresFocusSessionRepository:
             col(FocusSessionRow.local_date) >= first,
             col(FocusSessionRow.local_date) <= last,
         ).order_by(col(FocusSessionRow.local_date))
-        rows = (await self._session.execute(stmt)).all()
+        rows = (await self._connection.execute(stmt)).all()
         return [DayTotal(day, int(seconds), int(sessions)) for day, seconds, sessions in rows]
 
     async def days_meeting_goal(self, user_id: str, goal_seconds: int) -> list[date]:
@@ -164,7 +162,7 @@ class PostgresFocusSessionRepository:
             .where(per_day.c.seconds >= goal_seconds)
             .order_by(per_day.c.local_date)
         )
-        return list((await self._session.execute(stmt)).scalars())
+        return list((await self._connection.execute(stmt)).scalars())
 
     # Last in the class: below it, `list` in an annotation would name this method.
     async def list(
@@ -183,4 +181,4 @@ class PostgresFocusSessionRepository:
         stmt = (
             select(_TABLE).where(*where).order_by(started_at.desc(), session_id.desc()).limit(limit)
         )
-        return [to_focus_session(r) for r in await self._session.execute(stmt)]
+        return [to_focus_session(r) for r in await self._connection.execute(stmt)]

@@ -1,37 +1,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.tables.idempotency import IdempotencyKeyRow
 from domain.idempotency import IdempotencyRecord, StoredResponse
 
+_TABLE: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
+
 
 class PostgresIdempotencyStore:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def acquire(self, user_id: str, key: str) -> bool:
         # A transaction-scoped advisory lock: a concurrent duplicate finds it taken (→ 409)
         # instead of waiting, and the lock ends with the transaction that stored the effect.
         stmt = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
-        got = await self._session.execute(stmt, {"k": f"idempotency:{user_id}:{key}"})
+        got = await self._connection.execute(stmt, {"k": f"idempotency:{user_id}:{key}"})
         return bool(got.scalar_one())
 
     async def find(
         self, user_id: str, key: str, *, not_before: datetime
     ) -> IdempotencyRecord | None:
-        stmt = select(IdempotencyKeyRow).where(
+        stmt = select(_TABLE).where(
             col(IdempotencyKeyRow.user_id) == user_id,
             col(IdempotencyKeyRow.key) == key,
             col(IdempotencyKeyRow.created_at) >= not_before,
         )
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        row = (await self._connection.execute(stmt)).one_or_none()
         if row is None:
             return None
         return IdempotencyRecord(
@@ -55,16 +56,13 @@ class PostgresIdempotencyStore:
             "created_at": record.created_at,
         }
         # An expired key of the same name is replaced: after 24 h a key may be used afresh.
-        stmt = insert(IdempotencyKeyRow).values(**values)
+        stmt = insert(_TABLE).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "key"],
             set_={k: v for k, v in values.items() if k not in ("user_id", "key")},
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)
 
     async def purge(self, older_than: datetime) -> int:
-        stmt = IdempotencyKeyRow.__table__.delete().where(  # type: ignore[attr-defined]
-            col(IdempotencyKeyRow.created_at) < older_than
-        )
-        result = await self._session.execute(stmt)
-        return int(cast(CursorResult[Any], result).rowcount or 0)
+        stmt = _TABLE.delete().where(col(IdempotencyKeyRow.created_at) < older_than)
+        return (await self._connection.execute(stmt)).rowcount

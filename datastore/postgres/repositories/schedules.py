@@ -4,18 +4,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.tables.schedules import ScheduleRow
 from domain.schedules.model import Schedule, Strictness, Weekday
 
+_TABLE: Table = ScheduleRow.__table__  # type: ignore[attr-defined]
 _LIVE = col(ScheduleRow.deleted_at).is_(None)
 
 
-def to_schedule(row: ScheduleRow) -> Schedule:
+def to_schedule(row: Row[Any]) -> Schedule:
     """The entity of a row (a tombstone's too: sync reads `row.deleted_at` beside it)."""
     return Schedule(
         id=row.id,
@@ -36,26 +37,26 @@ def to_schedule(row: ScheduleRow) -> Schedule:
 
 
 class PostgresScheduleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def get(self, user_id: str, schedule_id: UUID) -> Schedule | None:
-        stmt = select(ScheduleRow).where(
+        stmt = select(_TABLE).where(
             col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id, _LIVE
         )
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        row = (await self._connection.execute(stmt)).one_or_none()
         return to_schedule(row) if row else None
 
     async def list(self, user_id: str, *, after: UUID | None, limit: int) -> list[Schedule]:
-        stmt = select(ScheduleRow).where(col(ScheduleRow.user_id) == user_id, _LIVE)
+        stmt = select(_TABLE).where(col(ScheduleRow.user_id) == user_id, _LIVE)
         if after is not None:
             stmt = stmt.where(col(ScheduleRow.id) > after)
         stmt = stmt.order_by(col(ScheduleRow.id)).limit(limit)
-        return [to_schedule(r) for r in (await self._session.execute(stmt)).scalars()]
+        return [to_schedule(r) for r in await self._connection.execute(stmt)]
 
     async def count(self, user_id: str) -> int:
         stmt = select(func.count()).where(col(ScheduleRow.user_id) == user_id, _LIVE)
-        return int((await self._session.execute(stmt)).scalar_one())
+        return int((await self._connection.execute(stmt)).scalar_one())
 
     async def count_using_blocklist(self, user_id: str, blocklist_id: UUID) -> int:
         stmt = select(func.count()).where(
@@ -63,7 +64,7 @@ class PostgresScheduleRepository:
             col(ScheduleRow.blocklist_id) == blocklist_id,
             _LIVE,
         )
-        return int((await self._session.execute(stmt)).scalar_one())
+        return int((await self._connection.execute(stmt)).scalar_one())
 
     async def save(self, schedule: Schedule) -> None:
         values: dict[str, Any] = {
@@ -83,19 +84,19 @@ class PostgresScheduleRepository:
             "updated_at": schedule.updated_at,
             "deleted_at": None,
         }
-        stmt = insert(ScheduleRow).values(**values)
+        stmt = insert(_TABLE).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "id"],
             set_={k: v for k, v in values.items() if k not in ("user_id", "id", "created_at")},
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)
 
     async def delete(
         self, user_id: str, schedule_id: UUID, version: int, deleted_at: datetime
     ) -> None:
         stmt = (
-            update(ScheduleRow)
+            update(_TABLE)
             .where(col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id)
             .values(deleted_at=deleted_at, updated_at=deleted_at, version=version)
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)

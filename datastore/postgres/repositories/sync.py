@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.repositories.blocklists import to_blocklist
@@ -35,9 +35,10 @@ from datastore.postgres.tables.users import UserRow
 from domain.sync.model import Change, Entity, EntityType, order, usage_report_id
 
 _ONE_SNAPSHOT = ("REPEATABLE READ", "SERIALIZABLE")
+_USERS: Table = UserRow.__table__  # type: ignore[attr-defined]
 
-Source = Callable[[AsyncSession, str, int, int | None, int], Awaitable[list[Change]]]
-"""(session, user_id, after, ceiling, limit) → one table's changes, by version."""
+Source = Callable[[AsyncConnection, str, int, int | None, int], Awaitable[list[Change]]]
+"""(connection, user_id, after, ceiling, limit) → one table's changes, by version."""
 
 
 def _table(
@@ -46,13 +47,13 @@ def _table(
     """A table with user_id, version and (unless it is never deleted) deleted_at."""
 
     async def read(
-        session: AsyncSession, user_id: str, after: int, ceiling: int | None, limit: int
+        connection: AsyncConnection, user_id: str, after: int, ceiling: int | None, limit: int
     ) -> list[Change]:
         version = col(table.version)
-        stmt = select(table).where(col(table.user_id) == user_id, version > after)
+        stmt = select(table.__table__).where(col(table.user_id) == user_id, version > after)
         if ceiling is not None:
             stmt = stmt.where(version <= ceiling)
-        rows = (await session.execute(stmt.order_by(version).limit(limit))).scalars()
+        rows = await connection.execute(stmt.order_by(version).limit(limit))
         return [
             Change(
                 kind,
@@ -67,12 +68,12 @@ def _table(
 
 
 async def _profile(
-    session: AsyncSession, user_id: str, after: int, ceiling: int | None, limit: int
+    connection: AsyncConnection, user_id: str, after: int, ceiling: int | None, limit: int
 ) -> list[Change]:
-    stmt = select(UserRow).where(col(UserRow.uid) == user_id, col(UserRow.version) > after)
+    stmt = select(_USERS).where(col(UserRow.uid) == user_id, col(UserRow.version) > after)
     if ceiling is not None:
         stmt = stmt.where(col(UserRow.version) <= ceiling)
-    row = (await session.execute(stmt)).scalar_one_or_none()
+    row = (await connection.execute(stmt)).one_or_none()
     return [Change(EntityType.PROFILE, row.uid, row.version, to_user(row))] if row else []
 
 
@@ -92,8 +93,8 @@ _SOURCES: tuple[Source, ...] = (
 
 
 class PostgresChangeFeed:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def since(self, user_id: str, after_version: int, limit: int) -> list[Change]:
         await self._one_snapshot()
@@ -101,14 +102,15 @@ class PostgresChangeFeed:
         for source in _SOURCES:
             # Once `limit` changes are in hand, nothing above the last of them can make the page.
             ceiling = found[-1].version if len(found) >= limit else None
-            more = await source(self._session, user_id, after_version, ceiling, limit)
+            more = await source(self._connection, user_id, after_version, ceiling, limit)
             found = sorted([*found, *more], key=order)[:limit]
         return found
 
     async def _one_snapshot(self) -> None:
-        if not self._session.in_transaction():
-            await self._session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        # The level holds for the connection's transactions until it is back in the pool
+        # (where SQLAlchemy resets it), i.e. for the rest of this unit of work.
+        if not self._connection.in_transaction():
+            await self._connection.execution_options(isolation_level="REPEATABLE READ")
             return
-        connection = await self._session.connection()
-        if await connection.get_isolation_level() not in _ONE_SNAPSHOT:
+        if await self._connection.get_isolation_level() not in _ONE_SNAPSHOT:
             raise RuntimeError("read the change feed first in its unit of work (one snapshot)")

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, Table, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from datastore.postgres.tables.usage import UsageReportRow
 from domain.usage.model import AppUsage, UsageCategory, UsageReport
 
+_TABLE: Table = UsageReportRow.__table__  # type: ignore[attr-defined]
 
-def to_usage_report(row: UsageReportRow) -> UsageReport:
+
+def to_usage_report(row: Row[Any]) -> UsageReport:
     return UsageReport(
         user_id=row.user_id,
         installation_id=row.installation_id,
@@ -27,20 +30,20 @@ def to_usage_report(row: UsageReportRow) -> UsageReport:
 
 
 class PostgresUsageReportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def get(
         self, user_id: str, installation_id: str, day: dt.date, *, for_update: bool = False
     ) -> UsageReport | None:
-        stmt = select(UsageReportRow).where(
+        stmt = select(_TABLE).where(
             col(UsageReportRow.user_id) == user_id,
             col(UsageReportRow.installation_id) == installation_id,
             col(UsageReportRow.date) == day,
         )
         if for_update:
             stmt = stmt.with_for_update()
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        row = (await self._connection.execute(stmt)).one_or_none()
         return to_usage_report(row) if row else None
 
     async def list(
@@ -54,7 +57,7 @@ class PostgresUsageReportRepository:
     ) -> list[UsageReport]:
         day = col(UsageReportRow.date)
         installation_id = col(UsageReportRow.installation_id)
-        stmt = select(UsageReportRow).where(
+        stmt = select(_TABLE).where(
             col(UsageReportRow.user_id) == user_id, day >= first, day <= last
         )
         if after is not None:
@@ -65,7 +68,7 @@ class PostgresUsageReportRepository:
                 or_(day > after_day, and_(day == after_day, installation_id > after_installation)),
             )
         stmt = stmt.order_by(day, installation_id).limit(limit)
-        return [to_usage_report(r) for r in (await self._session.execute(stmt)).scalars()]
+        return [to_usage_report(r) for r in await self._connection.execute(stmt)]
 
     async def save(self, report: UsageReport) -> None:
         values = {
@@ -80,7 +83,7 @@ class PostgresUsageReportRepository:
             "created_at": report.created_at,
             "updated_at": report.updated_at,
         }
-        stmt = insert(UsageReportRow).values(**values)
+        stmt = insert(_TABLE).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "installation_id", "date"],
             set_={
@@ -89,4 +92,4 @@ class PostgresUsageReportRepository:
                 if k not in ("user_id", "installation_id", "date", "created_at")
             },
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)

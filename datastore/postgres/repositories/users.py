@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from sqlalchemy import func
+from typing import Any
+
+from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 
 from datastore.postgres.tables.users import UserRow
 from domain.users.model import Consents, NotificationPreferences, QuietHours, User
 
+_TABLE: Table = UserRow.__table__  # type: ignore[attr-defined]
 
-def to_user(row: UserRow) -> User:
+
+def to_user(row: Row[Any]) -> User:
     quiet = (
         QuietHours(row.quiet_hours_start, row.quiet_hours_end)
         if row.quiet_hours_start is not None and row.quiet_hours_end is not None
@@ -29,34 +34,40 @@ def to_user(row: UserRow) -> User:
 
 
 class PostgresUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def get(self, uid: str) -> User | None:
-        row = await self._session.get(UserRow, uid)
+        stmt = select(_TABLE).where(col(UserRow.uid) == uid)
+        row = (await self._connection.execute(stmt)).one_or_none()
         return to_user(row) if row else None
 
     async def ensure(self, uid: str) -> None:
         stmt = (
-            insert(UserRow)
+            insert(_TABLE)
             .values(uid=uid, created_at=func.now(), updated_at=func.now())
             .on_conflict_do_nothing(index_elements=["uid"])
         )
-        await self._session.execute(stmt)
+        await self._connection.execute(stmt)
 
     async def save(self, user: User) -> None:
-        row = await self._session.get(UserRow, user.uid)
-        assert row is not None, "save() follows get() in the same unit of work"
         quiet = user.notifications.quiet_hours
-        row.display_name = user.display_name
-        row.timezone = user.timezone
-        row.locale = user.locale
-        row.daily_goal_minutes = user.daily_goal_minutes
-        row.notifications_enabled = user.notifications.enabled
-        row.quiet_hours_start = quiet.start if quiet else None
-        row.quiet_hours_end = quiet.end if quiet else None
-        row.consent_ai_features = user.consents.ai_features
-        row.consent_analytics = user.consents.analytics
-        row.version = user.version
-        row.updated_at = user.updated_at
-        await self._session.flush()
+        stmt = (
+            update(_TABLE)
+            .where(col(UserRow.uid) == user.uid)
+            .values(
+                display_name=user.display_name,
+                timezone=user.timezone,
+                locale=user.locale,
+                daily_goal_minutes=user.daily_goal_minutes,
+                notifications_enabled=user.notifications.enabled,
+                quiet_hours_start=quiet.start if quiet else None,
+                quiet_hours_end=quiet.end if quiet else None,
+                consent_ai_features=user.consents.ai_features,
+                consent_analytics=user.consents.analytics,
+                version=user.version,
+                updated_at=user.updated_at,
+            )
+        )
+        result = await self._connection.execute(stmt)
+        assert result.rowcount == 1, "save() updates the row that get() found"
