@@ -41,6 +41,8 @@ _NEXT_VERSION = text(
     " ON CONFLICT (uid) DO UPDATE SET change_seq = u.change_seq + 1"
     " RETURNING change_seq"
 )
+# The same row lock without taking a number: for reads that decide a write (If-Match, caps).
+_LOCK_USER = text("SELECT 1 FROM users WHERE uid = :uid FOR UPDATE")
 
 
 class PostgresUnitOfWork:
@@ -72,6 +74,9 @@ class PostgresUnitOfWork:
     async def next_version(self, user_id: str) -> int:
         result = await self.connection.execute(_NEXT_VERSION, {"uid": user_id})
         return int(result.scalar_one())
+
+    async def lock_user(self, user_id: str) -> None:
+        await self.connection.execute(_LOCK_USER, {"uid": user_id})
 
     async def commit(self) -> None:
         await self.connection.commit()

@@ -31,6 +31,7 @@ async def register_device(
     validate_registration(registration)
     if registration.timezone is not None:
         validate_timezone(registration.timezone)
+    await uow.lock_user(user_id)
     current = await uow.devices.get(user_id, installation_id)
     check_expected_version(current.version if current else None, expected_version, "device")
     now = clock()
@@ -81,6 +82,7 @@ def _same(device: Device, reg: DeviceRegistration) -> bool:
 async def remove_device(
     uow: UnitOfWork, user_id: str, installation_id: str, *, expected_version: int | None
 ) -> None:
+    await uow.lock_user(user_id)
     current = await uow.devices.get(user_id, installation_id)
     if current is None:
         raise NotFound(detail="no such device")

@@ -30,6 +30,7 @@ async def update_profile(
     expected_version: int | None,
     clock: Clock,
 ) -> User:
+    await uow.lock_user(uid)
     current = await get_profile(uow, uid)
     check_expected_version(current.version, expected_version, "profile")
     changed = changes.apply_to(current)

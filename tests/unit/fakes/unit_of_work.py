@@ -52,6 +52,9 @@ class FakeUnitOfWork:
         self.counters[user_id] = self.counters.get(user_id, 0) + 1
         return self.counters[user_id]
 
+    async def lock_user(self, user_id: str) -> None:
+        """Nothing runs concurrently in memory: nothing to wait for."""
+
     async def commit(self) -> None:
         self.commits += 1
         self._snapshot = copy.deepcopy(self._state())
