@@ -4,16 +4,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col
 
+from datastore.postgres.repositories.owned import OwnedCollection
 from datastore.postgres.tables.blocklists import BlocklistRow
 from domain.blocklists.model import BlockItem, Blocklist, ItemKind
 
 _TABLE: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
-_LIVE = col(BlocklistRow.deleted_at).is_(None)
 
 
 def to_blocklist(row: Row[Any]) -> Blocklist:
@@ -31,25 +29,16 @@ def to_blocklist(row: Row[Any]) -> Blocklist:
 
 class PostgresBlocklistRepository:
     def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+        self._records = OwnedCollection(connection, _TABLE, to_blocklist)
 
     async def get(self, user_id: str, blocklist_id: UUID) -> Blocklist | None:
-        stmt = select(_TABLE).where(
-            col(BlocklistRow.user_id) == user_id, col(BlocklistRow.id) == blocklist_id, _LIVE
-        )
-        row = (await self._connection.execute(stmt)).one_or_none()
-        return to_blocklist(row) if row else None
+        return await self._records.get(user_id, blocklist_id)
 
     async def list(self, user_id: str, *, after: UUID | None, limit: int) -> list[Blocklist]:
-        stmt = select(_TABLE).where(col(BlocklistRow.user_id) == user_id, _LIVE)
-        if after is not None:
-            stmt = stmt.where(col(BlocklistRow.id) > after)
-        stmt = stmt.order_by(col(BlocklistRow.id)).limit(limit)
-        return [to_blocklist(r) for r in await self._connection.execute(stmt)]
+        return await self._records.page(user_id, after=after, limit=limit)
 
     async def count(self, user_id: str) -> int:
-        stmt = select(func.count()).where(col(BlocklistRow.user_id) == user_id, _LIVE)
-        return int((await self._connection.execute(stmt)).scalar_one())
+        return await self._records.count(user_id)
 
     async def save(self, blocklist: Blocklist) -> None:
         values: dict[str, Any] = {
@@ -60,21 +49,10 @@ class PostgresBlocklistRepository:
             "version": blocklist.version,
             "created_at": blocklist.created_at,
             "updated_at": blocklist.updated_at,
-            "deleted_at": None,
         }
-        stmt = insert(_TABLE).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "id"],
-            set_={k: v for k, v in values.items() if k not in ("user_id", "id", "created_at")},
-        )
-        await self._connection.execute(stmt)
+        await self._records.upsert(values)
 
     async def delete(
         self, user_id: str, blocklist_id: UUID, version: int, deleted_at: datetime
     ) -> None:
-        stmt = (
-            update(_TABLE)
-            .where(col(BlocklistRow.user_id) == user_id, col(BlocklistRow.id) == blocklist_id)
-            .values(deleted_at=deleted_at, updated_at=deleted_at, version=version)
-        )
-        await self._connection.execute(stmt)
+        await self._records.soft_delete(user_id, blocklist_id, version, deleted_at)

@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
+from datastore.postgres.repositories.owned import OwnedCollection
 from datastore.postgres.tables.schedules import ScheduleRow
 from domain.schedules.model import Schedule, Strictness, Weekday
 
@@ -39,24 +39,16 @@ def to_schedule(row: Row[Any]) -> Schedule:
 class PostgresScheduleRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._records = OwnedCollection(connection, _TABLE, to_schedule)
 
     async def get(self, user_id: str, schedule_id: UUID) -> Schedule | None:
-        stmt = select(_TABLE).where(
-            col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id, _LIVE
-        )
-        row = (await self._connection.execute(stmt)).one_or_none()
-        return to_schedule(row) if row else None
+        return await self._records.get(user_id, schedule_id)
 
     async def list(self, user_id: str, *, after: UUID | None, limit: int) -> list[Schedule]:
-        stmt = select(_TABLE).where(col(ScheduleRow.user_id) == user_id, _LIVE)
-        if after is not None:
-            stmt = stmt.where(col(ScheduleRow.id) > after)
-        stmt = stmt.order_by(col(ScheduleRow.id)).limit(limit)
-        return [to_schedule(r) for r in await self._connection.execute(stmt)]
+        return await self._records.page(user_id, after=after, limit=limit)
 
     async def count(self, user_id: str) -> int:
-        stmt = select(func.count()).where(col(ScheduleRow.user_id) == user_id, _LIVE)
-        return int((await self._connection.execute(stmt)).scalar_one())
+        return await self._records.count(user_id)
 
     async def count_using_blocklist(self, user_id: str, blocklist_id: UUID) -> int:
         stmt = select(func.count()).where(
@@ -82,21 +74,10 @@ class PostgresScheduleRepository:
             "version": schedule.version,
             "created_at": schedule.created_at,
             "updated_at": schedule.updated_at,
-            "deleted_at": None,
         }
-        stmt = insert(_TABLE).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "id"],
-            set_={k: v for k, v in values.items() if k not in ("user_id", "id", "created_at")},
-        )
-        await self._connection.execute(stmt)
+        await self._records.upsert(values)
 
     async def delete(
         self, user_id: str, schedule_id: UUID, version: int, deleted_at: datetime
     ) -> None:
-        stmt = (
-            update(_TABLE)
-            .where(col(ScheduleRow.user_id) == user_id, col(ScheduleRow.id) == schedule_id)
-            .values(deleted_at=deleted_at, updated_at=deleted_at, version=version)
-        )
-        await self._connection.execute(stmt)
+        await self._records.soft_delete(user_id, schedule_id, version, deleted_at)
