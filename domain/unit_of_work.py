@@ -7,6 +7,7 @@ from typing import Protocol, Self
 
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
+from domain.events import EventOutbox
 from domain.focus_sessions.ports import FocusSessionRepository
 from domain.idempotency import IdempotencyStore
 from domain.schedules.ports import ScheduleRepository
@@ -29,6 +30,8 @@ class UnitOfWork(Protocol):
     usage: UsageReportRepository
     changes: ChangeFeed
     idempotency: IdempotencyStore
+    outbox: EventOutbox
+    """Events of this transaction's changes: `await uow.outbox.add(event)` beside the write."""
 
     async def next_version(self, user_id: str) -> int:
         """The user's next change number, held until commit.

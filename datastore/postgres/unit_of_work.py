@@ -19,12 +19,14 @@ from datastore.postgres.repositories.blocklists import PostgresBlocklistReposito
 from datastore.postgres.repositories.devices import PostgresDeviceRepository
 from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
 from datastore.postgres.repositories.idempotency import PostgresIdempotencyStore
+from datastore.postgres.repositories.outbox import PostgresEventOutbox
 from datastore.postgres.repositories.schedules import PostgresScheduleRepository
 from datastore.postgres.repositories.sync import PostgresChangeFeed
 from datastore.postgres.repositories.usage import PostgresUsageReportRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
+from domain.events import EventOutbox
 from domain.focus_sessions.ports import FocusSessionRepository
 from domain.idempotency import IdempotencyStore
 from domain.schedules.ports import ScheduleRepository
@@ -59,6 +61,7 @@ class PostgresUnitOfWork:
         self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
         self.changes: ChangeFeed = PostgresChangeFeed(connection)
         self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
+        self.outbox: EventOutbox = PostgresEventOutbox(connection)
         return self
 
     async def __aexit__(

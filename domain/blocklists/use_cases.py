@@ -20,6 +20,7 @@ from domain.blocklists.model import (
 )
 from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
 from domain.errors import Conflict, NotFound
+from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 
 
@@ -41,6 +42,7 @@ async def create_blocklist(
         updated_at=now,
     )
     await uow.blocklists.save(blocklist)
+    await uow.outbox.add(DomainEvent("blocklist.created", user_id, str(blocklist.id), version, now))
     return blocklist
 
 
@@ -75,6 +77,9 @@ async def update_blocklist(
         return current
     updated = replace(changed, version=version, updated_at=clock())
     await uow.blocklists.save(updated)
+    await uow.outbox.add(
+        DomainEvent("blocklist.updated", user_id, str(blocklist_id), version, updated.updated_at)
+    )
     return updated
 
 
@@ -100,4 +105,6 @@ async def delete_blocklist(
             code="blocklist_in_use",
             detail=f"{users} schedule(s) use this blocklist; delete them or give them another",
         )
-    await uow.blocklists.delete(user_id, blocklist_id, version, clock())
+    now = clock()
+    await uow.blocklists.delete(user_id, blocklist_id, version, now)
+    await uow.outbox.add(DomainEvent("blocklist.deleted", user_id, str(blocklist_id), version, now))

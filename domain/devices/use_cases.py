@@ -13,6 +13,7 @@ from domain.devices.model import (
     validate_registration,
 )
 from domain.errors import NotFound
+from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import validate_timezone
 
@@ -58,6 +59,8 @@ async def register_device(
         updated_at=now,
     )
     await uow.devices.save(device)
+    kind = "device.registered" if current is None else "device.updated"
+    await uow.outbox.add(DomainEvent(kind, user_id, installation_id, version, now))
     return device, current is None
 
 
@@ -80,14 +83,21 @@ def _same(device: Device, reg: DeviceRegistration) -> bool:
 
 
 async def remove_device(
-    uow: UnitOfWork, user_id: str, installation_id: str, *, expected_version: int | None
+    uow: UnitOfWork,
+    user_id: str,
+    installation_id: str,
+    *,
+    expected_version: int | None,
+    clock: Clock,
 ) -> None:
     await uow.lock_user(user_id)
     current = await uow.devices.get(user_id, installation_id)
     if current is None:
         raise NotFound(detail="no such device")
     check_expected_version(current.version if current else None, expected_version, "device")
-    await uow.devices.delete(user_id, installation_id, await uow.next_version(user_id))
+    version = await uow.next_version(user_id)
+    await uow.devices.delete(user_id, installation_id, version)
+    await uow.outbox.add(DomainEvent("device.removed", user_id, installation_id, version, clock()))
 
 
 async def get_device(uow: UnitOfWork, user_id: str, installation_id: str) -> Device:

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.common import Clock, Page, PageRequest, check_expected_version, new_id
 from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.events import DomainEvent
 from domain.focus_sessions.model import (
     DayRange,
     FocusSession,
@@ -68,6 +69,9 @@ async def start_focus_session(
         updated_at=now,
     )
     await uow.focus_sessions.add(session)
+    await uow.outbox.add(
+        DomainEvent("focus_session.started", user_id, str(session.id), version, now)
+    )
     return session, True
 
 
@@ -117,6 +121,9 @@ async def end_focus_session(
     check_expected_version(current.version, expected_version, "focus session")
     ended = replace(end_session(current, end, now), version=version)
     await uow.focus_sessions.save(ended)
+    assert ended.outcome is not None, "an ended session has an outcome"
+    kind = f"focus_session.{ended.outcome.value}"  # focus_session.completed | .abandoned
+    await uow.outbox.add(DomainEvent(kind, user_id, str(session_id), version, now))
     return ended
 
 

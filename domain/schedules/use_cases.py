@@ -13,6 +13,7 @@ from uuid import UUID
 from domain.blocklists.model import validate_name
 from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
 from domain.errors import NotFound, ValidationFailed
+from domain.events import DomainEvent
 from domain.schedules.model import (
     Schedule,
     ScheduleChanges,
@@ -53,6 +54,9 @@ async def create_schedule(
     check_schedule_cap(await uow.schedules.count(user_id))
     await _check_blocklist(uow, user_id, schedule.blocklist_id)
     await uow.schedules.save(schedule)
+    await uow.outbox.add(
+        DomainEvent("schedule.created", user_id, str(schedule.id), schedule.version, now)
+    )
     return schedule
 
 
@@ -90,6 +94,7 @@ async def update_schedule(
         await _check_blocklist(uow, user_id, changed.blocklist_id)
     updated = replace(changed, version=version, updated_at=now)
     await uow.schedules.save(updated)
+    await uow.outbox.add(DomainEvent("schedule.updated", user_id, str(schedule_id), version, now))
     return updated
 
 
@@ -104,7 +109,9 @@ async def delete_schedule(
     version = await uow.next_version(user_id)
     current = await get_schedule(uow, user_id, schedule_id)
     check_expected_version(current.version, expected_version, "schedule")
-    await uow.schedules.delete(user_id, schedule_id, version, clock())
+    now = clock()
+    await uow.schedules.delete(user_id, schedule_id, version, now)
+    await uow.outbox.add(DomainEvent("schedule.deleted", user_id, str(schedule_id), version, now))
 
 
 async def _check_blocklist(uow: UnitOfWork, user_id: str, blocklist_id: UUID) -> None:

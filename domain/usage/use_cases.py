@@ -7,6 +7,7 @@ import datetime as dt
 from domain.common import Clock, Page, PageRequest, check_expected_version
 from domain.devices.model import validate_installation_id
 from domain.errors import NotFound, ValidationFailed
+from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 from domain.usage.model import (
     DailyUsage,
@@ -61,6 +62,8 @@ async def submit_usage_report(
         updated_at=now,
     )
     await uow.usage.save(report)
+    subject = f"{day.isoformat()}/{installation_id}"
+    await uow.outbox.add(DomainEvent("usage.reported", user_id, subject, report.version, now))
     return report, current is None
 
 

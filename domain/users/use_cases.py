@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from domain.common import Clock, check_expected_version
 from domain.errors import NotFound
+from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import ProfileChanges, User
 
@@ -39,4 +40,5 @@ async def update_profile(
     version = await uow.next_version(uid)
     updated = replace(changed, version=version, updated_at=clock())
     await uow.users.save(updated)
+    await uow.outbox.add(DomainEvent("profile.updated", uid, uid, version, updated.updated_at))
     return updated

@@ -100,7 +100,9 @@ def test_removing_an_unknown_device_is_not_found() -> None:
 
     async def run() -> None:
         async with uow:
-            await use_cases.remove_device(uow, "u1", "install-0404", expected_version=None)
+            await use_cases.remove_device(
+                uow, "u1", "install-0404", expected_version=None, clock=lambda: NOW
+            )
 
     with pytest.raises(NotFound):
         anyio.run(run)

@@ -127,7 +127,9 @@ async def test_a_new_report_replaces_the_days_report_and_keeps_its_creation_time
 async def test_a_report_of_a_device_not_registered_or_removed_is_refused() -> None:
     uow = await given((PHONE, None), ("old-phone-01", None))
     async with uow:
-        await devices.remove_device(uow, "alice", "old-phone-01", expected_version=None)
+        await devices.remove_device(
+            uow, "alice", "old-phone-01", expected_version=None, clock=at(NOW)
+        )
         await uow.commit()
 
     for installation_id in ("never-seen-01", "old-phone-01"):

@@ -58,11 +58,15 @@ async def get_device(
 
 @router.delete("/{installation_id}", status_code=204, response_class=Response)
 async def delete_device(
-    request: Request, installation_id: str, user: SensitiveUser, uow: Uow
+    request: Request, installation_id: str, user: SensitiveUser, uow: Uow, svc: Services
 ) -> Response:
     async with uow:
         await use_cases.remove_device(
-            uow, user.uid, installation_id, expected_version=expected_version(request)
+            uow,
+            user.uid,
+            installation_id,
+            expected_version=expected_version(request),
+            clock=svc.clock,
         )
         await uow.commit()
     return Response(status_code=204)

@@ -55,6 +55,8 @@ def test_a_connection_lost_mid_write_answers_503_and_saves_nothing(
             "SELECT count(*) FROM idempotency_keys WHERE user_id = %s", (alice.uid,)
         )
         assert keys.fetchone() == (0,)
+        events = conn.execute("SELECT count(*) FROM outbox_events WHERE user_id = %s", (alice.uid,))
+        assert events.fetchone() == (0,)  # no event of a change that never happened
     assert client.get("/v1/blocklists", headers=alice.headers).json()["items"] == []
 
 

@@ -10,6 +10,7 @@ from tests.unit.fakes.blocklists import FakeBlocklistRepository
 from tests.unit.fakes.devices import FakeDeviceRepository
 from tests.unit.fakes.focus_sessions import FakeFocusSessionRepository
 from tests.unit.fakes.idempotency import FakeIdempotencyStore
+from tests.unit.fakes.outbox import FakeEventOutbox
 from tests.unit.fakes.schedules import FakeScheduleRepository
 from tests.unit.fakes.sync import FakeChangeFeed
 from tests.unit.fakes.usage import FakeUsageReportRepository
@@ -28,6 +29,7 @@ class FakeUnitOfWork:
         self.usage = FakeUsageReportRepository()
         self.changes = FakeChangeFeed()
         self.idempotency = FakeIdempotencyStore()
+        self.outbox = FakeEventOutbox()
         self.counters: dict[str, int] = {}
         self.commits = 0
         self._snapshot: dict[str, object] = {}

@@ -1,0 +1,38 @@
+"""The transactional outbox: events written with their change, published by a relay later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlmodel import Field, SQLModel
+
+from datastore.postgres.tables.columns import instant, user_fk
+
+
+class OutboxEventRow(SQLModel, table=True):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        # The relay's queue: unpublished events in the order they were written (UUIDv7 ids).
+        Index(
+            "ix_outbox_events_pending",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    user_id: str = user_fk()
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    schema_version: int = Field(sa_column=Column(Integer, nullable=False))
+    subject_id: str = Field(sa_column=Column(Text, nullable=False))
+    record_version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    occurred_at: datetime = instant()
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

@@ -1,0 +1,38 @@
+"""Domain events: what happened, in the past tense, recorded with the change that caused it.
+
+An event carries ids, not personal data: a consumer looks the rest up (and finds nothing if the
+user was erased meanwhile). `record_version` is the changed record's version, so consumers can
+drop an event older than what they have already applied. Event types and their payloads are
+documented in docs/events.md; `schema_version` grows when a payload changes shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.common import new_id
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    type: str
+    """Past tense, dotted: `focus_session.started`."""
+    user_id: str
+    subject_id: str
+    """The changed record: a UUID, an installation id, a uid, `<date>/<installation_id>`."""
+    record_version: int
+    occurred_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+    id: UUID = field(default_factory=new_id)
+
+
+class EventOutbox(Protocol):
+    """Where events wait to be published: written in the same transaction as their change."""
+
+    async def add(self, event: DomainEvent) -> None: ...
