@@ -8,6 +8,7 @@ documented in docs/events.md; `schema_version` grows when a payload changes shap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,3 +37,19 @@ class EventOutbox(Protocol):
     """Where events wait to be published: written in the same transaction as their change."""
 
     async def add(self, event: DomainEvent) -> None: ...
+
+    async def claim_pending(self, limit: int) -> list[DomainEvent]:
+        """The oldest unpublished events, locked for this transaction; ones that another
+        relay holds are skipped, so several relays can drain the outbox at once."""
+        ...
+
+    async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Hands events to their consumers (Pub/Sub, or handlers in this process).
+
+    Returns only when every event of the batch is accepted; raises otherwise.
+    """
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None: ...

@@ -1,0 +1,1 @@
+"""Event fan-out: the outbox relay, publishers and the handler registry."""

@@ -1,0 +1,25 @@
+"""The embedded default's publisher: events go straight to handlers in this process."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+
+from domain.events import DomainEvent
+
+Handler = Callable[[DomainEvent], Awaitable[None]]
+
+
+class InProcessPublisher:
+    """Calls every handler subscribed to an event's type, in order; a failure fails the batch."""
+
+    def __init__(self) -> None:
+        self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+
+    def subscribe(self, event_type: str, handler: Handler) -> None:
+        self._handlers[event_type].append(handler)
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            for handler in self._handlers.get(event.type, ()):
+                await handler(event)

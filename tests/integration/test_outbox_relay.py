@@ -1,0 +1,111 @@
+"""The outbox relay on a real database: in order, at least once, never twice at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.testclient import TestClient
+
+from datastore.postgres.engine import create_engine
+from datastore.postgres.unit_of_work import PostgresUnitOfWork
+from domain.common import utc_now
+from domain.events import DomainEvent
+from domain.unit_of_work import UnitOfWork
+from events.relay import OutboxRelay
+from tests.conftest import ApiUser
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=4)  # this test's own loop, its own pool
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def unit_of_work(engine: AsyncEngine) -> Callable[[], UnitOfWork]:
+    return lambda: PostgresUnitOfWork(engine)
+
+
+class Recorder:
+    def __init__(self, fail: bool = False, pause: asyncio.Event | None = None) -> None:
+        self.batches: list[list[DomainEvent]] = []
+        self.fail = fail
+        self.pause = pause
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self.pause is not None:
+            await self.pause.wait()
+        if self.fail:
+            raise ConnectionError("Pub/Sub is unreachable")
+        self.batches.append(list(events))
+
+    def of(self, user: ApiUser) -> list[str]:
+        return [e.type for batch in self.batches for e in batch if e.user_id == user.uid]
+
+
+def make_changes(client: TestClient, user: ApiUser, count: int) -> None:
+    for n in range(count):
+        body = {"name": f"List {n}", "items": [{"kind": "category", "value": "games"}]}
+        assert client.post("/v1/blocklists", headers=user.headers, json=body).status_code == 201
+
+
+async def test_pending_events_are_published_in_order_then_marked(
+    client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
+) -> None:
+    make_changes(client, alice, 3)
+    published = Recorder()
+    relay = OutboxRelay(unit_of_work, published, clock=utc_now, batch_size=2)
+
+    await relay.drain()
+    again = Recorder()
+    await OutboxRelay(unit_of_work, again, clock=utc_now).drain()
+
+    assert published.of(alice) == ["blocklist.created"] * 3
+    ids = [e.id for batch in published.batches for e in batch]
+    assert ids == sorted(ids)  # UUIDv7: the order they were written in
+    assert again.of(alice) == []
+
+
+async def test_a_failed_publish_loses_nothing(
+    client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
+) -> None:
+    make_changes(client, alice, 2)
+
+    with pytest.raises(ConnectionError):
+        await OutboxRelay(unit_of_work, Recorder(fail=True), clock=utc_now).drain()
+    retried = Recorder()
+    await OutboxRelay(unit_of_work, retried, clock=utc_now).drain()
+
+    assert retried.of(alice) == ["blocklist.created"] * 2
+
+
+async def test_two_relays_at_once_never_hold_the_same_event(
+    client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
+) -> None:
+    await OutboxRelay(unit_of_work, Recorder(), clock=utc_now).drain()  # start from empty
+    make_changes(client, alice, 4)
+    gate = asyncio.Event()
+    first, second = Recorder(pause=gate), Recorder(pause=gate)
+    relays = [OutboxRelay(unit_of_work, r, clock=utc_now, batch_size=2) for r in (first, second)]
+
+    runs = [asyncio.create_task(relay.run_once()) for relay in relays]
+    await asyncio.sleep(0.2)  # both have claimed their batch and wait inside publish
+    gate.set()
+    counts = await asyncio.gather(*runs)
+
+    assert counts == [2, 2]
+    ids_first = {e.id for batch in first.batches for e in batch}
+    ids_second = {e.id for batch in second.batches for e in batch}
+    assert ids_first.isdisjoint(ids_second)
+    assert len(first.of(alice) + second.of(alice)) == 4
