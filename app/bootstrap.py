@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
 from domain.identity import TokenVerifier
 from domain.unit_of_work import UnitOfWork
+from events.in_process import InProcessPublisher
+from events.relay import OutboxRelay
+from events.runner import relay_until
 
 # Connection-level failures: the server went away, the pool ran dry. Not bugs: 503, retry.
 STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -66,6 +70,8 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     services: ApiServices
+    publisher: InProcessPublisher
+    relay: OutboxRelay
 
 
 def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> Container:
@@ -87,13 +93,25 @@ def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> C
         check_ready=check_ready,
         unavailable=STORE_UNAVAILABLE,
     )
-    return Container(settings, engine, services)
+    # Consumers subscribe here as they arrive (push, AI hooks); Pub/Sub replaces it in production.
+    publisher = InProcessPublisher()
+    relay = OutboxRelay(unit_of_work, publisher, clock=clock)
+    return Container(settings, engine, services, publisher, relay)
 
 
 def build_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await container.engine.dispose()
+        stop = asyncio.Event()
+        relaying = None
+        if container.settings.runs_relay_in_process:
+            relaying = asyncio.create_task(relay_until(stop, container.relay))
+        try:
+            yield
+        finally:
+            stop.set()
+            if relaying is not None:
+                await relaying
+            await container.engine.dispose()
 
     return create_app(container.services, lifespan=lifespan)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     upgrade_url_ios: str = "https://apps.apple.com/app/focus"
     upgrade_url_android: str = "https://play.google.com/store/apps/details?id=app.focus"
     deprecations: list[DeprecationRule] = Field(default_factory=list)
+    relay_in_process: bool | None = None
+    """Drain the outbox inside `focus serve` (default: everywhere but production)."""
     log_level: str = "INFO"
     log_format: str | None = Field(default=None, pattern="^(json|text)$")
 
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
         if self.auth is not None:
             return self.auth
         return AuthMode.FIREBASE if self.env is Environment.PRODUCTION else AuthMode.DEV
+
+    @property
+    def runs_relay_in_process(self) -> bool:
+        if self.relay_in_process is not None:
+            return self.relay_in_process
+        return self.env is not Environment.PRODUCTION
 
     @property
     def dev_secret_path(self) -> Path:

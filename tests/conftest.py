@@ -37,6 +37,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("focus-data"),
         min_app_version_ios="3.0.0",
         min_app_version_android="3.0.0",
+        # Relays run where a test drives them (tests/integration/test_outbox_relay.py).
+        relay_in_process=False,
     )
 
 

@@ -25,6 +25,8 @@ def server_url(
         "FOCUS_FIREBASE_PROJECT_ID": auth_emulator.project_id,
         "FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host,
         "FOCUS_MIN_APP_VERSION_ANDROID": "3.0.0",
+        # The session database is shared with tests that drive relays themselves.
+        "FOCUS_RELAY_IN_PROCESS": "false",
     }
     with focus_serve(env, Path(tmp_path_factory.mktemp("serve"))) as url:
         yield url

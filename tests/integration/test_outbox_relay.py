@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
+from app.bootstrap import build, build_app
+from app.settings import Settings
 from datastore.postgres.engine import create_engine
+from datastore.postgres.migrate import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
 from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 from events.relay import OutboxRelay
 from tests.conftest import ApiUser
-
-pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
@@ -60,6 +63,7 @@ def make_changes(client: TestClient, user: ApiUser, count: int) -> None:
         assert client.post("/v1/blocklists", headers=user.headers, json=body).status_code == 201
 
 
+@pytest.mark.anyio
 async def test_pending_events_are_published_in_order_then_marked(
     client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
 ) -> None:
@@ -77,6 +81,7 @@ async def test_pending_events_are_published_in_order_then_marked(
     assert again.of(alice) == []
 
 
+@pytest.mark.anyio
 async def test_a_failed_publish_loses_nothing(
     client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
 ) -> None:
@@ -90,6 +95,7 @@ async def test_a_failed_publish_loses_nothing(
     assert retried.of(alice) == ["blocklist.created"] * 2
 
 
+@pytest.mark.anyio
 async def test_two_relays_at_once_never_hold_the_same_event(
     client: TestClient, alice: ApiUser, unit_of_work: Callable[[], UnitOfWork]
 ) -> None:
@@ -109,3 +115,27 @@ async def test_two_relays_at_once_never_hold_the_same_event(
     ids_second = {e.id for batch in second.batches for e in batch}
     assert ids_first.isdisjoint(ids_second)
     assert len(first.of(alice) + second.of(alice)) == 4
+
+
+def test_the_embedded_default_drains_the_outbox_while_it_serves(
+    scratch_database: str, settings: Settings, alice: ApiUser
+) -> None:
+    upgrade(scratch_database)
+    relaying = settings.model_copy(update={"relay_in_process": True})
+    container = build(relaying, scratch_database)
+    seen: list[str] = []
+
+    async def remember(event: DomainEvent) -> None:
+        seen.append(event.type)
+
+    container.publisher.subscribe("profile.updated", remember)
+    with TestClient(build_app(container)) as serving:
+        serving.patch("/v1/me", headers=alice.headers, json={"timezone": "Europe/Paris"})
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    assert seen == ["profile.updated"]
+    with psycopg.connect(scratch_database) as conn:
+        pending = conn.execute("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
+        assert pending.fetchone() == (0,)

@@ -1,0 +1,55 @@
+"""The relay loop: keeps draining, survives a failing publisher, stops when told."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import anyio
+
+from domain.events import DomainEvent
+from events.relay import OutboxRelay
+from events.runner import relay_until
+from tests.unit.fakes.unit_of_work import FakeUnitOfWork
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class FlakyPublisher:
+    """Fails its first `failures` batches, then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.accepted: list[DomainEvent] = []
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("unreachable")
+        self.accepted.extend(events)
+
+
+def test_a_failing_publisher_is_retried_until_the_events_are_out() -> None:
+    uow = FakeUnitOfWork()
+    event = DomainEvent("profile.updated", "u1", "u1", 1, NOW)
+    publisher = FlakyPublisher(failures=2)
+    relay = OutboxRelay(lambda: uow, publisher, clock=lambda: NOW)
+
+    async def scenario() -> None:
+        async with uow:
+            await uow.outbox.add(event)
+            await uow.commit()
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay_until(stop, relay, idle_seconds=0.01))
+        for _ in range(200):
+            if publisher.accepted:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(running, timeout=2)
+
+    anyio.run(scenario)
+
+    assert publisher.accepted == [event]
+    assert uow.outbox.published == {event.id}
