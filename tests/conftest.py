@@ -15,7 +15,11 @@ from app.settings import AuthMode, Environment, Settings
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support.clock import TestClock
 
-pytest_plugins = ["tests.support.postgres", "tests.support.firebase_emulator"]
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.firebase_emulator",
+    "tests.support.pubsub_emulator",
+]
 
 
 @pytest.fixture(scope="session")
