@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.config import ApiConfig, Deprecation
 from api.services import ApiServices
-from app.settings import AuthMode, Settings, check
+from app.settings import AuthMode, EventsTransport, Settings, check
 from datastore.postgres.engine import create_engine
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
+from domain.events import EventPublisher
 from domain.identity import TokenVerifier
 from domain.unit_of_work import UnitOfWork
 from events.in_process import InProcessPublisher
@@ -46,6 +47,17 @@ def token_verifier(settings: Settings) -> TokenVerifier:
             return DevTokenIssuer(load_or_create_secret(settings.dev_secret_path))
 
 
+def event_publisher(settings: Settings, handlers: InProcessPublisher) -> EventPublisher:
+    match settings.events_transport:
+        case EventsTransport.PUBSUB:
+            from events.pubsub import PubSubPublisher
+
+            assert settings.firebase_project_id is not None  # check() guarantees it
+            return PubSubPublisher(settings.firebase_project_id, settings.pubsub_topic)
+        case EventsTransport.IN_PROCESS:
+            return handlers
+
+
 def api_config(settings: Settings) -> ApiConfig:
     minimums = {
         platform: version
@@ -70,7 +82,8 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     services: ApiServices
-    publisher: InProcessPublisher
+    handlers: InProcessPublisher
+    """Consumers in this process subscribe here (used when events stay in-process)."""
     relay: OutboxRelay
 
 
@@ -93,10 +106,9 @@ def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> C
         check_ready=check_ready,
         unavailable=STORE_UNAVAILABLE,
     )
-    # Consumers subscribe here as they arrive (push, AI hooks); Pub/Sub replaces it in production.
-    publisher = InProcessPublisher()
-    relay = OutboxRelay(unit_of_work, publisher, clock=clock)
-    return Container(settings, engine, services, publisher, relay)
+    handlers = InProcessPublisher()
+    relay = OutboxRelay(unit_of_work, event_publisher(settings, handlers), clock=clock)
+    return Container(settings, engine, services, handlers, relay)
 
 
 def build_app(container: Container) -> FastAPI:

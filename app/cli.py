@@ -16,9 +16,11 @@ cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completio
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 dev = typer.Typer(help="Local development helpers (refused in production).", no_args_is_help=True)
 openapi = typer.Typer(help="The committed OpenAPI spec.", no_args_is_help=True)
+events = typer.Typer(help="The event outbox.", no_args_is_help=True)
 cli.add_typer(db, name="db")
 cli.add_typer(dev, name="dev")
 cli.add_typer(openapi, name="openapi")
+cli.add_typer(events, name="events")
 
 SPEC_DIR = Path("openapi")
 
@@ -116,6 +118,42 @@ def openapi_export(
         out_dir.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         typer.echo(f"wrote {out}")
+
+
+@events.command("relay")
+def events_relay(
+    once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
+) -> None:
+    """Publish outbox events (to Pub/Sub in production) until stopped with Ctrl-C or SIGTERM."""
+    import asyncio
+    import signal
+
+    from app.bootstrap import build
+    from app.database import database_url
+    from events.runner import relay_until
+
+    settings = _settings()
+    try:
+        container = build(settings, database_url(settings))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+
+    async def run() -> int:
+        try:
+            if once:
+                return await container.relay.drain()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await relay_until(stop, container.relay)
+            return 0
+        finally:
+            await container.engine.dispose()
+
+    published = asyncio.run(run())
+    if once:
+        typer.echo(f"published {published} event(s)")
 
 
 def main() -> None:

@@ -21,6 +21,11 @@ class AuthMode(StrEnum):
     FIREBASE = "firebase"
 
 
+class EventsTransport(StrEnum):
+    IN_PROCESS = "in_process"
+    PUBSUB = "pubsub"
+
+
 class DeprecationRule(BaseModel):
     path_prefix: str
     deprecated_at: datetime
@@ -54,6 +59,9 @@ class Settings(BaseSettings):
     upgrade_url_ios: str = "https://apps.apple.com/app/focus"
     upgrade_url_android: str = "https://play.google.com/store/apps/details?id=app.focus"
     deprecations: list[DeprecationRule] = Field(default_factory=list)
+    events: EventsTransport | None = None
+    """Where the relay publishes events (default: Pub/Sub in production, in-process elsewhere)."""
+    pubsub_topic: str = "focus-events"
     relay_in_process: bool | None = None
     """Drain the outbox inside `focus serve` (default: everywhere but production)."""
     log_level: str = "INFO"
@@ -71,6 +79,16 @@ class Settings(BaseSettings):
         if self.auth is not None:
             return self.auth
         return AuthMode.FIREBASE if self.env is Environment.PRODUCTION else AuthMode.DEV
+
+    @property
+    def events_transport(self) -> EventsTransport:
+        if self.events is not None:
+            return self.events
+        return (
+            EventsTransport.PUBSUB
+            if self.env is Environment.PRODUCTION
+            else EventsTransport.IN_PROCESS
+        )
 
     @property
     def runs_relay_in_process(self) -> bool:
@@ -100,4 +118,6 @@ def check(settings: Settings) -> Settings:
             )
     if settings.auth_mode is AuthMode.FIREBASE and not settings.firebase_project_id:
         raise ConfigurationError("Firebase auth needs FOCUS_FIREBASE_PROJECT_ID")
+    if settings.events_transport is EventsTransport.PUBSUB and not settings.firebase_project_id:
+        raise ConfigurationError("Pub/Sub events need GOOGLE_CLOUD_PROJECT")
     return settings

@@ -128,7 +128,7 @@ def test_the_embedded_default_drains_the_outbox_while_it_serves(
     async def remember(event: DomainEvent) -> None:
         seen.append(event.type)
 
-    container.publisher.subscribe("profile.updated", remember)
+    container.handlers.subscribe("profile.updated", remember)
     with TestClient(build_app(container)) as serving:
         serving.patch("/v1/me", headers=alice.headers, json={"timezone": "Europe/Paris"})
         deadline = time.monotonic() + 10

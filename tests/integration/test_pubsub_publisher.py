@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from app.cli import cli
+from datastore.postgres.migrate import upgrade
 from domain.common import utc_now
 from domain.events import DomainEvent
 from events.pubsub import PublishFailed, PubSubPublisher
@@ -134,3 +140,40 @@ async def test_the_relay_leaves_events_pending_when_the_topic_is_unknown(
 
     assert uow.outbox.published == set()
     assert len(await uow.outbox.claim_pending(10)) == 3
+
+
+def test_the_relay_command_publishes_the_outbox_to_pubsub(
+    pubsub_emulator: PubSubEmulator,
+    scratch_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = pubsub_emulator.create_topic()
+    subscription = pubsub_emulator.create_subscription(topic)
+    upgrade(scratch_database)
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (uid, created_at, updated_at) VALUES ('u1', now(), now())")
+        conn.execute(
+            "INSERT INTO outbox_events (id, user_id, type, schema_version, subject_id,"
+            " record_version, payload, occurred_at)"
+            " VALUES (%s, 'u1', 'profile.updated', 1, 'u1', 1, '{}', now())",
+            (uuid.uuid4(),),
+        )
+    for name, value in {
+        "DATABASE_URL": scratch_database,
+        "FOCUS_EVENTS": "pubsub",
+        "FOCUS_PUBSUB_TOPIC": topic,
+        "GOOGLE_CLOUD_PROJECT": pubsub_emulator.project_id,
+        "FOCUS_DATA_DIR": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(cli, ["events", "relay", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "published 1 event(s)" in result.output
+    [message] = pubsub_emulator.pull(subscription, 1)
+    assert message.attributes["event_type"] == "profile.updated"
+    with psycopg.connect(scratch_database) as conn:
+        pending = conn.execute("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
+        assert pending.fetchone() == (0,)
