@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from tests.support.google import firebase_style_token, new_signing_key, write_service_account
+from tests.support.processes import free_port
 from tests.support.server import focus_serve
 
 
@@ -17,9 +17,7 @@ def test_unreachable_google_certificates_give_503_not_a_bypass(
 ) -> None:
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     key = new_signing_key()
-    with socket.socket() as probe:  # a proxy nobody listens on: Google is unreachable
-        probe.bind(("127.0.0.1", 0))
-        dead_proxy = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    dead_proxy = f"http://127.0.0.1:{free_port()}"  # nobody listens: Google is unreachable
     env = {
         "DATABASE_URL": database_url,
         "FOCUS_ENV": "production",

@@ -17,6 +17,7 @@ from domain.errors import AuthUnavailable, Unauthenticated
 from identity.firebase import FirebaseTokenVerifier
 from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
 from tests.support.google import firebase_style_token, new_signing_key, write_service_account
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -190,7 +191,7 @@ async def test_unreachable_signing_certificates_make_auth_unavailable(
     monkeypatch: pytest.MonkeyPatch, production: FirebaseTokenVerifier, google_style_token: str
 ) -> None:
     # A proxy nobody listens on makes the outcome the same with or without internet access.
-    _route_https_through(monkeypatch, f"http://127.0.0.1:{_closed_port()}")
+    _route_https_through(monkeypatch, f"http://127.0.0.1:{free_port()}")
 
     with pytest.raises(AuthUnavailable):
         await production.verify(google_style_token)
@@ -215,10 +216,3 @@ def _route_https_through(monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
         monkeypatch.setenv(name, proxy)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port

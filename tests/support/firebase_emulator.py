@@ -7,12 +7,8 @@ The emulator comes from firebase-tools in the repo's node_modules (`npm ci` at t
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +18,8 @@ from typing import Any
 
 import httpx2
 import pytest
+
+from tests.support.processes import free_port, start_group, stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIREBASE_CLI = REPO_ROOT / "node_modules" / ".bin" / "firebase"
@@ -121,7 +119,7 @@ def auth_emulator() -> Iterator[AuthEmulator]:
             pytrace=False,
         )
     with tempfile.TemporaryDirectory(prefix="focus-auth-emulator-") as workdir:
-        host = f"127.0.0.1:{_free_port()}"
+        host = f"127.0.0.1:{free_port()}"
         process = _start(Path(workdir), host)
         try:
             with httpx2.Client(base_url=f"http://{host}", timeout=10) as http:
@@ -130,7 +128,7 @@ def auth_emulator() -> Iterator[AuthEmulator]:
                     patch.setenv("FIREBASE_AUTH_EMULATOR_HOST", host)
                     yield AuthEmulator(host, http)
         finally:
-            _stop(process)
+            stop_group(process, STOP_TIMEOUT_SECONDS)
 
 
 def _start(workdir: Path, host: str) -> subprocess.Popen[bytes]:
@@ -138,8 +136,8 @@ def _start(workdir: Path, host: str) -> subprocess.Popen[bytes]:
     loopback = "127.0.0.1"
     emulators = {
         "auth": {"host": loopback, "port": int(host.rsplit(":", 1)[1])},
-        "hub": {"host": loopback, "port": _free_port()},
-        "logging": {"host": loopback, "port": _free_port()},
+        "hub": {"host": loopback, "port": free_port()},
+        "logging": {"host": loopback, "port": free_port()},
         "ui": {"enabled": False},
         "singleProjectMode": False,  # id_token_for_project uses a second project
     }
@@ -147,12 +145,7 @@ def _start(workdir: Path, host: str) -> subprocess.Popen[bytes]:
     config.write_text(json.dumps({"emulators": emulators}))
     command = [str(FIREBASE_CLI), "emulators:start", "--only", "auth"]
     command += ["--project", PROJECT_ID, "--config", str(config)]
-    with (workdir / "emulator.log").open("wb") as log:
-        # Own session (process group) so _stop can end node and anything it spawned; cwd is
-        # the temp dir so firebase-debug.log does not land in the repo.
-        return subprocess.Popen(
-            command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    return start_group(command, workdir, workdir / "emulator.log")
 
 
 def _wait_until_ready(http: httpx2.Client, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -167,26 +160,6 @@ def _wait_until_ready(http: httpx2.Client, process: subprocess.Popen[bytes], log
             pass  # not listening yet
         time.sleep(0.2)
     pytest.fail(f"Auth emulator not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    _signal_group(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    _signal_group(process.pid, signal.SIGKILL)  # whatever outlived the graceful stop
-    process.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group is already gone
-        os.killpg(pgid, sig)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _b64(value: dict[str, Any]) -> str:

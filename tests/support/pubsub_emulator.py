@@ -9,10 +9,7 @@ created in this process at it.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +22,8 @@ import httpx2
 import pytest
 from google.api_core.exceptions import DeadlineExceeded
 from google.cloud import pubsub_v1
+
+from tests.support.processes import free_port, start_group, stop_group
 
 PROJECT_ID = "demo-focus"
 START_TIMEOUT_SECONDS = 60
@@ -112,7 +111,7 @@ def pubsub_emulator() -> Iterator[PubSubEmulator]:
     if gcloud is None:
         pytest.fail(f"`gcloud` is not on PATH: {HOW_TO_INSTALL}", pytrace=False)
     with tempfile.TemporaryDirectory(prefix="focus-pubsub-emulator-") as workdir:
-        host = f"127.0.0.1:{_free_port()}"
+        host = f"127.0.0.1:{free_port()}"
         log = Path(workdir) / "emulator.log"
         process = _start(gcloud, Path(workdir), host)
         try:
@@ -126,7 +125,7 @@ def pubsub_emulator() -> Iterator[PubSubEmulator]:
                 finally:
                     emulator.close()
         finally:
-            _stop(process)
+            stop_group(process, STOP_TIMEOUT_SECONDS)
 
 
 def _start(gcloud: str, workdir: Path, host: str) -> subprocess.Popen[bytes]:
@@ -134,12 +133,7 @@ def _start(gcloud: str, workdir: Path, host: str) -> subprocess.Popen[bytes]:
     (workdir / "data").mkdir()
     command = [gcloud, "beta", "emulators", "pubsub", "start"]
     command += [f"--host-port={host}", f"--project={PROJECT_ID}", f"--data-dir={workdir}/data"]
-    with (workdir / "emulator.log").open("wb") as log:
-        # Own session (process group): gcloud starts a shell script that starts Java, and
-        # _stop must end all of them.
-        return subprocess.Popen(
-            command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    return start_group(command, workdir, workdir / "emulator.log")
 
 
 def _wait_until_ready(host: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -156,23 +150,3 @@ def _wait_until_ready(host: str, process: subprocess.Popen[bytes], log: Path) ->
                 pass  # not listening yet
             time.sleep(0.2)
     pytest.fail(f"Pub/Sub emulator not ready after {START_TIMEOUT_SECONDS}s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    _signal_group(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    _signal_group(process.pid, signal.SIGKILL)  # Java outliving the gcloud wrapper
-    process.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group is already gone
-        os.killpg(pgid, sig)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +13,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.support.processes import free_port, start_group, stop_group
+
 FOCUS = Path(sys.executable).with_name("focus")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -33,21 +27,13 @@ def focus_serve(env: dict[str, str], cwd: Path, *, timeout: float = 60) -> Itera
     log_path = cwd / "serve.log"
     full_env = {**os.environ, **env}
     command = [str(FOCUS), "serve", "--port", str(port), "--no-access-log"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_group(command, cwd, log_path, full_env)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base_url, process, log_path, timeout)
         yield base_url
     finally:
-        _stop(process)
+        stop_group(process, 15)
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -62,13 +48,3 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, time
             pass
         time.sleep(0.1)
     pytest.fail(f"`focus serve` not ready after {timeout} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
