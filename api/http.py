@@ -9,8 +9,6 @@ from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from domain.errors import PreconditionFailed
-
 JSON = "application/json"
 
 
@@ -36,15 +34,6 @@ def expected_version(request: Request) -> int | None:
         if inner.startswith("v") and inner[1:].isdigit():
             return int(inner[1:])
     return -1
-
-
-def check_if_match(request: Request, current_version: int) -> None:
-    wanted = expected_version(request)
-    if wanted is not None and wanted != current_version:
-        raise PreconditionFailed(
-            detail="the resource changed since you read it; fetch it again",
-            current_version=current_version,
-        )
 
 
 def json_response(

@@ -37,7 +37,6 @@ class EdgeMiddleware:
         headers = Headers(scope=scope)
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
         context.request_id.set(request_id)
         path: str = scope["path"]
         versioned = path.startswith(_VERSIONED)

@@ -62,7 +62,3 @@ class PostgresIdempotencyStore:
             set_={k: v for k, v in values.items() if k not in ("user_id", "key")},
         )
         await self._connection.execute(stmt)
-
-    async def purge(self, older_than: datetime) -> int:
-        stmt = _TABLE.delete().where(col(IdempotencyKeyRow.created_at) < older_than)
-        return (await self._connection.execute(stmt)).rowcount

@@ -20,6 +20,3 @@ class FakeEventOutbox:
 
     async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None:
         self.published.update(event_ids)
-
-    def types(self) -> list[str]:
-        return [e.type for e in self.events]
