@@ -26,13 +26,17 @@ spec-check: $(VENV)/.installed node_modules/.installed  ## committed spec curren
 	  node_modules/.bin/optic diff openapi/released/v1.json openapi/v1.json --check
 	$(BIN)/pytest -q tests/integration/test_openapi_spec.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> ratio=<x>`
 	$(BIN)/python bench/api_read.py
+	$(BIN)/python bench/outbox_relay.py
+	$(BIN)/python bench/push_fanout.py
 
 $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.5"
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements-dev.lock -e .
+	# The Cloud Tasks emulator pins protobuf<5 but runs on the current one: no dependencies.
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps "gcloud-tasks-emulator==0.6.2"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

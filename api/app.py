@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import health
 from api.deps import BEARER_SCHEME, KnownUsers
 from api.errors import install_error_handlers
+from api.internal import routes as internal
 from api.middleware import EdgeMiddleware
 from api.openapi import serve_newest_spec
 from api.problems import PROBLEM_RESPONSES
@@ -41,6 +42,7 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     app.state.known_users = KnownUsers()
     install_error_handlers(app, services.unavailable)
     app.include_router(health.router)
+    app.include_router(internal.router)
     mount_versions(
         app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
     )

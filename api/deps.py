@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.services import ApiServices
-from domain.errors import Unauthenticated
+from domain.devices.model import validate_installation_id
+from domain.errors import Unauthenticated, ValidationFailed
 from domain.identity import Principal
 from domain.unit_of_work import UnitOfWork
 from domain.users import use_cases as users
@@ -78,9 +79,26 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 SensitiveUser = Annotated[Principal, Depends(sensitive_principal)]
 
 
+ORIGIN_HEADER = "X-Installation-Id"
+"""Which installation sends the request: its changes' silent pushes skip it (optional)."""
+
+
+def origin_of(request: Request) -> str | None:
+    """The installation the request says it comes from (`X-Installation-Id`), checked."""
+    origin = request.headers.get(ORIGIN_HEADER)
+    if origin is not None:
+        try:
+            validate_installation_id(origin)
+        except ValidationFailed as error:
+            raise ValidationFailed.on(
+                ORIGIN_HEADER, "invalid_installation_id", error.detail
+            ) from error
+    return origin
+
+
 async def new_unit_of_work(request: Request) -> UnitOfWork:
     svc: ApiServices = request.app.state.services
-    return svc.unit_of_work()
+    return svc.unit_of_work(origin_installation_id=origin_of(request))
 
 
 Uow = Annotated[UnitOfWork, Depends(new_unit_of_work)]

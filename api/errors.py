@@ -15,6 +15,7 @@ from domain.errors import (
     AuthUnavailable,
     Conflict,
     DomainError,
+    Forbidden,
     LimitExceeded,
     NotFound,
     PreconditionFailed,
@@ -34,6 +35,7 @@ _STATUS: list[tuple[type[DomainError], int, str]] = [
     (Conflict, 409, "Conflict with the current state"),
     (LimitExceeded, 422, "A limit would be exceeded"),
     (Unauthenticated, 401, "Authentication required"),
+    (Forbidden, 403, "Not allowed"),
     (AuthUnavailable, 503, "Authentication is unavailable"),
 ]
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.deps import origin_of
 from api.services import ApiServices
 from domain import idempotency
 from domain.identity import Principal
@@ -26,7 +27,7 @@ async def run_idempotent(
     evaluated afresh (Stripe likewise keeps no result for requests refused before executing).
     """
     raw_key = request.headers.get("idempotency-key")
-    async with svc.unit_of_work() as uow:
+    async with svc.unit_of_work(origin_installation_id=origin_of(request)) as uow:
         if raw_key is None:
             response = await effect(uow)
             await uow.commit()

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from api.config import ApiConfig
 from domain.common import Clock
-from domain.identity import TokenVerifier
-from domain.unit_of_work import UnitOfWork
+from domain.consumers import MessageReceiver
+from domain.identity import ServiceTokenVerifier, TokenVerifier
+from domain.unit_of_work import UnitOfWorkFactory
+
+
+class TaskRunner(Protocol):
+    async def run(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Runs a task's handler; raises `NotFound` for a kind nobody handles."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class ApiServices:
     config: ApiConfig
     verifier: TokenVerifier
-    unit_of_work: Callable[[], UnitOfWork]
+    unit_of_work: UnitOfWorkFactory
     clock: Clock
     check_ready: Callable[[], Awaitable[None]]
     """Raises when a dependency the API needs (the database) is unreachable."""
     unavailable: tuple[type[Exception], ...] = ()
     """Adapter errors that mean "a store is down": answered 503 with Retry-After, not 500."""
+    events: MessageReceiver | None = None
+    """Consumes Pub/Sub push deliveries at /internal/pubsub/{subscription}."""
+    tasks: TaskRunner | None = None
+    """Runs Cloud Tasks calls at /internal/tasks/{kind}."""
+    internal_verifier: ServiceTokenVerifier | None = None
+    """Checks Google's OIDC token on /internal/*; None only outside production."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI
@@ -15,16 +17,42 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.config import ApiConfig, Deprecation
 from api.services import ApiServices
-from app.settings import AuthMode, EventsTransport, Settings, check
+from app.settings import (
+    AuthMode,
+    EventsTransport,
+    PushTransport,
+    Settings,
+    TasksTransport,
+    check,
+)
+from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.engine import create_engine
+from datastore.postgres.housekeeping import PostgresHousekeeping
+from datastore.postgres.push_budgets import PostgresPushBudgets
+from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
+from domain.devices.model import Platform
+from domain.errors import NotFound
 from domain.events import EventPublisher
-from domain.identity import TokenVerifier
+from domain.identity import ServiceTokenVerifier, TokenVerifier
+from domain.push.budget import BudgetPolicy
+from domain.push.ports import PushSender
+from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork
+from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
+from events.maintenance import PURGE_TASK, Maintenance
 from events.relay import OutboxRelay
 from events.runner import relay_until
+from events.tasks.registry import TaskHandlers, UnknownTaskKind
+from events.tasks.worker import TaskWorker
+from notifications.fanout import DELIVER_TASK, SilentPushes
+
+log = logging.getLogger("app.bootstrap")
+
+NOTIFICATIONS = "notifications"
+"""The subscription that sends silent pushes (Pub/Sub push to /internal/pubsub/notifications)."""
 
 # Connection-level failures: the server went away, the pool ran dry. Not bugs: 503, retry.
 STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -58,6 +86,73 @@ def event_publisher(settings: Settings, handlers: InProcessPublisher) -> EventPu
             return handlers
 
 
+def internal_verifier(settings: Settings) -> ServiceTokenVerifier | None:
+    if settings.internal_audience is None or settings.internal_invoker is None:
+        return None  # check() allows that only outside production
+    from identity.google_oidc import GoogleOidcVerifier
+
+    return GoogleOidcVerifier(
+        settings.internal_audience, settings.internal_invoker, jwks_url=settings.google_jwks_url
+    )
+
+
+def push_senders(settings: Settings, clock: Clock) -> dict[Platform, PushSender]:
+    match settings.push_transport:
+        case PushTransport.LOG:
+            from notifications.log_sender import LogPushSender
+
+            log_sender = LogPushSender()
+            return {Platform.IOS: log_sender, Platform.ANDROID: log_sender}
+        case PushTransport.LIVE:
+            from notifications.apns import ApnsConfig, ApnsSender
+            from notifications.fcm import FcmConfig, FcmSender
+
+            assert settings.apns_key_file is not None  # check() guarantees these
+            assert settings.apns_key_id
+            assert settings.apns_team_id
+            assert settings.apns_topic
+            assert settings.firebase_project_id is not None
+            apns = ApnsConfig(
+                key_id=settings.apns_key_id,
+                team_id=settings.apns_team_id,
+                topic=settings.apns_topic,
+                private_key_pem=settings.apns_key_file.read_text(),
+                production_url=settings.apns_production_url,
+                sandbox_url=settings.apns_sandbox_url,
+                ca_file=settings.apns_ca_file,
+            )
+            fcm = FcmConfig(
+                project_id=settings.firebase_project_id,
+                credentials_file=settings.fcm_credentials_file,
+                base_url=settings.fcm_base_url,
+            )
+            return {
+                Platform.IOS: ApnsSender(apns, clock=clock),
+                Platform.ANDROID: FcmSender(fcm, clock=clock),
+            }
+
+
+def task_scheduler(settings: Settings, queue: PostgresTaskQueue) -> TaskScheduler:
+    match settings.tasks_transport:
+        case TasksTransport.POSTGRES:
+            return queue
+        case TasksTransport.CLOUD_TASKS:
+            from events.tasks.cloud_tasks import CloudTasksScheduler, cloud_tasks_client
+
+            assert settings.firebase_project_id
+            assert settings.cloud_tasks_target_url
+            assert settings.internal_invoker is not None
+            return CloudTasksScheduler(
+                project_id=settings.firebase_project_id,
+                location=settings.cloud_tasks_location,
+                queue=settings.cloud_tasks_queue,
+                target_base_url=settings.cloud_tasks_target_url,
+                service_account_email=settings.internal_invoker,
+                audience=settings.internal_audience,
+                client=cloud_tasks_client(settings.cloud_tasks_emulator_host),
+            )
+
+
 def api_config(settings: Settings) -> ApiConfig:
     minimums = {
         platform: version
@@ -85,19 +180,54 @@ class Container:
     handlers: InProcessPublisher
     """Consumers in this process subscribe here (used when events stay in-process)."""
     relay: OutboxRelay
+    consumer: EventConsumer
+    """The subscriptions this process consumes (Pub/Sub push, or in-process)."""
+    task_handlers: TaskHandlers
+    task_queue: PostgresTaskQueue
+    task_worker: TaskWorker
+    pushes: SilentPushes
+    maintenance: Maintenance
+    senders: Mapping[Platform, PushSender]
+
+    async def aclose(self) -> None:
+        for sender in self.senders.values():
+            await sender.aclose()
+        await self.engine.dispose()
 
 
-def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> Container:
+def build(
+    settings: Settings,
+    database_url: str,
+    *,
+    clock: Clock = utc_now,
+    senders: Mapping[Platform, PushSender] | None = None,
+) -> Container:
     check(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
 
-    def unit_of_work() -> UnitOfWork:
-        return PostgresUnitOfWork(engine)
+    def unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:
+        return PostgresUnitOfWork(engine, origin_installation_id=origin_installation_id)
 
     async def check_ready() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    task_queue = PostgresTaskQueue(engine, clock=clock)
+    task_handlers = TaskHandlers()
+    senders = senders if senders is not None else push_senders(settings, clock)
+    budgets = PostgresPushBudgets(engine, BudgetPolicy(limit=settings.push_budget_per_hour))
+    scheduler = task_scheduler(settings, task_queue)
+    pushes = SilentPushes(unit_of_work, senders, budgets, scheduler, clock=clock)
+    task_handlers.register(DELIVER_TASK, pushes.run_task)
+    maintenance = Maintenance(PostgresHousekeeping(engine, task_queue), scheduler, clock=clock)
+    task_handlers.register(PURGE_TASK, maintenance.purge)
+    consumer = EventConsumer(
+        {NOTIFICATIONS: pushes.on_event},
+        PostgresProcessedEvents(engine),
+        PostgresFailedMessages(engine),
+        clock=clock,
+        max_attempts=settings.consumer_max_attempts,
+    )
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),
@@ -105,25 +235,56 @@ def build(settings: Settings, database_url: str, *, clock: Clock = utc_now) -> C
         clock=clock,
         check_ready=check_ready,
         unavailable=STORE_UNAVAILABLE,
+        events=consumer,
+        tasks=_KnownTasks(task_handlers),
+        internal_verifier=internal_verifier(settings),
     )
     handlers = InProcessPublisher()
+    handlers.subscribe_all(consumer.consume_everywhere)
     relay = OutboxRelay(unit_of_work, event_publisher(settings, handlers), clock=clock)
-    return Container(settings, engine, services, handlers, relay)
+    worker = TaskWorker(task_queue, task_handlers, clock=clock)
+    return Container(
+        settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
+        worker, pushes, maintenance, senders,
+    )  # fmt: skip
 
 
 def build_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        relaying = None
+        loops = []
         if container.settings.runs_relay_in_process:
-            relaying = asyncio.create_task(relay_until(stop, container.relay))
+            loops.append(asyncio.create_task(relay_until(stop, container.relay)))
+        if container.settings.runs_task_worker_in_process:
+            await _start_maintenance(container)
+            loops.append(asyncio.create_task(container.task_worker.run_until(stop)))
         try:
             yield
         finally:
             stop.set()
-            if relaying is not None:
-                await relaying
-            await container.engine.dispose()
+            await asyncio.gather(*loops)
+            await container.aclose()
 
     return create_app(container.services, lifespan=lifespan)
+
+
+async def _start_maintenance(container: Container) -> None:
+    """Schedules the hourly purge (named by its hour: a no-op when already scheduled)."""
+    try:
+        await container.maintenance.schedule_next()
+    except STORE_UNAVAILABLE:
+        log.exception("maintenance.not_scheduled")  # the API still serves; the next start will
+
+
+class _KnownTasks:
+    """Task handlers as the API sees them: an unknown kind is a 404."""
+
+    def __init__(self, handlers: TaskHandlers) -> None:
+        self._handlers = handlers
+
+    async def run(self, kind: str, payload: Mapping[str, Any]) -> None:
+        try:
+            await self._handlers.run(kind, payload)
+        except UnknownTaskKind as error:
+            raise NotFound(code="unknown_task_kind", detail=kind) from error

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from app import logs
 from app.settings import ConfigurationError, Environment, Settings
 
+if TYPE_CHECKING:
+    from app.bootstrap import Container
+
+T = TypeVar("T")
+
 cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completion=False)
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 dev = typer.Typer(help="Local development helpers (refused in production).", no_args_is_help=True)
 openapi = typer.Typer(help="The committed OpenAPI spec.", no_args_is_help=True)
-events = typer.Typer(help="The event outbox.", no_args_is_help=True)
+events = typer.Typer(help="The event outbox and its consumers.", no_args_is_help=True)
+tasks = typer.Typer(help="Delayed jobs (the Postgres queue).", no_args_is_help=True)
 cli.add_typer(db, name="db")
 cli.add_typer(dev, name="dev")
 cli.add_typer(openapi, name="openapi")
 cli.add_typer(events, name="events")
+cli.add_typer(tasks, name="tasks")
 
 SPEC_DIR = Path("openapi")
 
@@ -61,6 +71,11 @@ def serve(
         app = build_app(build(settings, url))
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # Its own port: Cloud Run routes only the service port from outside.
+        start_http_server(settings.metrics_port, addr=host)
     uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
 
 
@@ -120,17 +135,12 @@ def openapi_export(
         typer.echo(f"wrote {out}")
 
 
-@events.command("relay")
-def events_relay(
-    once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
-) -> None:
-    """Publish outbox events (to Pub/Sub in production) until stopped with Ctrl-C or SIGTERM."""
+def _with_container(job: Callable[[Container], Awaitable[T]]) -> T:
+    """Build the process's adapters from settings, run `job` on them, close them."""
     import asyncio
-    import signal
 
     from app.bootstrap import build
     from app.database import database_url
-    from events.runner import relay_until
 
     settings = _settings()
     try:
@@ -138,22 +148,77 @@ def events_relay(
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
 
-    async def run() -> int:
+    async def run() -> T:
         try:
-            if once:
-                return await container.relay.drain()
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await relay_until(stop, container.relay)
-            return 0
+            return await job(container)
         finally:
-            await container.engine.dispose()
+            await container.aclose()
 
-    published = asyncio.run(run())
+    return asyncio.run(run())
+
+
+async def _until_signalled(loop: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Run `loop` until Ctrl-C or SIGTERM sets its stop event (it finishes its batch)."""
+    stop = asyncio.Event()
+    running = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        running.add_signal_handler(sig, stop.set)
+    await loop(stop)
+    return 0
+
+
+@events.command("relay")
+def events_relay(
+    once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
+) -> None:
+    """Publish outbox events (to Pub/Sub in production) until stopped with Ctrl-C or SIGTERM."""
+    from events.runner import relay_until
+
+    async def job(container: Container) -> int:
+        if once:
+            return await container.relay.drain()
+        return await _until_signalled(lambda stop: relay_until(stop, container.relay))
+
+    published = _with_container(job)
     if once:
         typer.echo(f"published {published} event(s)")
+
+
+@events.command("replay")
+def events_replay(
+    subscription: Annotated[
+        str | None, typer.Option(help="Only this subscription's failures (default: all).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many messages.")] = 1000,
+) -> None:
+    """Run messages that consumers gave up on (poison, or out of attempts) again.
+
+    Each one that now succeeds is marked replayed; the others stay for a later replay.
+    Exits non-zero when some still fail.
+    """
+    report = _with_container(lambda container: container.consumer.replay(subscription, limit))
+    typer.echo(
+        f"replayed {report.replayed}, still failing {report.still_failing},"
+        f" skipped {report.skipped} (no such subscription here)"
+    )
+    if report.still_failing:
+        raise typer.Exit(code=1)
+
+
+@tasks.command("work")
+def tasks_work(
+    once: Annotated[bool, typer.Option(help="Run what is due, then exit.")] = False,
+) -> None:
+    """Run due delayed jobs until stopped (Ctrl-C or SIGTERM)."""
+
+    async def job(container: Container) -> int:
+        if once:
+            return await container.task_worker.drain()
+        return await _until_signalled(container.task_worker.run_until)
+
+    ran = _with_container(job)
+    if once:
+        typer.echo(f"ran {ran} task(s)")
 
 
 def main() -> None:

@@ -26,6 +26,18 @@ class EventsTransport(StrEnum):
     PUBSUB = "pubsub"
 
 
+class PushTransport(StrEnum):
+    LOG = "log"
+    """Pushes are written to the log: the embedded default."""
+    LIVE = "live"
+    """APNs and FCM."""
+
+
+class TasksTransport(StrEnum):
+    POSTGRES = "postgres"
+    CLOUD_TASKS = "cloud_tasks"
+
+
 class DeprecationRule(BaseModel):
     path_prefix: str
     deprecated_at: datetime
@@ -64,6 +76,44 @@ class Settings(BaseSettings):
     pubsub_topic: str = "focus-events"
     relay_in_process: bool | None = None
     """Drain the outbox inside `focus serve` (default: everywhere but production)."""
+    consumer_max_attempts: int = Field(default=10, ge=1)
+    """Deliveries of one Pub/Sub message before it is recorded as failed and acknowledged;
+    set it to the subscription's dead-letter max_delivery_attempts."""
+    internal_audience: str | None = None
+    """The audience Google signs Pub/Sub push / Cloud Tasks OIDC tokens for (this service's
+    URL). Set, /internal/* calls must carry such a token; production requires it."""
+    internal_invoker: str | None = None
+    """The service account email that Pub/Sub push and Cloud Tasks sign as."""
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+
+    push: PushTransport | None = None
+    """Where silent pushes go (default: APNs and FCM in production, the log elsewhere)."""
+    push_budget_per_hour: int = Field(default=3, ge=1, le=100)
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str | None = None
+    """The app's bundle id."""
+    apns_key_file: Path | None = None
+    """The .p8 signing key (in production: mounted from Secret Manager)."""
+    apns_production_url: str = "https://api.push.apple.com"
+    apns_sandbox_url: str = "https://api.sandbox.push.apple.com"
+    apns_ca_file: Path | None = None
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_credentials_file: Path | None = None
+    """Default: the Application Default Credentials (on Cloud Run, the service's account)."""
+
+    tasks: TasksTransport | None = None
+    """Delayed jobs: Cloud Tasks in production, a Postgres table elsewhere."""
+    task_worker_in_process: bool | None = None
+    """Run the Postgres task worker inside `focus serve` (default: when tasks use Postgres)."""
+    cloud_tasks_location: str = "europe-west1"
+    cloud_tasks_queue: str = "focus-jobs"
+    cloud_tasks_target_url: str | None = None
+    """This service's base URL, which Cloud Tasks calls at /internal/tasks/{kind}."""
+    cloud_tasks_emulator_host: str | None = None
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Prometheus metrics on their own port (never the public one); off when unset."""
     log_level: str = "INFO"
     log_format: str | None = Field(default=None, pattern="^(json|text)$")
 
@@ -97,6 +147,25 @@ class Settings(BaseSettings):
         return self.env is not Environment.PRODUCTION
 
     @property
+    def push_transport(self) -> PushTransport:
+        if self.push is not None:
+            return self.push
+        return PushTransport.LIVE if self.env is Environment.PRODUCTION else PushTransport.LOG
+
+    @property
+    def tasks_transport(self) -> TasksTransport:
+        if self.tasks is not None:
+            return self.tasks
+        production = self.env is Environment.PRODUCTION
+        return TasksTransport.CLOUD_TASKS if production else TasksTransport.POSTGRES
+
+    @property
+    def runs_task_worker_in_process(self) -> bool:
+        if self.task_worker_in_process is not None:
+            return self.task_worker_in_process
+        return self.tasks_transport is TasksTransport.POSTGRES
+
+    @property
     def dev_secret_path(self) -> Path:
         return self.data_dir / "dev-token-secret"
 
@@ -111,6 +180,11 @@ def check(settings: Settings) -> Settings:
             raise ConfigurationError("the dev token issuer is refused when FOCUS_ENV=production")
         if settings.database_url is None:
             raise ConfigurationError("FOCUS_ENV=production needs DATABASE_URL")
+        if not (settings.internal_audience and settings.internal_invoker):
+            raise ConfigurationError(
+                "FOCUS_ENV=production needs FOCUS_INTERNAL_AUDIENCE and FOCUS_INTERNAL_INVOKER:"
+                " /internal/* must check Google's OIDC tokens"
+            )
         if settings.firebase_auth_emulator_host:
             # firebase-admin checks no signature on emulator tokens: anyone could forge one.
             raise ConfigurationError(
@@ -120,4 +194,22 @@ def check(settings: Settings) -> Settings:
         raise ConfigurationError("Firebase auth needs FOCUS_FIREBASE_PROJECT_ID")
     if settings.events_transport is EventsTransport.PUBSUB and not settings.firebase_project_id:
         raise ConfigurationError("Pub/Sub events need GOOGLE_CLOUD_PROJECT")
+    if bool(settings.internal_audience) != bool(settings.internal_invoker):
+        raise ConfigurationError("set both FOCUS_INTERNAL_AUDIENCE and FOCUS_INTERNAL_INVOKER")
+    if settings.push_transport is PushTransport.LIVE:
+        apns = (settings.apns_key_id, settings.apns_team_id, settings.apns_topic)
+        if not all(apns) or settings.apns_key_file is None:
+            raise ConfigurationError(
+                "live pushes need FOCUS_APNS_KEY_ID, FOCUS_APNS_TEAM_ID, FOCUS_APNS_TOPIC"
+                " and FOCUS_APNS_KEY_FILE"
+            )
+        if not settings.firebase_project_id:
+            raise ConfigurationError("FCM needs FOCUS_FIREBASE_PROJECT_ID")
+    if settings.tasks_transport is TasksTransport.CLOUD_TASKS:
+        if not (settings.firebase_project_id and settings.cloud_tasks_target_url):
+            raise ConfigurationError(
+                "Cloud Tasks needs GOOGLE_CLOUD_PROJECT and FOCUS_CLOUD_TASKS_TARGET_URL"
+            )
+        if not settings.internal_invoker:
+            raise ConfigurationError("Cloud Tasks needs FOCUS_INTERNAL_INVOKER to sign as")
     return settings

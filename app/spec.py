@@ -20,7 +20,7 @@ class _NoVerifier:
         raise AuthUnavailable(detail="spec generation only")
 
 
-def _no_unit_of_work() -> UnitOfWork:
+def _no_unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:
     raise RuntimeError("spec generation only")
 
 

@@ -77,6 +77,13 @@ class Unauthenticated(DomainError):
 
 
 @dataclass
+class Forbidden(DomainError):
+    """The caller is who they say, but not someone allowed here."""
+
+    code: str = "forbidden"
+
+
+@dataclass
 class AuthUnavailable(DomainError):
     """Tokens cannot be checked right now (e.g. signing certificates cannot be fetched).
 

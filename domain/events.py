@@ -30,6 +30,9 @@ class DomainEvent:
     occurred_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    origin_installation_id: str | None = None
+    """The installation that made the change, when its request said (`X-Installation-Id`):
+    silent pushes go to the user's other devices, not back to this one."""
     id: UUID = field(default_factory=new_id)
 
 
@@ -43,7 +46,16 @@ class EventOutbox(Protocol):
         relay holds are skipped, so several relays can drain the outbox at once."""
         ...
 
-    async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None: ...
+    async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None:
+        """Marks claimed events published, in this transaction. The mark need not be durable
+        when the commit returns: one lost to a database crash publishes its events again,
+        which at-least-once allows."""
+        ...
+
+    async def oldest_pending_at(self) -> datetime | None:
+        """When the oldest unpublished event occurred (None: nothing pending), whether or not
+        a relay holds it: the relay's lag. One row off the pending index, so cheap to ask."""
+        ...
 
 
 class EventPublisher(Protocol):

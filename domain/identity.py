@@ -24,3 +24,15 @@ class TokenVerifier(Protocol):
     """
 
     async def verify(self, token: str, *, check_revoked: bool = False) -> Principal: ...
+
+
+class ServiceTokenVerifier(Protocol):
+    """Checks the token a Google service (Pub/Sub push, Cloud Tasks) sends to our internal
+    endpoints: signed by Google for our audience, on behalf of the one service account
+    allowed to call them.
+
+    Raises `Unauthenticated` (no valid token), `Forbidden` (valid, but another caller) or
+    `AuthUnavailable` (Google's keys cannot be fetched).
+    """
+
+    async def verify(self, token: str) -> None: ...

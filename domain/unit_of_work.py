@@ -16,6 +16,12 @@ from domain.usage.ports import UsageReportRepository
 from domain.users.ports import UserRepository
 
 
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, origin_installation_id: str | None = None) -> UnitOfWork:
+        """A fresh unit of work; its events name `origin_installation_id` as their origin."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """Use cases read and write through the repositories; only the caller commits.
 

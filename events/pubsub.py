@@ -13,14 +13,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
 
 import anyio.to_thread
-import orjson
 from google.cloud import pubsub_v1
 
 from domain.events import DomainEvent
+from events.codec import encode
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -76,23 +75,6 @@ class PubSubPublisher:
         raise PublishFailed(
             f"{len(errors)} of {len(events)} events not accepted by {self._topic_path}: {first!r}"
         ) from first
-
-
-def encode(event: DomainEvent) -> bytes:
-    """The event as compact JSON; `occurred_at` in RFC 3339, UTC, with a `Z`."""
-    occurred_at = event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return orjson.dumps(
-        {
-            "id": str(event.id),
-            "type": event.type,
-            "schema_version": event.schema_version,
-            "user_id": event.user_id,
-            "subject_id": event.subject_id,
-            "record_version": event.record_version,
-            "occurred_at": occurred_at,
-            "payload": event.payload,
-        }
-    )
 
 
 class _NoAnswer(TimeoutError):

@@ -3,19 +3,27 @@
 At-least-once: a relay that dies after publishing and before its commit leaves the batch
 unmarked, and the next run publishes it again. A duplicate, never a loss; consumers are
 idempotent by event id. Several relays may run at once: each claims its batch with
-`FOR UPDATE SKIP LOCKED`, so no event is in two batches in flight.
+`FOR UPDATE SKIP LOCKED`, so no event is in two batches in flight. Metrics: events/metrics.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from domain.common import Clock
-from domain.events import EventPublisher
+from domain.events import EventOutbox, EventPublisher
 from domain.unit_of_work import UnitOfWork
+from events import metrics
 
 log = logging.getLogger("events.relay")
+
+DEFAULT_BATCH_SIZE = 500
+"""Four round trips per batch (begin, claim, mark, commit) dominate small batches: 100 relays
+0.39x the events/s of a bare DELETE … RETURNING, 500 relays 0.55x (bench/outbox_relay.py).
+A failed batch is published again whole: more duplicates, which consumers drop by event id."""
 
 
 class OutboxRelay:
@@ -25,28 +33,61 @@ class OutboxRelay:
         publisher: EventPublisher,
         *,
         clock: Clock,
-        batch_size: int = 100,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        lag_every_seconds: float = 1.0,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._publisher = publisher
         self._clock = clock
         self._batch_size = batch_size
+        self._lag_every = lag_every_seconds
+        self._lag_due = float("-inf")  # time.monotonic(): the first run measures
 
     async def run_once(self) -> int:
         """Publish one batch; returns how many events it published (0: nothing pending)."""
         async with self._unit_of_work() as uow:
-            batch = await uow.outbox.claim_pending(self._batch_size)
-            if not batch:
-                return 0
+            return await self._relay_batch(uow)
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Publish until nothing is pending, or until `stop` is set; returns the total.
+
+        One unit of work throughout, each batch still its own transaction: checking a
+        connection out per batch (the pool pings it) cost about a fifth of the time of a
+        batch of 100 (bench/outbox_relay.py).
+        """
+        total = 0
+        async with self._unit_of_work() as uow:
+            while not (stop and stop.is_set()) and (published := await self._relay_batch(uow)):
+                total += published
+        return total
+
+    async def _relay_batch(self, uow: UnitOfWork) -> int:
+        batch = await uow.outbox.claim_pending(self._batch_size)
+        # The lag is one more indexed query. An idle run always measures: it is about to
+        # sleep, and the gauge must fall to 0 once the outbox is empty (or show the events
+        # another relay holds). A busy run measures at most every `lag_every_seconds`, so
+        # draining a backlog stays claim, publish, mark per batch.
+        now = time.monotonic()
+        if not batch or now >= self._lag_due:
+            self._lag_due = now + self._lag_every
+            await self._measure_lag(uow.outbox)
+        if not batch:
+            return 0
+        started = time.perf_counter()
+        try:
             await self._publisher.publish(batch)
             await uow.outbox.mark_published([e.id for e in batch], self._clock())
             await uow.commit()
+        except Exception:
+            metrics.BATCHES_FAILED.inc()
+            raise
+        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCHES_PUBLISHED.inc()
+        metrics.EVENTS_PUBLISHED.inc(len(batch))
         log.info("events.relay.published", extra={"count": len(batch)})
         return len(batch)
 
-    async def drain(self) -> int:
-        """Publish until nothing is pending; returns the total."""
-        total = 0
-        while published := await self.run_once():
-            total += published
-        return total
+    async def _measure_lag(self, outbox: EventOutbox) -> None:
+        oldest = await outbox.oldest_pending_at()
+        age = 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
+        metrics.LAG.set(max(age, 0.0))  # another instance's clock may run ahead of ours

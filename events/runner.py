@@ -21,16 +21,14 @@ async def relay_until(
     backoff = idle_seconds
     while not stop.is_set():
         try:
-            published = await relay.run_once()
+            await relay.drain(stop)  # returns once the outbox is empty, or on `stop`
             backoff = idle_seconds
         except Exception:  # a failed batch stays pending: log, wait longer, retry
             log.exception("events.relay.failed", extra={"retry_in_s": backoff})
-            published = 0
             backoff = min(backoff * 2, max_backoff_seconds)
             await _sleep_or_stop(stop, backoff)
             continue
-        if not published:
-            await _sleep_or_stop(stop, idle_seconds)
+        await _sleep_or_stop(stop, idle_seconds)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -19,6 +19,9 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.firebase_emulator",
     "tests.support.pubsub_emulator",
+    "tests.support.cloud_tasks_emulator",
+    "tests.support.fake_fcm",
+    "tests.support.fake_apns",
 ]
 
 
@@ -43,6 +46,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         min_app_version_android="3.0.0",
         # Relays run where a test drives them (tests/integration/test_outbox_relay.py).
         relay_in_process=False,
+        task_worker_in_process=False,
     )
 
 

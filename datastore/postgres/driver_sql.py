@@ -8,6 +8,7 @@ adapters already return UUIDs, aware datetimes and dates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -22,3 +23,8 @@ class DriverSQL:
 
     async def first(self, connection: AsyncConnection, **params: Any) -> Row[Any] | None:
         return (await connection.exec_driver_sql(self.sql, params)).first()
+
+    async def all(
+        self, connection: AsyncConnection, **params: Any
+    ) -> Sequence[Row[*tuple[Any, ...]]]:
+        return (await connection.exec_driver_sql(self.sql, params)).all()

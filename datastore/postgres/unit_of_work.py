@@ -48,8 +48,9 @@ _LOCK_USER = text("SELECT 1 FROM users WHERE uid = :uid FOR UPDATE")
 
 
 class PostgresUnitOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, origin_installation_id: str | None = None) -> None:
         self._engine = engine
+        self._origin = origin_installation_id
 
     async def __aenter__(self) -> Self:
         self.connection = connection = await self._engine.connect()
@@ -61,7 +62,7 @@ class PostgresUnitOfWork:
         self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
         self.changes: ChangeFeed = PostgresChangeFeed(connection)
         self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
-        self.outbox: EventOutbox = PostgresEventOutbox(connection)
+        self.outbox: EventOutbox = PostgresEventOutbox(connection, self._origin)
         return self
 
     async def __aexit__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.common import Clock
+from domain.events import DomainEvent
 from domain.sync.model import ChangePage
 from domain.unit_of_work import UnitOfWork
 
@@ -26,3 +28,13 @@ async def changes_since(
         if page:
             return ChangePage(changes=page, last_version=page[-1].version, has_more=True)
         fetch *= 2
+
+
+async def request_sync(uow: UnitOfWork, user_id: str, *, clock: Clock) -> int:
+    """A device asks the user's other devices to sync now (a silent push each, in budget).
+
+    Takes a version, so the push tells the other devices what to sync to at least.
+    """
+    version = await uow.next_version(user_id)
+    await uow.outbox.add(DomainEvent("sync.requested", user_id, user_id, version, clock()))
+    return version

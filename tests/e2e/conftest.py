@@ -27,6 +27,7 @@ def server_url(
         "FOCUS_MIN_APP_VERSION_ANDROID": "3.0.0",
         # The session database is shared with tests that drive relays themselves.
         "FOCUS_RELAY_IN_PROCESS": "false",
+        "FOCUS_TASK_WORKER_IN_PROCESS": "false",
     }
     with focus_serve(env, Path(tmp_path_factory.mktemp("serve"))) as url:
         yield url

@@ -17,11 +17,18 @@ def test_unreachable_google_certificates_give_503_not_a_bypass(
 ) -> None:
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     key = new_signing_key()
+    url_placeholder = "https://focus-api.example.run.app"
     dead_proxy = f"http://127.0.0.1:{free_port()}"  # nobody listens: Google is unreachable
     env = {
         "DATABASE_URL": database_url,
         "FOCUS_ENV": "production",
         "FOCUS_FIREBASE_PROJECT_ID": "demo-focus",
+        "FOCUS_INTERNAL_AUDIENCE": url_placeholder,
+        "FOCUS_INTERNAL_INVOKER": "invoker@demo-focus.iam.gserviceaccount.com",
+        # Only auth is under test: pushes to the log, delayed jobs in Postgres, not run here.
+        "FOCUS_PUSH": "log",
+        "FOCUS_TASKS": "postgres",
+        "FOCUS_TASK_WORKER_IN_PROCESS": "false",
         "GOOGLE_APPLICATION_CREDENTIALS": str(write_service_account(tmp_path, key, "demo-focus")),
         "HTTPS_PROXY": dead_proxy,
         "https_proxy": dead_proxy,

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
 from app.bootstrap import build, build_app
 from app.settings import Settings
-from datastore.postgres.engine import create_engine
 from datastore.postgres.migrate import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
@@ -21,18 +23,7 @@ from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 from events.relay import OutboxRelay
 from tests.conftest import ApiUser
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=4)  # this test's own loop, its own pool
-    yield engine
-    await engine.dispose()
+from tests.support.clock import TestClock
 
 
 @pytest.fixture
@@ -115,6 +106,44 @@ async def test_two_relays_at_once_never_hold_the_same_event(
     ids_second = {e.id for batch in second.batches for e in batch}
     assert ids_first.isdisjoint(ids_second)
     assert len(first.of(alice) + second.of(alice)) == 4
+
+
+@pytest.mark.anyio
+async def test_the_lag_is_the_age_of_the_oldest_pending_event_in_the_database(
+    client: TestClient,
+    alice: ApiUser,
+    unit_of_work: Callable[[], UnitOfWork],
+    clock: TestClock,
+) -> None:
+    await OutboxRelay(unit_of_work, Recorder(), clock=utc_now).drain()  # start from empty
+    clock.set(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    make_changes(client, alice, 2)
+    clock.advance(timedelta(seconds=42))
+
+    with pytest.raises(ConnectionError):
+        await OutboxRelay(unit_of_work, Recorder(fail=True), clock=clock).run_once()
+    while_stuck = REGISTRY.get_sample_value("focus_outbox_lag_seconds")
+    await OutboxRelay(unit_of_work, Recorder(), clock=clock).drain()
+    once_drained = REGISTRY.get_sample_value("focus_outbox_lag_seconds")
+
+    assert (while_stuck, once_drained) == (42.0, 0.0)
+
+
+@pytest.mark.anyio
+async def test_the_mark_skips_waiting_for_the_disk_in_its_own_transaction_only(
+    client: TestClient, alice: ApiUser, engine: AsyncEngine, unit_of_work: Callable[[], UnitOfWork]
+) -> None:
+    await OutboxRelay(unit_of_work, Recorder(), clock=utc_now).drain()  # start from empty
+    make_changes(client, alice, 1)
+
+    async with PostgresUnitOfWork(engine) as uow:
+        batch = await uow.outbox.claim_pending(10)
+        await uow.outbox.mark_published([e.id for e in batch], utc_now())
+        while_marking = await uow.connection.scalar(text("SHOW synchronous_commit"))
+        await uow.commit()
+        afterwards = await uow.connection.scalar(text("SHOW synchronous_commit"))
+
+    assert (len(batch), while_marking, afterwards) == (1, "off", "on")
 
 
 def test_the_embedded_default_drains_the_outbox_while_it_serves(

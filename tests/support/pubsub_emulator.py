@@ -75,6 +75,37 @@ class PubSubEmulator:
         )
         return path
 
+    def create_push_subscription(self, topic: str, endpoint: str) -> str:
+        """A push subscription with message ordering that POSTs to `endpoint`; its path."""
+        path = str(self._subscriber.subscription_path(self.project_id, self.unique_name("push")))
+        self._subscriber.create_subscription(
+            request={
+                "name": path,
+                "topic": self.topic_path(topic),
+                "push_config": {"push_endpoint": endpoint},
+                "enable_message_ordering": True,
+                "ack_deadline_seconds": 10,
+                "retry_policy": {
+                    "minimum_backoff": {"seconds": 1},
+                    "maximum_backoff": {"seconds": 2},
+                },
+            }
+        )
+        return path
+
+    def publish(self, topic: str, data: bytes, ordering_key: str, **attributes: str) -> None:
+        """Publishes one message as the relay would (a duplicate, a poison message, …)."""
+        publisher = pubsub_v1.PublisherClient(
+            publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
+        )
+        try:
+            future = publisher.publish(
+                self.topic_path(topic), data, ordering_key=ordering_key, **attributes
+            )
+            future.result(timeout=10)
+        finally:
+            publisher.stop()
+
     def pull(self, subscription: str, count: int, *, timeout: float = 10.0) -> list[Any]:
         """Pulls and acks until `count` messages arrived or `timeout` passed: the
         `PubsubMessage`s in delivery order. Then waits briefly for any extra (duplicate)

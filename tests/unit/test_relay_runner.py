@@ -53,3 +53,25 @@ def test_a_failing_publisher_is_retried_until_the_events_are_out() -> None:
 
     assert publisher.accepted == [event]
     assert uow.outbox.published == {event.id}
+
+
+def test_a_drain_stops_between_batches_when_told() -> None:
+    uow = FakeUnitOfWork()
+    events = [DomainEvent("profile.updated", "u1", "u1", n, NOW) for n in range(1, 4)]
+    stop = asyncio.Event()
+
+    class StopsAfterOneBatch:
+        async def publish(self, batch: Sequence[DomainEvent]) -> None:
+            stop.set()
+
+    relay = OutboxRelay(lambda: uow, StopsAfterOneBatch(), clock=lambda: NOW, batch_size=1)
+
+    async def scenario() -> int:
+        async with uow:
+            for event in events:
+                await uow.outbox.add(event)
+            await uow.commit()
+        return await relay.drain(stop)
+
+    assert anyio.run(scenario) == 1
+    assert uow.outbox.published == {events[0].id}

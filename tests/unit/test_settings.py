@@ -20,6 +20,52 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+def production(**overrides: object) -> Settings:
+    """A production configuration that passes `check`, changed by `overrides`."""
+    values: dict[str, object] = {
+        "env": Environment.PRODUCTION,
+        "database_url": "postgresql://db/x",
+        "firebase_project_id": "focus-prod",
+        "internal_audience": "https://api.focus.example",
+        "internal_invoker": "invoker@focus-prod.iam.gserviceaccount.com",
+        "apns_key_id": "ABC123DEFG",
+        "apns_team_id": "TEAM123456",
+        "apns_topic": "app.focus",
+        "apns_key_file": "/secrets/apns.p8",
+        "cloud_tasks_target_url": "https://api.focus.example",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def test_a_complete_production_configuration_passes() -> None:
+    settings = check(production())
+
+    assert settings.push_transport.value == "live"
+    assert settings.tasks_transport.value == "cloud_tasks"
+    assert not settings.runs_task_worker_in_process
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("internal_audience", "FOCUS_INTERNAL_AUDIENCE"),
+        ("internal_invoker", "FOCUS_INTERNAL_AUDIENCE and FOCUS_INTERNAL_INVOKER"),
+        ("apns_key_file", "FOCUS_APNS_KEY_FILE"),
+        ("apns_topic", "FOCUS_APNS_TOPIC"),
+        ("cloud_tasks_target_url", "FOCUS_CLOUD_TASKS_TARGET_URL"),
+    ],
+)
+def test_production_says_which_setting_is_missing(missing: str, named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        check(production(**{missing: None}))
+
+
+def test_half_of_the_internal_token_check_is_refused_anywhere() -> None:
+    with pytest.raises(ConfigurationError, match="set both"):
+        check(Settings(internal_audience="https://api.focus.example"))
+
+
 def test_production_refuses_the_dev_token_issuer() -> None:
     settings = Settings(
         env=Environment.PRODUCTION, auth=AuthMode.DEV, database_url="postgresql://db/x"
@@ -30,7 +76,7 @@ def test_production_refuses_the_dev_token_issuer() -> None:
 
 
 def test_production_defaults_to_firebase_and_needs_a_project() -> None:
-    settings = Settings(env=Environment.PRODUCTION, database_url="postgresql://db/x")
+    settings = production(firebase_project_id=None)
 
     assert settings.auth_mode is AuthMode.FIREBASE
     with pytest.raises(ConfigurationError, match="FOCUS_FIREBASE_PROJECT_ID"):
@@ -39,9 +85,7 @@ def test_production_defaults_to_firebase_and_needs_a_project() -> None:
 
 def test_production_refuses_the_auth_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
-    settings = Settings(
-        env=Environment.PRODUCTION, database_url="postgresql://db/x", firebase_project_id="p"
-    )
+    settings = production()
 
     with pytest.raises(ConfigurationError, match="FIREBASE_AUTH_EMULATOR_HOST"):
         check(settings)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Uow
+from api.deps import CurrentUser, Services, Uow
 from api.http import json_response
 from api.pagination import (
     LimitQuery,
@@ -14,7 +14,7 @@ from api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from api.resources.sync.schemas import SyncPage
+from api.resources.sync.schemas import SyncPage, SyncRequestOut
 from domain.errors import ValidationFailed
 from domain.sync import use_cases
 from domain.sync.model import START
@@ -48,3 +48,16 @@ async def sync(
     async with uow:
         page = await use_cases.changes_since(uow, user.uid, after, page_size)
     return json_response(SyncPage.of(page, encode_cursor((str(page.last_version),)) or ""))
+
+
+@router.post("/requests", status_code=202, response_model=SyncRequestOut)
+async def request_sync(user: CurrentUser, uow: Uow, svc: Services) -> Response:
+    """Ask the user's other devices to sync now.
+
+    Each gets a silent push (within its push budget; over it, one delayed push follows).
+    Send `X-Installation-Id` so the calling device is not woken itself. Safe to retry.
+    """
+    async with uow:
+        version = await use_cases.request_sync(uow, user.uid, clock=svc.clock)
+        await uow.commit()
+    return json_response(SyncRequestOut(version=version), status=202)

@@ -101,3 +101,9 @@ class SyncPage(ResponseModel):
             next_cursor=next_cursor,
             has_more=page.has_more,
         )
+
+
+class SyncRequestOut(ResponseModel):
+    version: int = Field(
+        description="The other devices are asked to sync to at least this version", ge=1
+    )

@@ -4,11 +4,14 @@ from sqlmodel import SQLModel
 
 from datastore.postgres.tables import (
     blocklists,
+    consumers,
     devices,
     focus_sessions,
     idempotency,
     outbox,
+    push_budgets,
     schedules,
+    tasks,
     usage,
     users,
 )
@@ -17,12 +20,15 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "blocklists",
+    "consumers",
     "devices",
     "focus_sessions",
     "idempotency",
     "metadata",
     "outbox",
+    "push_budgets",
     "schedules",
+    "tasks",
     "usage",
     "users",
 ]

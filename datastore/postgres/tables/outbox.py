@@ -32,6 +32,7 @@ class OutboxEventRow(SQLModel, table=True):
     subject_id: str = Field(sa_column=Column(Text, nullable=False))
     record_version: int = Field(sa_column=Column(BigInteger, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    origin_installation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     occurred_at: datetime = instant()
     published_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,59 @@
+"""Which changes wake which devices, and the silent push each gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.devices.model import Device
+from domain.events import DomainEvent
+from domain.push.model import PushKind, SilentPush
+
+TRIGGERS: dict[str, PushKind] = {
+    "schedule.created": PushKind.SYNC,
+    "schedule.updated": PushKind.SYNC,
+    "schedule.deleted": PushKind.SYNC,
+    "blocklist.created": PushKind.SYNC,
+    "blocklist.updated": PushKind.SYNC,
+    "blocklist.deleted": PushKind.SYNC,
+    "sync.requested": PushKind.SYNC,
+    "focus_session.started": PushKind.FOCUS,
+    "focus_session.completed": PushKind.FOCUS,
+    "focus_session.abandoned": PushKind.FOCUS,
+}
+"""Event types that send silent pushes; every other event sends none."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushPolicy:
+    sync_ttl: timedelta = timedelta(hours=6)
+    """A schedule change still matters hours later."""
+    focus_ttl: timedelta = timedelta(minutes=15)
+    """Mirroring a focus session that long over is pointless: the next sync shows it."""
+
+
+def recipients(event: DomainEvent, devices: list[Device]) -> list[Device]:
+    """The user's devices that can be reached, except the one that made the change."""
+    return [
+        device
+        for device in devices
+        if device.push_token is not None and device.installation_id != event.origin_installation_id
+    ]
+
+
+def silent_push(
+    device: Device, kind: PushKind, version: int, now: datetime, policy: PushPolicy
+) -> SilentPush:
+    """`data` tells the app why it woke and the version to sync to at least."""
+    assert device.push_token is not None
+    ttl = policy.focus_ttl if kind is PushKind.FOCUS else policy.sync_ttl
+    return SilentPush(
+        token=device.push_token,
+        platform=device.platform,
+        apns_environment=device.apns_environment,
+        # One collapse id per kind: an undelivered push is replaced by a newer one.
+        collapse_id=f"focus-{kind}",
+        data={"kind": kind.value, "version": str(version)},
+        expires_at=now + ttl,
+        urgent=kind is PushKind.FOCUS,
+    )

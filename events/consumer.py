@@ -1,0 +1,165 @@
+"""Runs an event through a subscription's handler, once, whatever the delivery does.
+
+Used by the Pub/Sub push endpoint (one message per request) and by the in-process publisher
+of the embedded default (every subscription, in order). Outcomes:
+
+- handled, or a duplicate of an event handled before → acknowledge;
+- the handler failed → not acknowledged: Pub/Sub redelivers with backoff (the relay retries
+  the batch in-process); after `max_attempts` deliveries the message is recorded and
+  acknowledged, and Pub/Sub's dead-letter topic catches what still slips through;
+- poison (it does not decode, or the handler raised `PoisonMessage`) → recorded and
+  acknowledged at once: retrying cannot help. `focus events replay` runs recorded ones again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from prometheus_client import Counter
+
+from domain.common import Clock
+from domain.consumers import (
+    EventHandler,
+    FailedMessage,
+    FailedMessages,
+    PoisonMessage,
+    ProcessedEvents,
+    ReceivedMessage,
+    Verdict,
+)
+from domain.errors import NotFound
+from domain.events import DomainEvent
+from events.codec import UndecodableEvent, decode, encode
+
+log = logging.getLogger("events.consumer")
+
+CONSUMED = Counter(
+    "focus_events_consumed_total",
+    "Events a subscription took in, by outcome (handled, duplicate, failed, gave_up).",
+    ["subscription", "outcome"],
+)
+
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        subscriptions: Mapping[str, EventHandler],
+        processed: ProcessedEvents,
+        failed: FailedMessages,
+        *,
+        clock: Clock,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        self.subscriptions = dict(subscriptions)
+        self._processed = processed
+        self._failed = failed
+        self._clock = clock
+        self._max_attempts = max_attempts
+
+    async def receive(self, message: ReceivedMessage) -> Verdict:
+        """One pushed message; the verdict becomes the HTTP status Pub/Sub sees."""
+        if message.subscription not in self.subscriptions:
+            raise NotFound(code="unknown_subscription", detail=message.subscription)
+        try:
+            event = decode(message.data)
+        except UndecodableEvent as error:
+            await self._give_up(message, error, event_id=message.attributes.get("event_id"))
+            return Verdict.ACK
+        try:
+            await self.consume(message.subscription, event)
+        except PoisonMessage as error:
+            await self._give_up(message, error, event_id=str(event.id))
+            return Verdict.ACK
+        except Exception as error:
+            attempts = message.delivery_attempt or 1
+            log.exception(
+                "events.consumer.failed",
+                extra={"subscription": message.subscription, "event_id": str(event.id)},
+            )
+            CONSUMED.labels(message.subscription, "failed").inc()
+            if attempts >= self._max_attempts:
+                await self._give_up(message, error, event_id=str(event.id))
+                return Verdict.ACK
+            return Verdict.RETRY
+        return Verdict.ACK
+
+    async def consume(self, subscription: str, event: DomainEvent) -> bool:
+        """Runs the handler unless this event was handled before; True when it ran.
+
+        Raises what the handler raised (nothing is recorded then).
+        """
+        handler = self.subscriptions[subscription]
+        async with self._processed.processing(subscription, event, self._clock()) as first:
+            if not first:
+                CONSUMED.labels(subscription, "duplicate").inc()
+                return False
+            await handler(event)
+        CONSUMED.labels(subscription, "handled").inc()
+        return True
+
+    async def consume_everywhere(self, event: DomainEvent) -> None:
+        """The in-process path: every subscription sees the event; poison is recorded."""
+        for subscription in self.subscriptions:
+            try:
+                await self.consume(subscription, event)
+            except PoisonMessage as error:
+                message = ReceivedMessage(subscription, encode(event))
+                await self._give_up(message, error, event_id=str(event.id))
+
+    async def _give_up(
+        self, message: ReceivedMessage, error: Exception, event_id: str | None
+    ) -> None:
+        log.error(
+            "events.consumer.gave_up",
+            extra={
+                "subscription": message.subscription,
+                "message_id": message.message_id,
+                "event_id": event_id,
+                "error": type(error).__name__,
+            },
+        )
+        CONSUMED.labels(message.subscription, "gave_up").inc()
+        await self._failed.record(
+            FailedMessage(
+                subscription=message.subscription,
+                data=message.data,
+                attributes=message.attributes,
+                error=f"{type(error).__name__}: {error}",
+                attempts=message.delivery_attempt or 1,
+                failed_at=self._clock(),
+                message_id=message.message_id,
+                event_id=event_id,
+            )
+        )
+
+    async def replay(self, subscription: str | None = None, limit: int = 1000) -> ReplayReport:
+        """Runs recorded failures again; each that now succeeds is marked replayed."""
+        report = ReplayReport()
+        for failed in await self._failed.pending(subscription, limit):
+            if failed.subscription not in self.subscriptions:
+                report.skipped += 1
+                continue
+            try:
+                event = decode(failed.data)
+                await self.consume(failed.subscription, event)
+            except Exception as error:
+                log.warning(
+                    "events.replay.still_failing",
+                    extra={"failed_id": str(failed.id), "error": type(error).__name__},
+                )
+                report.still_failing += 1
+                continue
+            await self._failed.mark_replayed(failed.id, self._clock())
+            report.replayed += 1
+        return report
+
+
+@dataclass
+class ReplayReport:
+    replayed: int = 0
+    still_failing: int = 0
+    skipped: int = 0

@@ -1,0 +1,1 @@
+"""Push services behind `domain.push.ports.PushSender`: APNs (iOS) and FCM (Android)."""
