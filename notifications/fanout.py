@@ -30,6 +30,7 @@ from notifications import metrics
 log = logging.getLogger("notifications.fanout")
 
 DELIVER_TASK = "push.deliver"
+DEVICES_AT_ONCE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,15 @@ class SilentPushes:
         async with self._unit_of_work() as uow:
             devices = await uow.devices.list(event.user_id)
         targets = recipients(event, devices)
-        await asyncio.gather(*(self._offer(d, kind, event.record_version) for d in targets))
+        # A few at a time: each takes a database connection for its budget while the event's
+        # own (processed_events) is held, and a user may have 20 devices.
+        limit = asyncio.Semaphore(DEVICES_AT_ONCE)
+
+        async def offer(device: Device) -> None:
+            async with limit:
+                await self._offer(device, kind, event.record_version)
+
+        await asyncio.gather(*(offer(d) for d in targets))
 
     async def run_task(self, payload: Mapping[str, Any]) -> None:
         """`push.deliver`: a delayed push (budget) or a retry the service asked for."""

@@ -208,3 +208,31 @@ def test_a_poison_message_is_kept_aside_and_the_users_next_events_still_flow(
             "SELECT subscription, error FROM failed_messages WHERE event_id = 'poison-1'"
         ).fetchall()
     assert [(s, e.split(":")[0]) for s, e in kept] == [("notifications", "UndecodableEvent")]
+
+
+def test_a_handler_that_fails_is_redelivered_by_pubsub_and_then_succeeds(
+    stack: tuple[Stack, FakeFcm],
+    alice: Phones,
+    fake_apns: FakeApns,
+    scratch_database: str,
+    tmp_path: Path,
+) -> None:
+    def to_tablet() -> int:
+        return len([r for r in fake_apns.requests if r.device_token == alice.tablet])
+
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        # The budgets' table gone: every delivery of the event fails inside the handler.
+        conn.execute("ALTER TABLE push_budgets RENAME TO push_budgets_away")
+        try:
+            alice.http.post("/v1/sync/requests", headers={"X-Installation-Id": "phone-0001"})
+            failures = wait_for(lambda: (tmp_path / "serve.log").read_text().count(
+                "events.consumer.failed"
+            ), 2)  # fmt: skip
+            assert failures >= 2, "Pub/Sub did not deliver the failing event again"
+            assert to_tablet() == 0
+        finally:
+            conn.execute("ALTER TABLE push_budgets_away RENAME TO push_budgets")
+
+    assert wait_for(to_tablet, 1) == 1  # the next delivery succeeds
+    time.sleep(1.0)
+    assert to_tablet() == 1

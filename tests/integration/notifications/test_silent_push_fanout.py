@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.push_budgets import PostgresPushBudgets
@@ -171,6 +172,10 @@ def change(family: Family, kind: str = "schedule.updated", version: int = 40) ->
     )
 
 
+def metric(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def to(fake: FakeApns, device: Device) -> list[dict[str, object]]:
     """What reached `device` through this APNs fake: headers and payload, in order."""
     return [
@@ -237,12 +242,17 @@ async def test_a_token_apple_calls_unregistered_is_forgotten(
     assert family.tablet.push_token is not None
     later = int((clock() + timedelta(seconds=5)).timestamp() * 1000)
     fake_apns.respond_to(family.tablet.push_token, Reply(410, "Unregistered", timestamp_ms=later))
+    outcome = {"platform": "ios", "outcome": "unregistered", "reason": "Unregistered"}
+    before = metric("focus_push_sent_total", outcome)
+    forgotten = metric("focus_push_tokens_deactivated_total", {"platform": "ios"})
 
     await wired.pushes.on_event(change(family))
 
     tablet = await wired.device(family.tablet)
     assert tablet.push_token is None
     assert tablet.version > family.tablet.version  # the apps see the change in sync
+    assert metric("focus_push_sent_total", outcome) == before + 1
+    assert metric("focus_push_tokens_deactivated_total", {"platform": "ios"}) == forgotten + 1
 
 
 async def test_a_device_that_checked_in_after_apples_410_keeps_its_token(
