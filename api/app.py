@@ -21,6 +21,21 @@ from api.versions import CHANGES, VERSIONS
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+HEADERS = """\
+Headers every app sends:
+
+- `Authorization: Bearer <Firebase ID token>`
+- `X-Platform: ios | android` and `X-App-Version: <semver>`: an app older than the minimum
+  gets 426 with an upgrade URL.
+- `X-Installation-Id: <installation id>` (optional): silent pushes caused by this request
+  skip the device that sent it.
+- `Idempotency-Key` on POSTs (retried safely for 24 h), `If-Match: "v<n>"` on PATCH / PUT /
+  DELETE to refuse a lost update with 412.
+
+Every answer carries `X-Request-Id`; errors are `application/problem+json` with a stable
+`code` and the fields at fault. Rules by area: docs/api-rules.md.
+"""
+
 
 @asynccontextmanager
 async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +48,7 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
         title="Focus API",
         version="1",
         summary="The mobile API of the Focus app.",
+        description=HEADERS,
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url=None,

@@ -18,6 +18,7 @@ def version_document(app: FastAPI, version: str) -> dict[str, Any]:
         title=app.title,
         version=version,
         summary=app.summary,
+        description=app.description,
         routes=router.routes,
         separate_input_output_schemas=app.separate_input_output_schemas,
     )
