@@ -35,6 +35,9 @@ _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64,200}")
 _HEADER_BREAKERS = re.compile(rb"[\x00\r\n]")
 _FIXED = [(b"apns-push-type", b"background"), (b"apns-priority", b"5")]  # 10 is refused
 _AUTHORIZATION = 4  # where `send` puts it in the header list
+SILENT_ANSWERS_BEFORE_RECONNECT = 3
+"""Timeouts in a row with no answer in between: the connection died without a word (a NAT or
+load balancer dropped it), so it is dropped and the next push opens a new one."""
 
 
 class _Host:
@@ -53,6 +56,22 @@ class _Host:
         self._connection: Http2Connection | None = None
         self._opening: asyncio.Task[Http2Connection] | None = None
         self._retired: list[Http2Connection] = []
+        self._silent = 0
+
+    def answered(self) -> None:
+        self._silent = 0
+
+    def timed_out(self, connection: Http2Connection | None) -> None:
+        if connection is None or connection is not self._connection:
+            return
+        self._silent += 1
+        if self._silent >= SILENT_ANSWERS_BEFORE_RECONNECT:
+            log.warning(
+                "notifications.apns.connection_silent",
+                extra={"environment": self.environment.value, "timeouts": self._silent},
+            )
+            self._silent = 0
+            connection.abort()
 
     async def connection(self) -> Http2Connection:
         connection = self._connection
@@ -162,6 +181,7 @@ class ApnsSender:
     ) -> PushResult:
         resent_on_new_connection = resent_with_new_token = False
         while True:
+            connection: Http2Connection | None = None
             try:
                 async with asyncio.timeout(self._timeout):
                     connection = await host.connection()
@@ -180,7 +200,9 @@ class ApnsSender:
                 resent_on_new_connection = True
                 continue
             except TimeoutError:
+                host.timed_out(connection)
                 return self._report(push, PushResult(PushOutcome.RETRY_LATER, "Timeout"))
+            host.answered()
             if response.status == 200:
                 if log.isEnabledFor(logging.DEBUG):
                     self._report(push, DELIVERED, apns_id=response.headers.get(b"apns-id"))

@@ -388,3 +388,16 @@ async def test_outcomes_are_logged_by_name_with_only_a_token_prefix(
     [record] = [r for r in caplog.records if r.msg == "notifications.apns.token_unregistered"]
     assert record.__dict__["token_prefix"] == TOKEN[:8]
     assert all(TOKEN not in str(r.__dict__) for r in caplog.records)
+
+
+async def test_a_connection_that_stops_answering_is_dropped_and_a_new_one_opened(
+    fake_apns: FakeApns, clock: TestClock
+) -> None:
+    fake_apns.respond_next(*[Reply.fail(Failure.SILENCE)] * 3)  # a connection dead without a word
+    async with sender_to(fake_apns, clock, timeout_seconds=0.3) as sender:
+        silent = [await sender.send(push()) for _ in range(3)]
+        after = await sender.send(push())
+
+    assert {(r.outcome, r.reason) for r in silent} == {(PushOutcome.RETRY_LATER, "Timeout")}
+    assert after.outcome is PushOutcome.DELIVERED
+    assert fake_apns.connections_opened == 2
