@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from app import logs
+from app.cli_legacy import legacy
+from app.cli_migrate import migrate
 from app.settings import ConfigurationError, Environment, Settings
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ cli.add_typer(dev, name="dev")
 cli.add_typer(openapi, name="openapi")
 cli.add_typer(events, name="events")
 cli.add_typer(tasks, name="tasks")
+cli.add_typer(legacy, name="legacy")
+cli.add_typer(migrate, name="migrate")
 
 SPEC_DIR = Path("openapi")
 
@@ -135,8 +139,11 @@ def openapi_export(
         typer.echo(f"wrote {out}")
 
 
-def _with_container(job: Callable[[Container], Awaitable[T]]) -> T:
-    """Build the process's adapters from settings, run `job` on them, close them."""
+def _with_container(job: Callable[[Container], Awaitable[T]], *, serve_metrics: bool = False) -> T:
+    """Build the process's adapters from settings, run `job` on them, close them.
+
+    `serve_metrics`: a long-running worker serves its metrics on FOCUS_METRICS_PORT.
+    """
     import asyncio
 
     from app.bootstrap import build
@@ -147,6 +154,10 @@ def _with_container(job: Callable[[Container], Awaitable[T]]) -> T:
         container = build(settings, database_url(settings))
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
+    if serve_metrics and settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
 
     async def run() -> T:
         try:
@@ -179,7 +190,7 @@ def events_relay(
             return await container.relay.drain()
         return await _until_signalled(lambda stop: relay_until(stop, container.relay))
 
-    published = _with_container(job)
+    published = _with_container(job, serve_metrics=not once)
     if once:
         typer.echo(f"published {published} event(s)")
 
@@ -216,7 +227,7 @@ def tasks_work(
             return await container.task_worker.drain()
         return await _until_signalled(container.task_worker.run_until)
 
-    ran = _with_container(job)
+    ran = _with_container(job, serve_metrics=not once)
     if once:
         typer.echo(f"ran {ran} task(s)")
 

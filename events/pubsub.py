@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import anyio.to_thread
-from google.cloud import pubsub_v1
+
+# Not `from google.cloud import pubsub_v1`: once a typed google.cloud package (firestore) is
+# in mypy's graph, that form fails on the untyped namespace member.
+import google.cloud.pubsub_v1 as pubsub_v1
 
 from domain.events import DomainEvent
 from events.codec import encode

@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.firebase_emulator",
     "tests.support.pubsub_emulator",
+    "tests.support.firestore_emulator",
     "tests.support.cloud_tasks_emulator",
     "tests.support.fake_fcm",
     "tests.support.fake_apns",

@@ -14,6 +14,11 @@ SYSTEM_TABLES = {
     # rows find nothing once the user is erased, and they are purged by age.
     "failed_messages",
     "scheduled_tasks",
+    # Keyed by entity kind (`users`, `devices`, …), not by user: the migration's phases, their
+    # audit trail (operator names, reasons) and verify runs (counts; record ids as examples).
+    "migration_phases",
+    "migration_phase_changes",
+    "migration_verifications",
 }
 
 

@@ -1,0 +1,134 @@
+"""`focus migrate`: each entity's way from Firestore to Postgres, one guarded phase at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from app import logs
+from app.settings import ConfigurationError, Settings
+from domain.common import utc_now
+from domain.migration import (
+    Entity,
+    Phase,
+    PhaseChangedMeanwhile,
+    PhaseTransitionRefused,
+    Verification,
+)
+
+if TYPE_CHECKING:
+    from domain.migration import PhaseStore
+
+T = TypeVar("T")
+
+migrate = typer.Typer(
+    help="The Firestore → Postgres migration: phases per entity, verification.",
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg="red")
+    return typer.Exit(code=2)
+
+
+def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
+    """Runs `job` on the phase store of the configured database (no full container needed)."""
+    from app.database import database_url
+    from datastore.postgres.engine import create_engine
+    from datastore.postgres.migration_phases import PostgresPhaseStore
+
+    settings = Settings()
+    logs.configure(settings.log_level, json=settings.log_json)
+    try:
+        engine = create_engine(database_url(settings), pool_size=1, max_overflow=1)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from exc
+
+    async def run() -> T:
+        try:
+            return await job(PostgresPhaseStore(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@migrate.command("phase")
+def migrate_phase(
+    entity: Annotated[Entity, typer.Argument(help="The entity to move.")],
+    phase: Annotated[Phase, typer.Argument(help="The phase to move it to.")],
+    force: Annotated[
+        bool, typer.Option(help="Allow skipping a phase (never a missing verification).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit trail.")] = None,
+    by: Annotated[str | None, typer.Option(help="Who is changing it (default: $USER).")] = None,
+) -> None:
+    """Move ENTITY to PHASE: one phase at a time, reads to Postgres only after a recent verify.
+
+    Exits 2 when a guardrail refuses the move, saying why.
+    """
+    from migration.phase_control import change_phase
+
+    who = by or os.environ.get("USER")
+    if not who:
+        raise _fail("who is changing the phase? pass --by NAME (or set USER)")
+    try:
+        change = _with_store(
+            lambda store: change_phase(
+                store, entity, phase, force=force, by=who, reason=reason, now=utc_now()
+            )
+        )
+    except (PhaseTransitionRefused, PhaseChangedMeanwhile) as exc:
+        raise _fail(f"{entity}: {exc.detail}") from exc
+    forced = " (forced: a phase was skipped)" if change.forced else ""
+    typer.echo(f"{entity}: {change.from_phase} → {change.to_phase}{forced}")
+
+
+@migrate.command("status")
+def migrate_status() -> None:
+    """Every entity's phase, since when, and its last verification."""
+
+    async def job(store: PhaseStore) -> list[tuple[str, ...]]:
+        phases = await store.current()
+        rows: list[tuple[str, ...]] = []
+        for entity in Entity:
+            last_change = await store.history(entity, limit=1)
+            since = last_change[0].at if last_change else None
+            verified = await store.last_verification(entity)
+            rows.append((entity.value, phases[entity].value, _when(since), *_verified(verified)))
+        return rows
+
+    header = ("ENTITY", "PHASE", "SINCE", "LAST VERIFIED", "RESULT", "AGE")
+    rows = [header, *_with_store(job)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        typer.echo("  ".join(cells).rstrip())
+
+
+def _when(instant: datetime | None) -> str:
+    return "-" if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def _verified(v: Verification | None) -> tuple[str, str, str]:
+    if v is None:
+        return ("never", "-", "-")
+    result = (
+        f"passed ({v.mode})"
+        if v.passed
+        else f"FAILED ({v.mode}: missing {v.missing}, extra {v.extra}, different {v.different})"
+    )
+    return (_when(v.finished_at), result, _age(utc_now() - v.finished_at))
+
+
+def _age(age: timedelta) -> str:
+    minutes = max(0, int(age.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m"

@@ -1,0 +1,1 @@
+"""The Firestore → Postgres migration: the legacy layout, phases, dual writes, backfill, verify."""

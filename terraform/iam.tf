@@ -1,0 +1,93 @@
+# One service account per workload, each with only what it uses. Grants on a single resource
+# (a secret, the topic, the queue, the invoker account) live beside that resource's file;
+# the project-wide ones, for services without resource-level IAM, are here.
+
+resource "google_service_account" "api" {
+  account_id   = "focus-api"
+  display_name = "focus-api (Cloud Run service)"
+  description  = "Serves the mobile API and the /internal/* endpoints Pub/Sub, Cloud Tasks and Scheduler call."
+}
+
+resource "google_service_account" "relay" {
+  account_id   = "focus-relay"
+  display_name = "focus-relay (Cloud Run worker pool)"
+  description  = "Publishes the event outbox to Pub/Sub."
+}
+
+resource "google_service_account" "invoker" {
+  account_id   = "focus-invoker"
+  display_name = "focus-invoker (OIDC of internal calls)"
+  description  = "The identity Pub/Sub push, Cloud Tasks and Cloud Scheduler sign their OIDC tokens as (FOCUS_INTERNAL_INVOKER). Holds nothing but run.invoker on focus-api."
+}
+
+resource "google_service_account" "migrate" {
+  account_id   = "focus-migrate"
+  display_name = "focus-migrate (Cloud Run job)"
+  description  = "Runs `focus db upgrade` before a release."
+}
+
+# --- focus-api -------------------------------------------------------------------------
+
+resource "google_project_iam_member" "api" {
+  for_each = toset([
+    "roles/cloudsql.client",           # the Cloud SQL connector (cloudsql.instances.connect, .get)
+    "roles/datastore.user",            # Firestore during the migration
+    "roles/monitoring.metricWriter",   # the managed-Prometheus sidecar
+  ])
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.api.member
+}
+
+# FCM HTTP v1 (messages:send) needs one permission, cloudmessaging.messages.create. The only
+# predefined role with it, roles/firebasecloudmessaging.admin, also manages topic
+# subscriptions and reads delivery data; this role grants the one permission and no more.
+resource "google_project_iam_custom_role" "fcm_sender" {
+  role_id     = "focusFcmSender"
+  title       = "Focus FCM sender"
+  description = "Send messages through FCM HTTP v1, nothing else."
+  permissions = ["cloudmessaging.messages.create"]
+}
+
+resource "google_project_iam_member" "api_fcm_sender" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.fcm_sender.id
+  member  = google_service_account.api.member
+}
+
+# --- focus-relay -----------------------------------------------------------------------
+
+resource "google_project_iam_member" "relay_sql_client" {
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.relay.member
+}
+
+# --- focus-migrate ---------------------------------------------------------------------
+
+resource "google_project_iam_member" "migrate_sql_client" {
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.migrate.member
+}
+
+# --- focus-invoker ---------------------------------------------------------------------
+
+# Cloud Tasks signs a task's OIDC token as the account the creator names: focus-api must be
+# allowed to act as focus-invoker to create such tasks (events/tasks/cloud_tasks.py).
+resource "google_service_account_iam_member" "api_acts_as_invoker" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.api.member
+}
+
+# Pub/Sub mints the push subscription's OIDC tokens as focus-invoker. Needed for projects
+# created before 8 April 2021 (this Firebase project is older); harmless after.
+resource "google_service_account_iam_member" "pubsub_agent_token_creator" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+
+  depends_on = [google_project_service.enabled]
+}

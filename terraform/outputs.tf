@@ -1,0 +1,45 @@
+output "api_url" {
+  description = "focus-api's run.app URL: where Pub/Sub, Cloud Tasks and Scheduler call, and FOCUS_INTERNAL_AUDIENCE."
+  value       = local.api_url
+}
+
+output "api_public_url" {
+  description = "The URL the apps use (the custom domain when set)."
+  value       = local.api_public_url
+}
+
+output "service_accounts" {
+  description = "Service account emails, by workload."
+  value = {
+    api     = google_service_account.api.email
+    relay   = google_service_account.relay.email
+    invoker = google_service_account.invoker.email
+    migrate = google_service_account.migrate.email
+  }
+}
+
+output "sql_connection_name" {
+  description = "For DATABASE_URL: postgresql://USER:PASSWORD@/DB?host=/cloudsql/<this>"
+  value       = google_sql_database_instance.main.connection_name
+}
+
+output "pubsub" {
+  value = {
+    topic                    = google_pubsub_topic.events.name
+    dead_letter_topic        = google_pubsub_topic.events_dead.name
+    notifications            = google_pubsub_subscription.notifications.name
+    dead_letter_subscription = google_pubsub_subscription.dead_letters.name
+  }
+}
+
+output "tasks_queue" {
+  value = google_cloud_tasks_queue.jobs.id
+}
+
+output "secrets" {
+  description = "Secrets whose versions are added out of band."
+  value = {
+    database_url = google_secret_manager_secret.database_url.id
+    apns_key     = google_secret_manager_secret.apns_key.id
+  }
+}

@@ -1,0 +1,393 @@
+# Cloud Run: focus-api (the public API and the /internal/* endpoints), focus-relay (the
+# outbox relay) and focus-migrate (schema migrations, run before a release).
+
+locals {
+  cloud_sql_volume = "cloudsql"
+  cloud_sql_mount  = "/cloudsql"
+
+  # Settings every process of the app needs in production (app/settings.py `check`).
+  common_env = {
+    FOCUS_ENV                 = "production"
+    GOOGLE_CLOUD_PROJECT      = var.project_id
+    FOCUS_FIREBASE_PROJECT_ID = var.project_id
+    # /internal/* accepts only Google-signed OIDC tokens for this audience, signed as this
+    # account (Pub/Sub push, Cloud Tasks and Scheduler all sign as focus-invoker).
+    FOCUS_INTERNAL_AUDIENCE = local.internal_audience
+    FOCUS_INTERNAL_INVOKER  = google_service_account.invoker.email
+    # Delayed jobs go to Cloud Tasks, which calls this service back.
+    FOCUS_CLOUD_TASKS_LOCATION   = google_cloud_tasks_queue.jobs.location
+    FOCUS_CLOUD_TASKS_QUEUE      = google_cloud_tasks_queue.jobs.name
+    FOCUS_CLOUD_TASKS_TARGET_URL = local.api_url
+  }
+}
+
+resource "google_cloud_run_v2_service" "api" {
+  name     = local.api_service_name
+  location = var.region
+  # The apps call it from anywhere; they authenticate with Firebase ID tokens, not Google IAM,
+  # so it takes unauthenticated calls (allUsers below) and the app checks every token.
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = true
+
+  template {
+    service_account                  = google_service_account.api.email
+    execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
+    max_instance_request_concurrency = var.api_concurrency
+    timeout                          = "60s" # within the push subscription's ack deadline
+
+    scaling {
+      min_instance_count = var.api_min_instances
+      max_instance_count = var.api_max_instances
+    }
+
+    volumes {
+      name = local.cloud_sql_volume
+      cloud_sql_instance {
+        instances = [google_sql_database_instance.main.connection_name]
+      }
+    }
+
+    volumes {
+      name = "apns-key"
+      secret {
+        secret = google_secret_manager_secret.apns_key.secret_id
+        items {
+          version = "latest"
+          path    = local.apns_key_file
+        }
+      }
+    }
+
+    volumes {
+      name = "run-monitoring"
+      secret {
+        secret = google_secret_manager_secret.metrics_config.secret_id
+        items {
+          version = "latest"
+          path    = "config.yaml"
+        }
+      }
+    }
+
+    containers {
+      name    = "api"
+      image   = var.image
+      command = ["focus"]
+      # The schema is migrated by focus-migrate before a release, never by serving instances.
+      args = ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-migrate"]
+
+      ports {
+        name           = "http1"
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.api_cpu
+          memory = var.api_memory
+        }
+        cpu_idle          = true # request-based billing: nothing runs between requests here
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.common_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      env {
+        name = "DATABASE_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.database_url.secret_id
+            version = "latest"
+          }
+        }
+      }
+
+      env {
+        name  = "FOCUS_RELAY_IN_PROCESS" # focus-relay drains the outbox
+        value = "false"
+      }
+
+      env {
+        name  = "FOCUS_DB_POOL_SIZE"
+        value = tostring(var.db_pool_size)
+      }
+
+      env {
+        name  = "FOCUS_METRICS_PORT"
+        value = tostring(local.metrics_port)
+      }
+
+      env {
+        name  = "FOCUS_APNS_KEY_ID"
+        value = var.apns_key_id
+      }
+
+      env {
+        name  = "FOCUS_APNS_TEAM_ID"
+        value = var.apns_team_id
+      }
+
+      env {
+        name  = "FOCUS_APNS_TOPIC"
+        value = var.apns_topic
+      }
+
+      env {
+        name  = "FOCUS_APNS_KEY_FILE"
+        value = "${local.apns_key_dir}/${local.apns_key_file}"
+      }
+
+      volume_mounts {
+        name       = local.cloud_sql_volume
+        mount_path = local.cloud_sql_mount
+      }
+
+      volume_mounts {
+        name       = "apns-key"
+        mount_path = local.apns_key_dir
+      }
+
+      startup_probe {
+        http_get {
+          path = "/healthz"
+          port = 8080
+        }
+        period_seconds    = 2
+        timeout_seconds   = 2
+        failure_threshold = 30
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+          port = 8080
+        }
+        period_seconds    = 15
+        timeout_seconds   = 5
+        failure_threshold = 3
+      }
+    }
+
+    # Scrapes FOCUS_METRICS_PORT on localhost and writes to Managed Service for Prometheus.
+    containers {
+      name       = "metrics"
+      image      = var.metrics_sidecar_image
+      depends_on = ["api"]
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "256Mi"
+        }
+        cpu_idle = true
+      }
+
+      volume_mounts {
+        name       = "run-monitoring"
+        mount_path = "/etc/rungmp"
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition = (
+        var.api_max_instances * var.db_pool_size * 2 + var.relay_instances * 2 * 2 + 10
+        <= var.sql_max_connections
+      )
+      error_message = "focus-api at api_max_instances could open more connections than sql_max_connections allows (each process opens up to 2 x FOCUS_DB_POOL_SIZE)."
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.database_url,
+    google_secret_manager_secret_iam_member.apns_key_api,
+    google_secret_manager_secret_iam_member.metrics_config_api,
+    google_secret_manager_secret_version.metrics_config,
+    google_project_iam_member.api,
+  ]
+}
+
+check "api_url" {
+  assert {
+    condition     = contains(google_cloud_run_v2_service.api.urls, local.api_url)
+    error_message = "focus-api is not served at ${local.api_url}, the URL Pub/Sub, Cloud Tasks and Scheduler call and FOCUS_INTERNAL_AUDIENCE names."
+  }
+}
+
+# The public API (see ingress above). /internal/* checks Google's OIDC token itself
+# (identity/google_oidc.py): audience FOCUS_INTERNAL_AUDIENCE, email FOCUS_INTERNAL_INVOKER.
+resource "google_cloud_run_v2_service_iam_member" "api_public" {
+  #checkov:skip=CKV_GCP_102:The mobile API is public by design; clients authenticate with Firebase ID tokens checked by the app, and /internal/* checks Google OIDC tokens itself.
+  name     = google_cloud_run_v2_service.api.name
+  location = google_cloud_run_v2_service.api.location
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# What Pub/Sub, Cloud Tasks and Scheduler sign as may invoke the API, whatever its public
+# access becomes (e.g. the apps moved behind a load balancer with IAM on).
+resource "google_cloud_run_v2_service_iam_member" "api_invoker" {
+  name     = google_cloud_run_v2_service.api.name
+  location = google_cloud_run_v2_service.api.location
+  role     = "roles/run.invoker"
+  member   = google_service_account.invoker.member
+}
+
+# The outbox relay: `focus events relay` runs until SIGTERM and listens on no port, which a
+# Cloud Run service requires, so it is a worker pool: no URL and no ingress at all, CPU always
+# allocated, a fixed number of instances (launch stage BETA in provider 6.x).
+resource "google_cloud_run_v2_worker_pool" "relay" {
+  name                = "focus-relay"
+  location            = var.region
+  launch_stage        = "BETA"
+  deletion_protection = true
+
+  scaling {
+    manual_instance_count = var.relay_instances
+  }
+
+  template {
+    service_account = google_service_account.relay.email
+
+    volumes {
+      name = local.cloud_sql_volume
+      cloud_sql_instance {
+        instances = [google_sql_database_instance.main.connection_name]
+      }
+    }
+
+    containers {
+      name    = "relay"
+      image   = var.image
+      command = ["focus"]
+      args    = ["events", "relay"]
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.common_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      env {
+        name = "DATABASE_URL"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.database_url.secret_id
+            version = "latest"
+          }
+        }
+      }
+
+      env {
+        name  = "FOCUS_EVENTS"
+        value = "pubsub"
+      }
+
+      env {
+        name  = "FOCUS_PUBSUB_TOPIC"
+        value = google_pubsub_topic.events.name
+      }
+
+      # The relay only publishes: consumers (and so every push) run on focus-api. With the log
+      # transport it needs no APNs key, so it gets no access to that secret.
+      env {
+        name  = "FOCUS_PUSH"
+        value = "log"
+      }
+
+      env {
+        name  = "FOCUS_DB_POOL_SIZE"
+        value = "2"
+      }
+
+      volume_mounts {
+        name       = local.cloud_sql_volume
+        mount_path = local.cloud_sql_mount
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [launch_stage]
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.database_url,
+    google_pubsub_topic_iam_member.relay_publisher,
+    google_project_iam_member.relay_sql_client,
+  ]
+}
+
+# `gcloud run jobs execute focus-migrate --region REGION --wait` before a new image serves.
+resource "google_cloud_run_v2_job" "migrate" {
+  name                = "focus-migrate"
+  location            = var.region
+  deletion_protection = true
+
+  template {
+    task_count = 1
+
+    template {
+      service_account = google_service_account.migrate.email
+      max_retries     = 0
+      timeout         = "1800s"
+
+      volumes {
+        name = local.cloud_sql_volume
+        cloud_sql_instance {
+          instances = [google_sql_database_instance.main.connection_name]
+        }
+      }
+
+      containers {
+        image   = var.image
+        command = ["focus"]
+        args    = ["db", "upgrade"]
+
+        env {
+          name  = "FOCUS_ENV"
+          value = "production"
+        }
+
+        env {
+          name = "DATABASE_URL"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.database_url.secret_id
+              version = "latest"
+            }
+          }
+        }
+
+        volume_mounts {
+          name       = local.cloud_sql_volume
+          mount_path = local.cloud_sql_mount
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.database_url,
+    google_project_iam_member.migrate_sql_client,
+  ]
+}

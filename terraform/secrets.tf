@@ -1,0 +1,84 @@
+# Secret Manager: the secrets exist here, their values never do (not in code, not in state).
+# Add a version out of band before the first apply of run.tf (README):
+#   gcloud secrets versions add focus-database-url --data-file=-   <<< 'postgresql://...'
+#   gcloud secrets versions add focus-apns-key --data-file=AuthKey_XXXXXXXXXX.p8
+
+resource "google_secret_manager_secret" "database_url" {
+  secret_id = "focus-database-url"
+
+  # postgresql://focus:PASSWORD@/focus?host=/cloudsql/PROJECT:REGION:INSTANCE
+  # (the Unix socket of the Cloud SQL connector that run.tf mounts at /cloudsql).
+  annotations = { format = "DATABASE_URL through the Cloud SQL socket: postgresql://USER:PASSWORD@/DB?host=/cloudsql/CONNECTION_NAME" }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret" "apns_key" {
+  secret_id   = "focus-apns-key"
+  annotations = { format = "The APNs token-auth key, AuthKey_<FOCUS_APNS_KEY_ID>.p8, as downloaded from Apple" }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "database_url" {
+  for_each = {
+    api     = google_service_account.api.member
+    relay   = google_service_account.relay.member
+    migrate = google_service_account.migrate.member
+  }
+
+  secret_id = google_secret_manager_secret.database_url.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value
+}
+
+resource "google_secret_manager_secret_iam_member" "apns_key_api" {
+  secret_id = google_secret_manager_secret.apns_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.api.member
+}
+
+# The sidecar's scrape configuration. Not a secret: Secret Manager is the only way the sidecar
+# takes a file (it reads /etc/rungmp/config.yaml), so this one's value is in terraform.
+resource "google_secret_manager_secret" "metrics_config" {
+  secret_id = "focus-api-run-monitoring"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_version" "metrics_config" {
+  secret      = google_secret_manager_secret.metrics_config.id
+  secret_data = <<-EOT
+    apiVersion: monitoring.googleapis.com/v1beta
+    kind: RunMonitoring
+    metadata:
+      name: ${local.api_service_name}
+    spec:
+      endpoints:
+        - port: ${local.metrics_port}
+          path: /metrics
+          interval: 30s
+      targetLabels:
+        metadata:
+          - service
+          - revision
+  EOT
+}
+
+resource "google_secret_manager_secret_iam_member" "metrics_config_api" {
+  secret_id = google_secret_manager_secret.metrics_config.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.api.member
+}

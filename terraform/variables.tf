@@ -1,0 +1,144 @@
+variable "project_id" {
+  description = "The Google Cloud (and Firebase) project. The app reads one project for Firebase Auth, FCM, Pub/Sub and Cloud Tasks."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of Cloud Run, Cloud SQL, Cloud Tasks and Scheduler. Its default is the app's FOCUS_CLOUD_TASKS_LOCATION default."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "environment" {
+  description = "Label value that tells environments apart (production, staging)."
+  type        = string
+  default     = "production"
+}
+
+variable "labels" {
+  description = "Extra labels on every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}
+
+variable "image" {
+  description = "The backend's container image (with `focus` on PATH), e.g. europe-west1-docker.pkg.dev/PROJECT/focus/backend@sha256:..."
+  type        = string
+}
+
+variable "api_domain" {
+  description = "Custom domain the apps use (api.example.com), mapped to focus-api outside this module (load balancer or domain mapping). Null: the run.app URL. Internal calls always use the run.app URL."
+  type        = string
+  default     = null
+}
+
+variable "api_min_instances" {
+  description = "Warm focus-api instances."
+  type        = number
+  default     = 1
+}
+
+variable "api_max_instances" {
+  description = "Most focus-api instances. Each holds up to 2 x db_pool_size connections: see sql_max_connections."
+  type        = number
+  default     = 40
+}
+
+variable "api_cpu" {
+  type    = string
+  default = "2"
+}
+
+variable "api_memory" {
+  type    = string
+  default = "1Gi"
+}
+
+variable "api_concurrency" {
+  description = "Requests one focus-api instance serves at once."
+  type        = number
+  default     = 80
+}
+
+variable "relay_instances" {
+  description = "Outbox relays (focus events relay). Several may run at once (FOR UPDATE SKIP LOCKED); one is enough."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.relay_instances >= 1
+    error_message = "At least one relay must run, or events stay in the outbox."
+  }
+}
+
+variable "db_pool_size" {
+  description = "FOCUS_DB_POOL_SIZE of focus-api (each process opens up to twice as many)."
+  type        = number
+  default     = 10
+}
+
+variable "sql_instance_name" {
+  type    = string
+  default = "focus-pg"
+}
+
+variable "sql_tier" {
+  type    = string
+  default = "db-custom-4-16384"
+}
+
+variable "sql_high_availability" {
+  description = "REGIONAL (a standby in another zone, automatic failover) instead of ZONAL."
+  type        = bool
+  default     = true
+}
+
+variable "sql_disk_size_gb" {
+  description = "Initial disk; it grows by itself."
+  type        = number
+  default     = 100
+}
+
+variable "sql_max_connections" {
+  description = "PostgreSQL max_connections. The plan fails if the services could open more (run.tf)."
+  type        = number
+  default     = 1000
+}
+
+variable "sql_database_name" {
+  type    = string
+  default = "focus"
+}
+
+variable "firestore_location" {
+  description = "Location of the (default) Firestore database. An existing database must be imported with its own location (README)."
+  type        = string
+  default     = "eur3"
+}
+
+variable "apns_key_id" {
+  description = "FOCUS_APNS_KEY_ID: the id of the .p8 key (the key itself goes into Secret Manager, out of band)."
+  type        = string
+}
+
+variable "apns_team_id" {
+  description = "FOCUS_APNS_TEAM_ID"
+  type        = string
+}
+
+variable "apns_topic" {
+  description = "FOCUS_APNS_TOPIC: the iOS app's bundle id."
+  type        = string
+}
+
+variable "tasks_queue" {
+  description = "Cloud Tasks queue of delayed jobs. Its default is the app's FOCUS_CLOUD_TASKS_QUEUE default."
+  type        = string
+  default     = "focus-jobs"
+}
+
+variable "metrics_sidecar_image" {
+  description = "Google's managed-Prometheus sidecar for Cloud Run."
+  type        = string
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
+}

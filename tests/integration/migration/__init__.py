@@ -1,0 +1,1 @@
+"""The Firestore → Postgres migration, on a real PostgreSQL."""
