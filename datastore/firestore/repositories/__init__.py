@@ -1,0 +1,1 @@
+"""The repository ports on `google.cloud.firestore.AsyncClient`, one module per entity."""

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datastore.firestore.layout import DEVICES
+from datastore.firestore.mapping import devices as mapping
+from datastore.firestore.repositories.common import Documents, mark_deleted, replace_fields
+from domain.devices.model import Device
+
+
+class FirestoreDeviceRepository:
+    def __init__(self, documents: Documents) -> None:
+        self._docs = documents
+
+    async def get(self, user_id: str, installation_id: str) -> Device | None:
+        snapshot = await self._docs.collection(user_id, DEVICES).document(installation_id).get()
+        if not snapshot.exists:
+            return None
+        return self._docs.map(snapshot, mapping.from_document, self._docs.context())
+
+    async def list(self, user_id: str) -> list[Device]:
+        devices = await self._docs.map_all(user_id, DEVICES, mapping.from_document)
+        return sorted(devices, key=lambda device: device.installation_id)
+
+    async def count(self, user_id: str) -> int:
+        return len(await self.list(user_id))
+
+    async def save(self, device: Device) -> None:
+        reference = self._docs.collection(device.user_id, DEVICES).document(device.installation_id)
+        await replace_fields(reference, mapping.to_document(device))
+
+    async def delete(self, user_id: str, installation_id: str, version: int) -> None:
+        reference = self._docs.collection(user_id, DEVICES).document(installation_id)
+        await mark_deleted(reference, version, self._docs.clock(), pushToken=None)

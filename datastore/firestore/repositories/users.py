@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import contextlib
+
+from google.api_core.exceptions import AlreadyExists
+
+from datastore.firestore.mapping import users as mapping
+from datastore.firestore.repositories.common import Documents, lacks_timezone
+from domain.users.model import DEFAULT_DAILY_GOAL_MINUTES, Consents, NotificationPreferences, User
+
+
+class FirestoreUserRepository:
+    def __init__(self, documents: Documents) -> None:
+        self._docs = documents
+
+    async def get(self, uid: str) -> User | None:
+        snapshot = await self._docs.user(uid).get()
+        data = snapshot.to_dict()
+        if data is None:
+            return None
+        zones = await self._docs.device_timezones(uid) if lacks_timezone(data) else ()
+        context = self._docs.context(device_timezones=zones)
+        return self._docs.map(snapshot, mapping.from_document, context)
+
+    async def ensure(self, uid: str) -> None:
+        now = self._docs.clock()
+        user = User(
+            uid=uid,
+            display_name=None,
+            timezone="UTC",
+            locale=None,
+            daily_goal_minutes=DEFAULT_DAILY_GOAL_MINUTES,
+            notifications=NotificationPreferences(),
+            consents=Consents(),
+            version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        with contextlib.suppress(AlreadyExists):
+            await self._docs.user(uid).create(mapping.to_document(user))
+
+    async def save(self, user: User) -> None:
+        """As an UPDATE: the document `get()` found (maps replaced wholesale, createdAt kept)."""
+        data = mapping.to_document(user)
+        del data["createdAt"]
+        await self._docs.user(user.uid).update(data)

@@ -1,0 +1,39 @@
+"""The Firestore side of the store: the repositories over one client, handed out together.
+
+The dual-write unit of work (a later step) composes it with Postgres; nothing here commits:
+every call writes at once, as Firestore without a transaction does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from google.cloud.firestore import AsyncClient
+
+from datastore.firestore.repositories.blocklists import FirestoreBlocklistRepository
+from datastore.firestore.repositories.common import Documents
+from datastore.firestore.repositories.devices import FirestoreDeviceRepository
+from datastore.firestore.repositories.focus_sessions import FirestoreFocusSessionRepository
+from datastore.firestore.repositories.schedules import FirestoreScheduleRepository
+from datastore.firestore.repositories.usage import FirestoreUsageReportRepository
+from datastore.firestore.repositories.users import FirestoreUserRepository
+from domain.blocklists.ports import BlocklistRepository
+from domain.common import Clock, utc_now
+from domain.devices.ports import DeviceRepository
+from domain.focus_sessions.ports import FocusSessionRepository
+from domain.schedules.ports import ScheduleRepository
+from domain.usage.ports import UsageReportRepository
+from domain.users.ports import UserRepository
+
+
+class FirestoreStore:
+    def __init__(self, client: AsyncClient, *, clock: Clock = utc_now) -> None:
+        self.skipped: Counter[str] = Counter()
+        """Documents reads left out as unmappable, by `collection:reason`."""
+        documents = Documents(client, clock, self.skipped)
+        self.users: UserRepository = FirestoreUserRepository(documents)
+        self.devices: DeviceRepository = FirestoreDeviceRepository(documents)
+        self.blocklists: BlocklistRepository = FirestoreBlocklistRepository(documents)
+        self.schedules: ScheduleRepository = FirestoreScheduleRepository(documents)
+        self.focus_sessions: FocusSessionRepository = FirestoreFocusSessionRepository(documents)
+        self.usage: UsageReportRepository = FirestoreUsageReportRepository(documents)
