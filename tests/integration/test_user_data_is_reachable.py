@@ -19,6 +19,8 @@ SYSTEM_TABLES = {
     "migration_phases",
     "migration_phase_changes",
     "migration_verifications",
+    # The tombstone list of erasure itself: keyed by the erased uid, it must outlive the user.
+    "erased_users",
 }
 
 
