@@ -47,6 +47,23 @@ class PendingMirrorRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class LegacySyncPositionRow(SQLModel, table=True):
+    """Per legacy document, the Firestore `update_time` of the last change the sync applied.
+
+    Firestore assigns `update_time` at commit, per document, and it only grows: a message not
+    newer than the position is a duplicate or arrived out of order, and is dropped. This is the
+    store's own version of the document, not a device clock.
+    """
+
+    __tablename__ = "legacy_sync_positions"
+
+    user_id: str = user_fk(primary_key=True)
+    path: str = Field(sa_column=Column(Text, primary_key=True))
+    """The document's path below the user: `schedules/abc`, or `` for `users/{uid}` itself."""
+    update_time: str = Field(sa_column=Column(Text, nullable=False))
+    """RFC 3339 in UTC with 9 fractional digits: fixed width, so text order is time order."""
+
+
 class ErasedUserRow(SQLModel, table=True):
     """A user erased for good: nothing of theirs is written again, from any source."""
 

@@ -1,4 +1,5 @@
-"""dual writes: Firestore documents owed by committed writes; erased users' tombstones
+"""dual writes: Firestore documents owed by committed writes; legacy sync positions;
+erased users' tombstones
 
 Revision ID: 0010
 Revises: 0009
@@ -38,6 +39,14 @@ def upgrade() -> None:
     op.create_index("ix_pending_mirrors_user_id_entity", "pending_mirrors", ["user_id", "entity"])
     op.create_index("ix_pending_mirrors_due_at", "pending_mirrors", ["due_at"])
     op.create_table(
+        "legacy_sync_positions",
+        sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("update_time", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.uid"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", "path"),
+    )
+    op.create_table(
         "erased_users",
         sa.Column("uid", sa.Text(), nullable=False),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
@@ -47,6 +56,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("erased_users")
+    op.drop_table("legacy_sync_positions")
     op.drop_index("ix_pending_mirrors_due_at", table_name="pending_mirrors")
     op.drop_index("ix_pending_mirrors_user_id_entity", table_name="pending_mirrors")
     op.drop_table("pending_mirrors")
