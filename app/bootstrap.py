@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.config import ApiConfig, Deprecation
 from api.services import ApiServices
+from app.migration_wiring import FIRESTORE_UNAVAILABLE, Migration, build_migration
 from app.settings import (
     AuthMode,
     EventsTransport,
@@ -39,7 +40,7 @@ from domain.identity import ServiceTokenVerifier, TokenVerifier
 from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
 from domain.tasks import TaskScheduler
-from domain.unit_of_work import UnitOfWork
+from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.maintenance import PURGE_TASK, Maintenance
@@ -188,8 +189,21 @@ class Container:
     pushes: SilentPushes
     maintenance: Maintenance
     senders: Mapping[Platform, PushSender]
+    migration: Migration | None = None
+    """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
+
+    async def start(self, *, repair_mirrors: bool | None = None) -> None:
+        """What must run before this process serves: the migration's phases (and, per
+        settings or `repair_mirrors`, the repair of pending Firestore mirrors)."""
+        if self.migration is not None:
+            repair = repair_mirrors
+            if repair is None:
+                repair = self.settings.runs_mirror_repair_in_process
+            await self.migration.start(repair=repair)
 
     async def aclose(self) -> None:
+        if self.migration is not None:
+            await self.migration.stop()
         for sender in self.senders.values():
             await sender.aclose()
         await self.engine.dispose()
@@ -204,9 +218,19 @@ def build(
 ) -> Container:
     check(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    migration = (
+        build_migration(settings, engine, database_url, clock)
+        if settings.legacy_firestore
+        else None
+    )
 
-    def unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:
+    def postgres_unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:
         return PostgresUnitOfWork(engine, origin_installation_id=origin_installation_id)
+
+    unit_of_work: UnitOfWorkFactory = (
+        postgres_unit_of_work if migration is None else migration.unit_of_work
+    )
+    unavailable = STORE_UNAVAILABLE + (FIRESTORE_UNAVAILABLE if migration else ())
 
     async def check_ready() -> None:
         async with engine.connect() as conn:
@@ -234,24 +258,26 @@ def build(
         unit_of_work=unit_of_work,
         clock=clock,
         check_ready=check_ready,
-        unavailable=STORE_UNAVAILABLE,
+        unavailable=unavailable,
         events=consumer,
         tasks=_KnownTasks(task_handlers),
         internal_verifier=internal_verifier(settings),
     )
     handlers = InProcessPublisher()
     handlers.subscribe_all(consumer.consume_everywhere)
-    relay = OutboxRelay(unit_of_work, event_publisher(settings, handlers), clock=clock)
+    # The outbox is Postgres's in every phase: the relay needs no routing.
+    relay = OutboxRelay(postgres_unit_of_work, event_publisher(settings, handlers), clock=clock)
     worker = TaskWorker(task_queue, task_handlers, clock=clock)
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
-        worker, pushes, maintenance, senders,
+        worker, pushes, maintenance, senders, migration,
     )  # fmt: skip
 
 
 def build_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
         stop = asyncio.Event()
         loops = []
         if container.settings.runs_relay_in_process:

@@ -161,6 +161,7 @@ def _with_container(job: Callable[[Container], Awaitable[T]], *, serve_metrics: 
 
     async def run() -> T:
         try:
+            await container.start(repair_mirrors=False)
             return await job(container)
         finally:
             await container.aclose()
@@ -178,17 +179,29 @@ async def _until_signalled(loop: Callable[[asyncio.Event], Awaitable[None]]) -> 
     return 0
 
 
+async def _relay_and_repair(stop: asyncio.Event, container: Container) -> None:
+    """The relay worker also repairs pending Firestore mirrors while a migration runs."""
+    from events.runner import relay_until
+
+    loops = [relay_until(stop, container.relay)]
+    if container.migration is not None:
+        loops.append(container.migration.mirroring.run_until(stop))
+    await asyncio.gather(*loops)
+
+
 @events.command("relay")
 def events_relay(
     once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
 ) -> None:
-    """Publish outbox events (to Pub/Sub in production) until stopped with Ctrl-C or SIGTERM."""
-    from events.runner import relay_until
+    """Publish outbox events (to Pub/Sub in production) until stopped with Ctrl-C or SIGTERM.
+
+    While the Firestore migration runs (FOCUS_LEGACY_FIRESTORE), also repair pending mirrors.
+    """
 
     async def job(container: Container) -> int:
         if once:
             return await container.relay.drain()
-        return await _until_signalled(lambda stop: relay_until(stop, container.relay))
+        return await _until_signalled(lambda stop: _relay_and_repair(stop, container))
 
     published = _with_container(job, serve_metrics=not once)
     if once:

@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     """This service's base URL, which Cloud Tasks calls at /internal/tasks/{kind}."""
     cloud_tasks_emulator_host: str | None = None
 
+    legacy_firestore: bool = False
+    """The Firebase app's Firestore still holds data: each entity's migration phase decides
+    where it is read and written (dual writes, ADR 0012). Needs GOOGLE_CLOUD_PROJECT
+    (FIRESTORE_EMULATOR_HOST for the emulator). Off: Postgres only, as a new install is."""
+    shadow_read_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    """Share of reads that also read Firestore and compare, in `dual_write_read_postgres`."""
+    firestore_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Longest a request waits on one Firestore call (a read, or a mirror after a write)."""
+    mirror_repair_in_process: bool | None = None
+    """Repair pending Firestore mirrors inside `focus serve` (default: where the relay runs;
+    `focus events relay` always does)."""
+
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Prometheus metrics on their own port (never the public one); off when unset."""
     log_level: str = "INFO"
@@ -145,6 +157,12 @@ class Settings(BaseSettings):
         if self.relay_in_process is not None:
             return self.relay_in_process
         return self.env is not Environment.PRODUCTION
+
+    @property
+    def runs_mirror_repair_in_process(self) -> bool:
+        if self.mirror_repair_in_process is not None:
+            return self.mirror_repair_in_process
+        return self.runs_relay_in_process
 
     @property
     def push_transport(self) -> PushTransport:
@@ -205,6 +223,8 @@ def check(settings: Settings) -> Settings:
             )
         if not settings.firebase_project_id:
             raise ConfigurationError("FCM needs FOCUS_FIREBASE_PROJECT_ID")
+    if settings.legacy_firestore and not settings.firebase_project_id:
+        raise ConfigurationError("FOCUS_LEGACY_FIRESTORE needs GOOGLE_CLOUD_PROJECT")
     if settings.tasks_transport is TasksTransport.CLOUD_TASKS:
         if not (settings.firebase_project_id and settings.cloud_tasks_target_url):
             raise ConfigurationError(

@@ -208,3 +208,35 @@ class PhaseStore(Protocol):
     async def last_verification(self, entity: Entity) -> Verification | None:
         """The entity's most recently finished verification, passed or not."""
         ...
+
+
+class MirrorKind(StrEnum):
+    SET = "set"
+    """Set the document's fields (a record saved): creates it, or revives a tombstone."""
+    CREATE = "create"
+    """Create the document unless it exists (a user's first write): never over a profile."""
+    TOMBSTONE = "tombstone"
+    """Mark the existing document deleted (`deletedAt` and the deletion's version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMirror:
+    """The Firestore document a committed write owes (ADR 0012).
+
+    Recorded in the write's own Postgres transaction, written to Firestore after the commit
+    only if the document's version is lower, and kept until then: a write Postgres committed
+    reaches Firestore even when Firestore is down or the process dies in between.
+    """
+
+    entity: Entity
+    user_id: str
+    record_key: str
+    """The record's id within the user: a UUID, an installation id, `day_installation` (usage),
+    or the uid itself (the user's profile)."""
+    version: int
+    kind: MirrorKind
+    fields: Mapping[str, object]
+    """The document's fields, encoded as the legacy change messages encode Firestore values."""
+    id: int | None = None
+    """Assigned when recorded."""
+    attempts: int = 0

@@ -30,7 +30,7 @@ class FirestoreStore:
     def __init__(self, client: AsyncClient, *, clock: Clock = utc_now) -> None:
         self.skipped: Counter[str] = Counter()
         """Documents reads left out as unmappable, by `collection:reason`."""
-        documents = Documents(client, clock, self.skipped)
+        self.documents = documents = Documents(client, clock, self.skipped)
         self.users: UserRepository = FirestoreUserRepository(documents)
         self.devices: DeviceRepository = FirestoreDeviceRepository(documents)
         self.blocklists: BlocklistRepository = FirestoreBlocklistRepository(documents)

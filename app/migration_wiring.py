@@ -1,0 +1,93 @@
+"""Wiring of the Firestore → Postgres migration: phases, the dual-write unit of work, repair.
+
+Built only when the settings say the Firebase app's Firestore still holds data
+(`FOCUS_LEGACY_FIRESTORE`); otherwise every entity is Postgres-only and none of this exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from google.api_core.exceptions import GoogleAPICallError, RetryError
+from google.cloud.firestore import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.settings import Settings
+from datastore.firestore.mirrors import FirestoreMirrorWriter
+from datastore.firestore.store import FirestoreStore
+from datastore.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
+from datastore.postgres.pending_mirrors import PostgresMirrorQueue
+from domain.common import Clock
+from migration.dual_write import DualWriteUnitOfWorkFactory
+from migration.mirroring import FirestoreBehind, Mirroring
+from migration.phases import PhaseReader
+from migration.shadow import ShadowReads
+
+FIRESTORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    GoogleAPICallError,
+    RetryError,
+    TimeoutError,
+    FirestoreBehind,
+)
+"""Firestore failures a request answers with 503 (retry), as a lost database connection."""
+
+
+@dataclass
+class Migration:
+    phases: PhaseReader
+    mirroring: Mirroring
+    unit_of_work: DualWriteUnitOfWorkFactory
+    database_url: str
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _loops: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, *, repair: bool) -> None:
+        """Reads the phases (raises when it cannot: an instance that never knew them does
+        not serve), then keeps them fresh; `repair` also runs the mirror repair loop."""
+        await self.phases.start()
+        self._stop.clear()
+        self._loops = [
+            asyncio.create_task(self.phases.run_until(self._stop)),
+            asyncio.create_task(
+                listen_for_phase_changes(self.database_url, self.phases.nudge, self._stop)
+            ),
+        ]
+        if repair:
+            self._loops.append(asyncio.create_task(self.mirroring.run_until(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        await self.mirroring.drain_background()
+
+
+def build_migration(
+    settings: Settings, engine: AsyncEngine, database_url: str, clock: Clock
+) -> Migration:
+    client = AsyncClient(project=settings.firebase_project_id)
+    firestore = FirestoreStore(client, clock=clock)
+    mirroring = Mirroring(
+        PostgresMirrorQueue(engine, clock=clock),
+        FirestoreMirrorWriter(client, firestore.documents),
+        timeout_seconds=settings.firestore_timeout_seconds,
+        clock=clock,
+    )
+    phases = PhaseReader(PostgresPhaseStore(engine))
+    factory = DualWriteUnitOfWorkFactory(
+        engine,
+        firestore,
+        client,
+        phases.snapshot,
+        mirroring,
+        ShadowReads(settings.shadow_read_rate),
+        firestore_timeout_seconds=settings.firestore_timeout_seconds,
+        clock=clock,
+    )
+    return Migration(phases, mirroring, factory, _listen_url(database_url))
+
+
+def _listen_url(database_url: str) -> str:
+    """psycopg's own URL (LISTEN uses a plain connection, not SQLAlchemy's)."""
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)

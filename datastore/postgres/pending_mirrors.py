@@ -1,0 +1,136 @@
+"""The Firestore documents committed writes still owe (`pending_mirrors`, ADR 0012).
+
+`PostgresPendingMirrors` records them on the unit of work's connection, so a mirror commits or
+rolls back with the write it mirrors. `PostgresMirrorQueue` works on the pool: it finds a
+user's pending mirrors (read-your-writes), leases due ones to the repair loop, and deletes
+them once Firestore has them. A lease rather than a lock held across the Firestore call: a
+repair that dies mid-batch leaves its rows to be leased again when the lease ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from datastore.postgres.tables.mirrors import PendingMirrorRow
+from domain.common import Clock, utc_now
+from domain.migration import Entity, MirrorKind, PendingMirror
+
+_TABLE: Table = PendingMirrorRow.__table__  # type: ignore[attr-defined]
+MAX_ERROR_CHARS = 2000
+KIND = "kind"
+"""The mirror's kind rides in the document column, beside the fields."""
+FIELDS = "fields"
+
+
+class PostgresPendingMirrors:
+    """Records mirrors in the transaction of the write they belong to."""
+
+    def __init__(self, connection: AsyncConnection, *, clock: Clock = utc_now) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def record(self, mirror: PendingMirror, *, due_in: timedelta) -> int:
+        """Stores `mirror`; the repair loop takes it after `due_in` unless it is done before
+        (the write's own process applies it right after the commit)."""
+        now = self._clock()
+        stmt = (
+            insert(_TABLE)
+            .values(
+                user_id=mirror.user_id,
+                entity=mirror.entity.value,
+                record_key=mirror.record_key,
+                version=mirror.version,
+                document={KIND: mirror.kind.value, FIELDS: dict(mirror.fields)},
+                created_at=now,
+                due_at=now + due_in,
+            )
+            .returning(_TABLE.c.id)
+        )
+        return int((await self._connection.execute(stmt)).scalar_one())
+
+
+class PostgresMirrorQueue:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def of_user(self, user_id: str, entity: Entity) -> list[PendingMirror]:
+        """The user's pending mirrors of one entity, oldest first (normally none)."""
+        stmt = (
+            select(_TABLE)
+            .where(_TABLE.c.user_id == user_id, _TABLE.c.entity == entity.value)
+            .order_by(_TABLE.c.id)
+        )
+        async with self._engine.connect() as conn:
+            return [_mirror(row) for row in await conn.execute(stmt)]
+
+    async def by_ids(self, ids: Sequence[int]) -> list[PendingMirror]:
+        stmt = select(_TABLE).where(_TABLE.c.id.in_(ids)).order_by(_TABLE.c.id)
+        async with self._engine.connect() as conn:
+            return [_mirror(row) for row in await conn.execute(stmt)]
+
+    async def lease_due(self, limit: int, lease: timedelta) -> list[PendingMirror]:
+        """Up to `limit` due mirrors, oldest first, hidden from other repairs for `lease`."""
+        now = self._clock()
+        due = (
+            select(_TABLE.c.id)
+            .where(_TABLE.c.due_at <= now)
+            .order_by(_TABLE.c.due_at, _TABLE.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(_TABLE)
+            .where(_TABLE.c.id.in_(due))
+            .values(due_at=now + lease)
+            .returning(*_TABLE.c)
+        )
+        async with self._engine.begin() as conn:
+            rows = list(await conn.execute(stmt))
+        return sorted((_mirror(row) for row in rows), key=lambda m: m.id or 0)
+
+    async def done(self, ids: Sequence[int]) -> None:
+        if ids:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(_TABLE).where(_TABLE.c.id.in_(ids)))
+
+    async def retry_later(self, mirror_id: int, error: str, due_at: datetime) -> None:
+        stmt = (
+            update(_TABLE)
+            .where(_TABLE.c.id == mirror_id)
+            .values(
+                attempts=_TABLE.c.attempts + 1,
+                last_error=error[:MAX_ERROR_CHARS],
+                due_at=due_at,
+            )
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many mirrors are pending, and when the oldest was recorded."""
+        stmt = select(func.count(), func.min(_TABLE.c.created_at))
+        async with self._engine.connect() as conn:
+            count, oldest = (await conn.execute(stmt)).one()
+        return int(count), oldest
+
+
+def _mirror(row: Row[Any]) -> PendingMirror:
+    document = row.document
+    return PendingMirror(
+        entity=Entity(row.entity),
+        user_id=row.user_id,
+        record_key=row.record_key,
+        version=row.version,
+        kind=MirrorKind(document[KIND]),
+        fields=document[FIELDS],
+        id=row.id,
+        attempts=row.attempts,
+    )

@@ -1,0 +1,400 @@
+"""Dual writes through the API: each phase writes and reads the stores it names, and a write
+the API acknowledged reaches Firestore even when Firestore was down at the time.
+
+The app is built as production builds it with FOCUS_LEGACY_FIRESTORE (phases from the real
+phase table, the official Firestore emulator, real PostgreSQL); only the clock is the test's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from google.cloud import firestore
+from prometheus_client import REGISTRY
+from starlette.testclient import TestClient
+
+from app.bootstrap import Container, build, build_app
+from app.settings import Settings
+from datastore.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
+from datastore.postgres.migration_phases import CHANNEL
+from domain.migration import Entity, PendingMirror, Phase
+from tests.conftest import ApiUser
+from tests.support.clock import TestClock
+from tests.support.firestore_emulator import PROJECT_ID, FirestoreEmulator
+
+BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
+
+
+@dataclass
+class DualWriteApp:
+    client: TestClient
+    container: Container
+    database_url: str
+    firestore: firestore.Client
+
+    def set_phase(self, phase: Phase, *entities: Entity) -> None:
+        """Every entity (or those named) in `phase`, seen by the app before this returns."""
+        chosen = entities or tuple(Entity)
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            for entity in chosen:
+                conn.execute(
+                    "INSERT INTO migration_phases (entity, phase, changed_at, changed_by)"
+                    " VALUES (%s, %s, now(), 'test') ON CONFLICT (entity)"
+                    " DO UPDATE SET phase = excluded.phase",
+                    (entity.value, phase.value),
+                )
+            conn.execute(f"NOTIFY {CHANNEL}")
+        assert self.container.migration is not None
+        reader = self.container.migration.phases
+        deadline = time.monotonic() + 10
+        while any(reader.snapshot()[e] is not phase for e in chosen):
+            assert time.monotonic() < deadline, "the app did not see the phase change"
+            time.sleep(0.05)
+
+    def repair(self) -> int:
+        assert self.container.migration is not None
+        mirroring = self.container.migration.mirroring
+        portal = self.client.portal
+        assert portal is not None
+        return portal.call(mirroring.repair_once)
+
+    def repair_until_done(self, uid: str, clock: TestClock) -> None:
+        """Runs the repair loop's passes (time moving on) until nothing of `uid` is pending."""
+        deadline = time.monotonic() + 60
+        while self.pending(uid):
+            assert time.monotonic() < deadline, f"still pending: {self.pending(uid)}"
+            clock.advance(timedelta(minutes=10))  # past the grace and any backoff
+            self.repair()
+            time.sleep(0.5)
+
+    def wait_until_firestore_answers(self) -> None:
+        """Until the app's own Firestore client reaches the emulator again (it reconnects
+        with backoff after an outage)."""
+        assert self.container.migration is not None
+        users = self.container.migration.unit_of_work.firestore.users
+        portal = self.client.portal
+        assert portal is not None
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                portal.call(users.get, "nobody")
+                return
+            except Exception:
+                assert time.monotonic() < deadline, "the app's Firestore client never came back"
+                time.sleep(0.5)
+
+    def drain(self) -> None:
+        assert self.container.migration is not None
+        portal = self.client.portal
+        assert portal is not None
+        portal.call(self.container.migration.mirroring.drain_background)
+
+    def pending(self, uid: str) -> list[tuple[str, int]]:
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT entity, version FROM pending_mirrors WHERE user_id = %s ORDER BY id",
+                (uid,),
+            ).fetchall()
+        return [(entity, version) for entity, version in rows]
+
+    def postgres_blocklists(self, uid: str) -> list[str]:
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT name FROM blocklists WHERE user_id = %s AND deleted_at IS NULL"
+                " ORDER BY name",
+                (uid,),
+            ).fetchall()
+        return [name for (name,) in rows]
+
+    def firestore_doc(self, uid: str, collection: str, doc_id: str) -> dict[str, Any] | None:
+        snapshot = self.firestore.document(f"users/{uid}/{collection}/{doc_id}").get()
+        return snapshot.to_dict()
+
+
+@pytest.fixture
+def app(
+    settings: Settings,
+    database_url: str,
+    clock: TestClock,
+    firestore_emulator: FirestoreEmulator,
+) -> Iterator[DualWriteApp]:
+    firestore_emulator.reset()
+    dual = settings.model_copy(
+        update={
+            "legacy_firestore": True,
+            "firebase_project_id": PROJECT_ID,
+            "shadow_read_rate": 1.0,
+            "firestore_timeout_seconds": 1.5,
+            "mirror_repair_in_process": False,
+        }
+    )
+    container = build(dual, database_url, clock=clock)
+    with TestClient(build_app(container), raise_server_exceptions=False) as client:
+        yield DualWriteApp(client, container, database_url, firestore_emulator.client())
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM migration_phases")
+
+
+def create_blocklist(app: DualWriteApp, user: ApiUser, name: str = "Social") -> dict[str, Any]:
+    response = app.client.post(
+        "/v1/blocklists", headers=user.headers, json={**BLOCKLIST, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def get_as_a_client_retries(app: DualWriteApp, path: str, user: ApiUser) -> Any:
+    """GET, retried after each 503's Retry-After as the apps do (a client library reconnects to
+    a Firestore that came back within seconds, not at once)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = app.client.get(path, headers=user.headers)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return response
+        time.sleep(float(response.headers["Retry-After"]))
+
+
+def names(response_body: dict[str, Any]) -> list[str]:
+    return sorted(item["name"] for item in response_body["items"])
+
+
+def test_dual_write_read_firestore_writes_both_stores_and_reads_firestore(
+    app: DualWriteApp, alice: ApiUser
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+
+    created = create_blocklist(app, alice)
+
+    document = app.firestore_doc(alice.uid, "blocklists", created["id"])
+    assert document is not None
+    assert document["name"] == "Social"
+    assert document["_v"] == created["version"]
+    assert document["_writer"] == "backend"
+    assert app.postgres_blocklists(alice.uid) == ["Social"]
+    assert app.pending(alice.uid) == []
+    # Reads come from Firestore: a change made there (by an old app) is what the API shows.
+    app.firestore.document(f"users/{alice.uid}/blocklists/{created['id']}").update(
+        {"name": "Renamed in Firestore"}
+    )
+    listed = app.client.get("/v1/blocklists", headers=alice.headers)
+    assert names(listed.json()) == ["Renamed in Firestore"]
+
+
+def test_firestore_only_keeps_records_out_of_postgres(app: DualWriteApp, alice: ApiUser) -> None:
+    app.set_phase(Phase.FIRESTORE_ONLY)
+
+    created = create_blocklist(app, alice)
+
+    assert app.postgres_blocklists(alice.uid) == []
+    assert app.firestore_doc(alice.uid, "blocklists", created["id"]) is not None
+    fetched = app.client.get(f"/v1/blocklists/{created['id']}", headers=alice.headers)
+    assert fetched.status_code == 200
+    assert fetched.json()["name"] == "Social"
+
+
+def test_postgres_only_never_touches_firestore(app: DualWriteApp, alice: ApiUser) -> None:
+    app.set_phase(Phase.POSTGRES_ONLY)
+
+    created = create_blocklist(app, alice)
+    app.drain()
+
+    assert app.postgres_blocklists(alice.uid) == ["Social"]
+    assert app.firestore_doc(alice.uid, "blocklists", created["id"]) is None
+    assert app.pending(alice.uid) == []
+
+
+def test_dual_write_read_postgres_mirrors_after_the_response(
+    app: DualWriteApp, alice: ApiUser
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+
+    created = create_blocklist(app, alice)
+    app.drain()
+
+    document = app.firestore_doc(alice.uid, "blocklists", created["id"])
+    assert document is not None
+    assert (document["name"], document["_v"]) == ("Social", created["version"])
+    assert app.pending(alice.uid) == []
+
+
+class FirestoreDiesOnTheNextMirror:
+    """Stops the emulator at the moment the next mirror is about to be written: the write has
+    committed in Postgres (the API will acknowledge it), Firestore goes down before it."""
+
+    def __init__(self, writer: FirestoreMirrorWriter, emulator: FirestoreEmulator) -> None:
+        self._writer = writer
+        self._emulator = emulator
+        self.armed = True
+
+    async def apply(self, mirror: PendingMirror) -> MirrorOutcome:
+        if self.armed:
+            self.armed = False
+            self._emulator.stop()
+        return await self._writer.apply(mirror)
+
+
+def test_a_write_acknowledged_as_firestore_goes_down_is_read_back_after_it(
+    app: DualWriteApp, alice: ApiUser, firestore_emulator: FirestoreEmulator
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+    create_blocklist(app, alice, "Before")
+    assert app.container.migration is not None
+    mirroring = app.container.migration.mirroring
+    real_writer = mirroring.writer
+    mirroring.writer = FirestoreDiesOnTheNextMirror(real_writer, firestore_emulator)  # type: ignore[assignment]
+    try:
+        during = create_blocklist(app, alice, "During")  # acknowledged: 201
+        assert app.pending(alice.uid) == [("blocklists", during["version"])]
+        # Firestore is this phase's read store: while it is down, reads are refused, not stale.
+        unavailable = app.client.get("/v1/blocklists", headers=alice.headers)
+        assert unavailable.status_code == 503
+        assert unavailable.json()["code"] == "service_unavailable"
+    finally:
+        mirroring.writer = real_writer
+        if not firestore_emulator.running:
+            firestore_emulator.start()
+
+    # The first read Firestore answers writes what it missed, then answers from it.
+    listed = get_as_a_client_retries(app, "/v1/blocklists", alice)
+    assert names(listed.json()) == ["Before", "During"]
+    assert app.pending(alice.uid) == []
+    document = app.firestore_doc(alice.uid, "blocklists", during["id"])
+    assert document is not None
+    assert (document["name"], document["_v"]) == ("During", during["version"])
+
+
+def test_writes_during_an_outage_of_the_read_store_are_refused_whole(
+    app: DualWriteApp, alice: ApiUser, firestore_emulator: FirestoreEmulator
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+
+    with firestore_emulator.outage():
+        # Creating checks the user's count in the read store: it cannot be decided now.
+        response = app.client.post("/v1/blocklists", headers=alice.headers, json=BLOCKLIST)
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+
+    # Only the user's first-call profile (committed before the write began) is owed.
+    assert app.pending(alice.uid) == [("users", 0)]
+    assert app.postgres_blocklists(alice.uid) == []
+
+
+def test_the_repair_loop_writes_what_an_outage_left_pending(
+    app: DualWriteApp, alice: ApiUser, firestore_emulator: FirestoreEmulator, clock: TestClock
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+
+    with firestore_emulator.outage():
+        created = [create_blocklist(app, alice, f"List {n}") for n in range(3)]
+        app.drain()
+        # Postgres serves reads in this phase: the API answers as if nothing happened.
+        listed = app.client.get("/v1/blocklists", headers=alice.headers)
+        assert names(listed.json()) == ["List 0", "List 1", "List 2"]
+    assert [entity for entity, _ in app.pending(alice.uid)].count("blocklists") == 3
+
+    app.repair_until_done(alice.uid, clock)
+
+    for blocklist in created:
+        document = app.firestore_doc(alice.uid, "blocklists", blocklist["id"])
+        assert document is not None
+        assert (document["name"], document["_v"]) == (blocklist["name"], blocklist["version"])
+
+
+def test_a_late_mirror_never_overwrites_a_newer_document(
+    app: DualWriteApp, alice: ApiUser, firestore_emulator: FirestoreEmulator, clock: TestClock
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+    with firestore_emulator.outage():
+        created = create_blocklist(app, alice, "Old name")
+        app.drain()
+    # Firestore is back; a newer write is mirrored at once, the old one is still pending.
+    app.wait_until_firestore_answers()
+    renamed = app.client.patch(
+        f"/v1/blocklists/{created['id']}", headers=alice.headers, json={"name": "New name"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    app.drain()
+    assert ("blocklists", created["version"]) in app.pending(alice.uid)
+    assert ("blocklists", renamed.json()["version"]) not in app.pending(alice.uid)
+
+    app.repair_until_done(alice.uid, clock)
+
+    document = app.firestore_doc(alice.uid, "blocklists", created["id"])
+    assert document is not None
+    assert (document["name"], document["_v"]) == ("New name", renamed.json()["version"])
+    assert app.pending(alice.uid) == []
+
+
+def shadow_count(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "focus_migration_shadow_reads_total", {"entity": "blocklists", "outcome": outcome}
+    )
+    return value or 0.0
+
+
+def test_shadow_reads_report_field_names_and_never_change_the_answer(
+    app: DualWriteApp, alice: ApiUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+    created = create_blocklist(app, alice, "Deep work")
+    app.drain()
+    matches = shadow_count("match")
+    app.client.get(f"/v1/blocklists/{created['id']}", headers=alice.headers)
+    assert shadow_count("match") == matches + 1
+
+    app.firestore.document(f"users/{alice.uid}/blocklists/{created['id']}").update(
+        {"name": "Secret diary"}
+    )
+    mismatches = shadow_count("mismatch")
+    with caplog.at_level(logging.WARNING, logger="migration.shadow"):
+        fetched = app.client.get(f"/v1/blocklists/{created['id']}", headers=alice.headers)
+
+    assert fetched.json()["name"] == "Deep work"
+    assert shadow_count("mismatch") == mismatches + 1
+    mismatch = next(r for r in caplog.records if r.getMessage() == "migration.shadow.mismatch")
+    assert mismatch.__dict__["fields"] == ["name"]
+    assert "Secret diary" not in caplog.text
+    assert "Deep work" not in caplog.text
+
+
+def test_a_failed_write_leaves_no_mirror(app: DualWriteApp, alice: ApiUser) -> None:
+    app.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+
+    response = app.client.post(
+        "/v1/blocklists", headers=alice.headers, json={"name": "", "items": []}
+    )
+
+    assert response.status_code == 422
+    assert app.pending(alice.uid) == []
+    assert app.postgres_blocklists(alice.uid) == []
+
+
+def test_focus_sessions_start_and_end_in_every_dual_phase(
+    app: DualWriteApp, make_user: Callable[[], ApiUser]
+) -> None:
+    for phase in (Phase.DUAL_WRITE_READ_FIRESTORE, Phase.DUAL_WRITE_READ_POSTGRES):
+        app.set_phase(phase)
+        user = make_user()
+        started = app.client.post(
+            "/v1/focus-sessions",
+            headers=user.headers,
+            json={"planned_duration_minutes": 25},
+        )
+        assert started.status_code == 201, (phase, started.text)
+        session = started.json()
+        app.drain()
+        document = app.firestore_doc(user.uid, "sessions", session["id"])
+        assert document is not None, phase
+        assert document["_v"] == session["version"]
+        fetched = app.client.get(f"/v1/focus-sessions/{session['id']}", headers=user.headers)
+        assert fetched.status_code == 200, (phase, fetched.text)
+        assert fetched.json()["id"] == session["id"]
