@@ -31,6 +31,8 @@ class ApiServices:
     """Adapter errors that mean "a store is down": answered 503 with Retry-After, not 500."""
     events: MessageReceiver | None = None
     """Consumes Pub/Sub push deliveries at /internal/pubsub/{subscription}."""
+    legacy_sync: MessageReceiver | None = None
+    """Applies legacy Firestore changes pushed to /internal/pubsub/legacy-sync (ADR 0012)."""
     tasks: TaskRunner | None = None
     """Runs Cloud Tasks calls at /internal/tasks/{kind}."""
     internal_verifier: ServiceTokenVerifier | None = None

@@ -260,6 +260,7 @@ def build(
         check_ready=check_ready,
         unavailable=unavailable,
         events=consumer,
+        legacy_sync=migration.legacy_sync if migration else None,
         tasks=_KnownTasks(task_handlers),
         internal_verifier=internal_verifier(settings),
     )

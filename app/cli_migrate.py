@@ -132,3 +132,8 @@ def _age(age: timedelta) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m"
+
+
+from app.cli_verify import verify_command  # noqa: E402
+
+migrate.command("verify")(verify_command)

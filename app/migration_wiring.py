@@ -16,10 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.settings import Settings
 from datastore.firestore.mirrors import FirestoreMirrorWriter
 from datastore.firestore.store import FirestoreStore
+from datastore.postgres.consumer_log import PostgresFailedMessages
+from datastore.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
 from datastore.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
 from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from domain.common import Clock
 from migration.dual_write import DualWriteUnitOfWorkFactory
+from migration.legacy_sync import LegacySync
 from migration.mirroring import FirestoreBehind, Mirroring
 from migration.phases import PhaseReader
 from migration.shadow import ShadowReads
@@ -38,6 +41,8 @@ class Migration:
     phases: PhaseReader
     mirroring: Mirroring
     unit_of_work: DualWriteUnitOfWorkFactory
+    legacy_sync: LegacySync
+    """Old apps' Firestore changes, pushed to /internal/pubsub/legacy-sync."""
     database_url: str
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
@@ -85,7 +90,14 @@ def build_migration(
         firestore_timeout_seconds=settings.firestore_timeout_seconds,
         clock=clock,
     )
-    return Migration(phases, mirroring, factory, _listen_url(database_url))
+    legacy_sync = LegacySync(
+        lambda: PostgresLegacySyncUnitOfWork(engine),
+        phases.snapshot,
+        PostgresFailedMessages(engine),
+        clock=clock,
+        max_attempts=settings.consumer_max_attempts,
+    )
+    return Migration(phases, mirroring, factory, legacy_sync, _listen_url(database_url))
 
 
 def _listen_url(database_url: str) -> str:

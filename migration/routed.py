@@ -46,7 +46,9 @@ class RoutedUsers:
         # Postgres always: its row is also the user's version counter, in every phase.
         await self._route.postgres.ensure(uid)
         if self._route.phase.writes_firestore:
-            await self._route.record_mirror(mirror_of_user_creation(_new_user(uid, self._clock())))
+            # The profile as Postgres has it (its instants too), so both stores agree.
+            user = await self._route.postgres.get(uid) or _new_user(uid, self._clock())
+            await self._route.record_mirror(mirror_of_user_creation(user))
 
     async def save(self, user: User) -> None:
         await self._route.write(

@@ -37,24 +37,38 @@ async def internal_caller(request: Request) -> ApiServices:
 InternalCaller = Annotated[ApiServices, Depends(internal_caller)]
 
 
+@router.post("/pubsub/legacy-sync", status_code=204)
+async def receive_legacy_change(envelope: PubSubPushEnvelope, svc: InternalCaller) -> Response:
+    """Declared before the generic route, which would otherwise take this path."""
+    if svc.legacy_sync is None:
+        raise NotFound(code="unknown_subscription", detail="legacy sync does not run here")
+    return _answer(await svc.legacy_sync.receive(_received("legacy-sync", envelope)))
+
+
 @router.post("/pubsub/{subscription}", status_code=204)
 async def receive_pubsub_push(
     subscription: str, envelope: PubSubPushEnvelope, svc: InternalCaller
 ) -> Response:
     if svc.events is None:
         raise NotFound(code="unknown_subscription", detail="no consumers run in this process")
+    return _answer(await svc.events.receive(_received(subscription, envelope)))
+
+
+def _received(subscription: str, envelope: PubSubPushEnvelope) -> ReceivedMessage:
     try:
         data = base64.b64decode(envelope.message.data, validate=True)
     except (binascii.Error, ValueError):
         data = envelope.message.data.encode()  # recorded as poison by the consumer
-    message = ReceivedMessage(
+    return ReceivedMessage(
         subscription=subscription,
         data=data,
         attributes=envelope.message.attributes,
         message_id=envelope.message.message_id,
         delivery_attempt=envelope.delivery_attempt,
     )
-    verdict = await svc.events.receive(message)
+
+
+def _answer(verdict: Verdict) -> Response:
     if verdict is Verdict.RETRY:
         # Not a problem+json for a person to read: Pub/Sub only looks at the status.
         return Response(status_code=503, headers={"Retry-After": "10"})

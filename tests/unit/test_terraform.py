@@ -722,3 +722,56 @@ def test_project_wide_grants_are_only_those_without_resource_level_iam() -> None
         if custom is not None:
             role = tf.resource("google_project_iam_custom_role", custom)
             assert role["permissions"] == ["cloudmessaging.messages.create"]
+
+
+# --- Legacy sync ---------------------------------------------------------------------------
+
+
+def test_legacy_changes_are_pushed_in_order_to_the_legacy_sync_as_the_invoker() -> None:
+    from functions.main import TOPIC
+    from migration.legacy_sync.consumer import DEFAULT_MAX_ATTEMPTS, SUBSCRIPTION
+
+    tf = terraform()
+    env = api_env(tf)
+    path = f"/internal/pubsub/{SUBSCRIPTION}"
+    (name, subscription), *others = [
+        (name, body)
+        for name, body in tf.of_type("google_pubsub_subscription").items()
+        if "push_config" in body and one(body, "push_config")["push_endpoint"].endswith(path)
+    ]
+    assert not others, f"one push subscription should deliver to {path}"
+    topic_name = ref(subscription["topic"], "google_pubsub_topic", "id")
+    topic = tf.resource("google_pubsub_topic", topic_name)
+    assert topic["name"] == TOPIC.default  # where functions/ publishes
+    assert topic["message_retention_duration"] == SEVEN_DAYS
+
+    push = one(subscription, "push_config")
+    assert push["push_endpoint"] == f"{env['FOCUS_CLOUD_TASKS_TARGET_URL']}{path}"
+    oidc = one(push, "oidc_token")
+    assert oidc["service_account_email"] == env["FOCUS_INTERNAL_INVOKER"]
+    assert oidc["audience"] == env["FOCUS_INTERNAL_AUDIENCE"]
+    assert subscription["enable_message_ordering"] is True
+    assert one(subscription, "expiration_policy")["ttl"] == ""
+
+    policy = one(subscription, "dead_letter_policy")
+    assert policy["max_delivery_attempts"] == DEFAULT_MAX_ATTEMPTS
+    dead = ref(policy["dead_letter_topic"], "google_pubsub_topic", "id")
+    assert any(
+        grant["topic"] == f"${{google_pubsub_topic.{dead}.id}}"
+        and grant["role"] == "roles/pubsub.publisher"
+        and PUBSUB_AGENT.match(tf.expand(grant["member"]))
+        for grant in grants(tf, "google_pubsub_topic_iam_member")
+    )
+    assert any(
+        grant["subscription"] == f"${{google_pubsub_subscription.{name}.id}}"
+        and grant["role"] == "roles/pubsub.subscriber"
+        and PUBSUB_AGENT.match(tf.expand(grant["member"]))
+        for grant in grants(tf, "google_pubsub_subscription_iam_member")
+    )
+    keepers = [
+        body
+        for body in tf.of_type("google_pubsub_subscription").values()
+        if body["topic"] == f"${{google_pubsub_topic.{dead}.id}}"
+    ]
+    assert len(keepers) == 1
+    assert "push_config" not in keepers[0]

@@ -1,0 +1,99 @@
+"""What the legacy sync reads and writes in Postgres beyond the repositories (ADR 0012).
+
+The sync decides each legacy change against state the repositories do not show: whether the
+user was erased, how far each Firestore document has been applied (`legacy_sync_positions`),
+and a record's version even when the record is a tombstone (a legacy edit must not bring back
+what an API delete removed). `PostgresLegacySyncUnitOfWork` puts these queries on the unit of
+work's own connection, so the position moves in the same transaction as the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+from uuid import UUID
+
+from sqlalchemy import Table, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from datastore.postgres.tables.blocklists import BlocklistRow
+from datastore.postgres.tables.devices import DeviceRow
+from datastore.postgres.tables.focus_sessions import FocusSessionRow
+from datastore.postgres.tables.mirrors import LegacySyncPositionRow
+from datastore.postgres.tables.schedules import ScheduleRow
+from datastore.postgres.tables.usage import UsageReportRow
+from datastore.postgres.tables.users import UserRow
+from datastore.postgres.unit_of_work import PostgresUnitOfWork
+from domain.migration import Entity
+
+_POSITIONS: Table = LegacySyncPositionRow.__table__  # type: ignore[attr-defined]
+_BLOCKLISTS: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
+_ERASED = text("SELECT 1 FROM erased_users WHERE uid = :uid")
+_TABLES: Mapping[Entity, Table] = {
+    Entity.USERS: UserRow.__table__,  # type: ignore[attr-defined]
+    Entity.DEVICES: DeviceRow.__table__,  # type: ignore[attr-defined]
+    Entity.BLOCKLISTS: _BLOCKLISTS,
+    Entity.SCHEDULES: ScheduleRow.__table__,  # type: ignore[attr-defined]
+    Entity.FOCUS_SESSIONS: FocusSessionRow.__table__,  # type: ignore[attr-defined]
+    Entity.USAGE: UsageReportRow.__table__,  # type: ignore[attr-defined]
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """A record's row as the sync weighs it: its version, and whether it is a tombstone."""
+
+    version: int
+    deleted: bool
+
+
+class PostgresLegacySyncLedger:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def is_erased(self, uid: str) -> bool:
+        return (await self._connection.execute(_ERASED, {"uid": uid})).first() is not None
+
+    async def position(self, uid: str, path: str) -> str | None:
+        """The Firestore update_time of the document's last applied change (under the
+        caller's user lock, so it cannot move before `advance`)."""
+        stmt = select(_POSITIONS.c.update_time).where(
+            _POSITIONS.c.user_id == uid, _POSITIONS.c.path == path
+        )
+        return (await self._connection.execute(stmt)).scalar_one_or_none()
+
+    async def advance(self, uid: str, path: str, update_time: str) -> None:
+        proposed = insert(_POSITIONS).values(user_id=uid, path=path, update_time=update_time)
+        stmt = proposed.on_conflict_do_update(
+            index_elements=["user_id", "path"],
+            set_={"update_time": proposed.excluded.update_time},
+        )
+        await self._connection.execute(stmt)
+
+    async def state(self, entity: Entity, key: Mapping[str, object]) -> RecordState | None:
+        """The record's version and whether it is a tombstone; None when there is no row."""
+        table = _TABLES[entity]
+        deleted = table.c.deleted_at.isnot(None) if "deleted_at" in table.c else literal(False)
+        stmt = select(table.c.version, deleted)
+        for column, value in key.items():
+            stmt = stmt.where(table.c[column] == value)
+        row = (await self._connection.execute(stmt)).first()
+        return None if row is None else RecordState(version=int(row[0]), deleted=bool(row[1]))
+
+    async def live_blocklist_ids(self, uid: str) -> frozenset[UUID]:
+        stmt = select(_BLOCKLISTS.c.id).where(
+            _BLOCKLISTS.c.user_id == uid, _BLOCKLISTS.c.deleted_at.is_(None)
+        )
+        return frozenset(row[0] for row in await self._connection.execute(stmt))
+
+
+class PostgresLegacySyncUnitOfWork(PostgresUnitOfWork):
+    """The unit of work with the ledger on the same connection (the origin is always none:
+    a legacy change comes from no installation the backend knows)."""
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.legacy = PostgresLegacySyncLedger(self.connection)
+        return self

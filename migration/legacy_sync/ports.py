@@ -1,0 +1,41 @@
+"""What the legacy sync needs from Postgres besides the repositories: one unit of work that
+also answers for erasures, positions and tombstoned versions, on the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+from uuid import UUID
+
+from datastore.postgres.legacy_sync import RecordState
+from domain.migration import Entity
+from domain.unit_of_work import UnitOfWork
+
+
+class LegacySyncLedger(Protocol):
+    async def is_erased(self, uid: str) -> bool: ...
+
+    async def position(self, uid: str, path: str) -> str | None:
+        """The Firestore update_time (RFC 3339, 9 digits: text order is time order) of the
+        document's last applied change; None before its first."""
+        ...
+
+    async def advance(self, uid: str, path: str, update_time: str) -> None: ...
+
+    async def state(self, entity: Entity, key: Mapping[str, object]) -> RecordState | None:
+        """The record's version and whether it is a tombstone; None when there is no row."""
+        ...
+
+    async def live_blocklist_ids(self, uid: str) -> frozenset[UUID]: ...
+
+
+class LegacySyncUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def legacy(self) -> LegacySyncLedger:
+        """The ledger on this unit of work's transaction."""
+        ...
+
+
+LegacySyncUnitOfWorkFactory = Callable[[], LegacySyncUnitOfWork]
+
+__all__ = ["LegacySyncLedger", "LegacySyncUnitOfWork", "LegacySyncUnitOfWorkFactory", "RecordState"]

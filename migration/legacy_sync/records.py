@@ -1,0 +1,267 @@
+"""Each legacy collection as the sync writes it: the mapping, the record's key in Postgres, the
+repository calls, and the event an API write of that entity records (docs/events.md).
+
+Users, focus sessions and usage reports have no delete in their repositories (the API deletes
+none of them), so a legacy delete of one is not applied: `delete` returns None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any, ClassVar, Generic, TypeVar
+
+from datastore.firestore.layout import (
+    BLOCKLISTS,
+    DEVICES,
+    SCHEDULES,
+    SESSIONS,
+    USAGE,
+    USERS,
+    QuarantineReason,
+    parse_usage_doc_id,
+    record_id,
+)
+from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from datastore.firestore.mapping.common import MappingContext, Unmappable
+from datastore.firestore.repositories.common import FromDocument
+from domain.blocklists.model import Blocklist, ItemKind
+from domain.devices.model import Device
+from domain.events import DomainEvent
+from domain.focus_sessions.model import FocusSession
+from domain.migration import Entity
+from domain.schedules.model import Schedule
+from domain.sync.model import usage_report_id
+from domain.usage.model import UsageReport
+from domain.users.model import User
+from migration.legacy_sync.ports import LegacySyncUnitOfWork
+
+R = TypeVar("R")
+UoW = LegacySyncUnitOfWork
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class RecordKind(Generic[R]):
+    entity: ClassVar[Entity]
+    collection: ClassVar[str]
+    needs_user_timezone: ClassVar[bool] = False
+    needs_blocklists: ClassVar[bool] = False
+    deletes: ClassVar[bool] = False
+    """Whether the repository has a delete (a tombstone) for a legacy delete to become."""
+
+    def __init__(self, from_document: FromDocument[R]) -> None:
+        self.from_document = from_document
+        """The backfill's mapping of the collection (`datastore/firestore/mapping/`)."""
+
+    def key(self, uid: str, doc_id: str) -> dict[str, object]:
+        """The record's primary key columns (raises `Unmappable` for an invalid id)."""
+        return {"user_id": uid, "id": record_id(uid, self.collection, doc_id)}
+
+    def subject(self, uid: str, doc_id: str) -> str:
+        return str(record_id(uid, self.collection, doc_id))
+
+    async def context(self, uow: UoW, uid: str, as_of: dt.datetime) -> MappingContext:
+        """What mapping this collection needs, read from Postgres (never from Firestore: the
+        sync must not depend on a store the legacy app may still be writing)."""
+        user = await uow.users.get(uid) if self.needs_user_timezone else None
+        known = await uow.legacy.live_blocklist_ids(uid) if self.needs_blocklists else None
+        return MappingContext(
+            as_of=as_of, user_timezone=user.timezone if user else None, blocklist_ids=known
+        )
+
+    def comparable(self, record: R) -> R:
+        """What equal content means: the version is the write's, and Postgres keeps a row's
+        first `created_at` whatever a re-save says."""
+        compared: R = replace(record, version=0, created_at=_EPOCH)  # type: ignore[type-var]
+        return compared
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> R | None:
+        raise NotImplementedError
+
+    async def save(self, uow: UoW, record: R, existing: R | None) -> str:
+        """Writes the record; returns the type of the event an API write records."""
+        raise NotImplementedError
+
+    async def delete(
+        self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
+    ) -> str | None:
+        """Tombstones the record; the event's type, or None when this entity has no delete."""
+        return None
+
+
+class UserKind(RecordKind[User]):
+    entity, collection = Entity.USERS, USERS
+
+    def key(self, uid: str, doc_id: str) -> dict[str, object]:
+        return {"uid": uid}
+
+    def subject(self, uid: str, doc_id: str) -> str:
+        return uid
+
+    async def context(self, uow: UoW, uid: str, as_of: dt.datetime) -> MappingContext:
+        seen = sorted(await uow.devices.list(uid), key=lambda d: d.last_seen_at, reverse=True)
+        zones = tuple(device.timezone for device in seen if device.timezone)
+        return MappingContext(as_of=as_of, device_timezones=zones)
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> User | None:
+        return await uow.users.get(uid)
+
+    async def save(self, uow: UoW, record: User, existing: User | None) -> str:
+        await uow.users.save(record)  # the row exists: the sync ensures it first
+        return "profile.updated"
+
+
+class DeviceKind(RecordKind[Device]):
+    entity, collection = Entity.DEVICES, DEVICES
+    deletes = True
+
+    def key(self, uid: str, doc_id: str) -> dict[str, object]:
+        return {"user_id": uid, "installation_id": doc_id}
+
+    def subject(self, uid: str, doc_id: str) -> str:
+        return doc_id
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> Device | None:
+        return await uow.devices.get(uid, doc_id)
+
+    async def save(self, uow: UoW, record: Device, existing: Device | None) -> str:
+        await uow.devices.save(record)
+        return "device.registered" if existing is None else "device.updated"
+
+    async def delete(
+        self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
+    ) -> str | None:
+        await uow.devices.delete(uid, doc_id, version)
+        return "device.removed"
+
+
+_ITEM_GROUPS = {
+    ItemKind.ANDROID_PACKAGE: 0,
+    ItemKind.IOS_TOKEN: 0,
+    ItemKind.WEB_DOMAIN: 1,
+    ItemKind.CATEGORY: 2,
+}
+
+
+class BlocklistKind(RecordKind[Blocklist]):
+    entity, collection = Entity.BLOCKLISTS, BLOCKLISTS
+    deletes = True
+
+    def comparable(self, record: Blocklist) -> Blocklist:
+        # The layout keeps items as apps, sites, categories: that order is all it can hold.
+        grouped = tuple(sorted(record.items, key=lambda item: _ITEM_GROUPS[item.kind]))
+        return replace(super().comparable(record), items=grouped)
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> Blocklist | None:
+        return await uow.blocklists.get(uid, record_id(uid, BLOCKLISTS, doc_id))
+
+    async def save(self, uow: UoW, record: Blocklist, existing: Blocklist | None) -> str:
+        await uow.blocklists.save(record)
+        return "blocklist.created" if existing is None else "blocklist.updated"
+
+    async def delete(
+        self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
+    ) -> str | None:
+        # Unlike the API, a schedule still using it does not refuse: the legacy app already
+        # deleted the document, and the schedule's row keeps its key (a soft delete).
+        await uow.blocklists.delete(uid, record_id(uid, BLOCKLISTS, doc_id), version, at)
+        return "blocklist.deleted"
+
+
+class ScheduleKind(RecordKind[Schedule]):
+    entity, collection = Entity.SCHEDULES, SCHEDULES
+    needs_user_timezone = needs_blocklists = deletes = True
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> Schedule | None:
+        return await uow.schedules.get(uid, record_id(uid, SCHEDULES, doc_id))
+
+    async def save(self, uow: UoW, record: Schedule, existing: Schedule | None) -> str:
+        await uow.schedules.save(record)
+        return "schedule.created" if existing is None else "schedule.updated"
+
+    async def delete(
+        self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
+    ) -> str | None:
+        await uow.schedules.delete(uid, record_id(uid, SCHEDULES, doc_id), version, at)
+        return "schedule.deleted"
+
+
+class FocusSessionKind(RecordKind[FocusSession]):
+    entity, collection = Entity.FOCUS_SESSIONS, SESSIONS
+    needs_user_timezone = needs_blocklists = True
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> FocusSession | None:
+        return await uow.focus_sessions.get(uid, record_id(uid, SESSIONS, doc_id))
+
+    async def save(self, uow: UoW, record: FocusSession, existing: FocusSession | None) -> str:
+        record = await _one_running(uow, record)
+        if existing is None:
+            await uow.focus_sessions.add(record)
+        else:
+            await uow.focus_sessions.save(record)
+        return _session_event(record)
+
+
+async def _one_running(uow: UoW, session: FocusSession) -> FocusSession:
+    """A user has one running session (a unique index says so): as the backfill does, the
+    newest stays running and the other ends at its planned end or the newer one's start."""
+    running = await uow.focus_sessions.running(session.user_id)
+    if session.outcome is not None or running is None or running.id == session.id:
+        return session
+    settled = {s.id: s for s in focus_sessions.settle_running([running, session])}
+    if settled[running.id] != running:
+        version = await uow.next_version(session.user_id)
+        ended = replace(settled[running.id], version=version)
+        await uow.focus_sessions.save(ended)
+        occurred = ended.ended_at or ended.updated_at
+        event = DomainEvent(_session_event(ended), ended.user_id, str(ended.id), version, occurred)
+        await uow.outbox.add(event)
+    return settled[session.id]
+
+
+def _session_event(session: FocusSession) -> str:
+    if session.outcome is None:
+        return "focus_session.started"
+    return f"focus_session.{session.outcome.value}"  # focus_session.completed | .abandoned
+
+
+class UsageKind(RecordKind[UsageReport]):
+    entity, collection = Entity.USAGE, USAGE
+
+    def key(self, uid: str, doc_id: str) -> dict[str, object]:
+        day, installation_id = _usage_id(doc_id)
+        return {"user_id": uid, "installation_id": installation_id, "date": day}
+
+    def subject(self, uid: str, doc_id: str) -> str:
+        return usage_report_id(*_usage_id(doc_id))
+
+    async def get(self, uow: UoW, uid: str, doc_id: str) -> UsageReport | None:
+        day, installation_id = _usage_id(doc_id)
+        return await uow.usage.get(uid, installation_id, day)
+
+    async def save(self, uow: UoW, record: UsageReport, existing: UsageReport | None) -> str:
+        await uow.usage.save(record)
+        return "usage.reported"
+
+
+def _usage_id(doc_id: str) -> tuple[dt.date, str]:
+    try:
+        return parse_usage_doc_id(doc_id)
+    except ValueError as error:
+        raise Unmappable(QuarantineReason.INVALID_ID, "documentId") from error
+
+
+KINDS: dict[str, RecordKind[Any]] = {
+    kind.collection: kind
+    for kind in (
+        UserKind(users.from_document),
+        DeviceKind(devices.from_document),
+        BlocklistKind(blocklists.from_document),
+        ScheduleKind(schedules.from_document),
+        FocusSessionKind(focus_sessions.from_document),
+        UsageKind(usage.from_document),
+    )
+}
+"""By legacy collection name."""
+
+__all__ = ["KINDS", "RecordKind"]

@@ -1,0 +1,86 @@
+"""`focus migrate verify`: both stores compared per entity, divergences repaired on request.
+
+`Verifier.verify(entity, options)` compares Firestore (mapped as the backfill maps it) with
+Postgres, records the run as a `Verification` (the phase guardrail reads the newest), and with
+`repair` writes the follower from the phase's source of truth, compares again and records that
+run too: the newest verification is then the one after the repair.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from google.cloud.firestore import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from datastore.firestore.repositories.common import Documents
+from datastore.firestore.store import FirestoreStore
+from datastore.postgres import verify_reads
+from domain.common import Clock, utc_now
+from domain.migration import Entity, PhaseStore, VerificationMode
+from migration.verify.compare import Divergence, Tally
+from migration.verify.firestore_side import FirestoreSide
+from migration.verify.repair import Repairer
+from migration.verify.run import EntityRun, Options, Outcome, verification
+
+ORDER = tuple(Entity)
+"""users, devices, blocklists, schedules, focus_sessions, usage: owners before what they own."""
+
+__all__ = ["ORDER", "Divergence", "Options", "Outcome", "Tally", "Verifier"]
+
+
+class Verifier:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        client: AsyncClient,
+        phases: PhaseStore,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._phases = phases
+        self._clock = clock
+
+    async def verify(self, entity: Entity, options: Options) -> Outcome:
+        started_at = self._clock()
+        async with self._engine.connect() as conn:
+            erased = await verify_reads.erased_uids(conn)
+        documents = Documents(self._client, self._clock, Counter())
+        run = EntityRun(self._engine, FirestoreSide(documents), entity, erased)
+        keys = await run.sample_keys(options) if options.mode is VerificationMode.SAMPLE else None
+        repairer = None
+        if options.repair:
+            source = (await self._phases.current())[entity].source_of_truth
+            store = FirestoreStore(self._client, clock=self._clock)
+            repairer = Repairer(
+                self._engine, store, documents, source=source, erased=erased, clock=self._clock
+            )
+        found = Tally()
+        await self._compare(run, keys, found, repairer)
+        outcome = Outcome(entity, options, found, started_at, self._clock())
+        await self._phases.record_verification(verification(outcome, found, outcome.finished_at))
+        if repairer is None:
+            return outcome
+        outcome.source = repairer.source
+        outcome.repaired, outcome.unrepaired = repairer.repaired, dict(repairer.unrepaired)
+        if not found.passed:
+            outcome.after = Tally()
+            await self._compare(run, keys, outcome.after, None)
+            outcome.finished_at = self._clock()
+            after = verification(outcome, outcome.after, outcome.finished_at)
+            await self._phases.record_verification(after)
+        return outcome
+
+    @staticmethod
+    async def _compare(
+        run: EntityRun,
+        keys: list[tuple[str, str]] | None,
+        tally: Tally,
+        repairer: Repairer | None,
+    ) -> None:
+        if keys is None:
+            await run.full(tally, repairer)
+        else:
+            await run.sample(keys, tally, repairer)

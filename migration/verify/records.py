@@ -1,0 +1,134 @@
+"""A record as verify compares it: its key, its domain entity (or a tombstone), or why its
+document is quarantined; and the comparable form of each side.
+
+Both sides are compared as domain objects. A Postgres record first goes through the legacy
+layout (`to_document` then `from_document`): what the layout cannot hold (blocklist items'
+order, seconds of a planned duration, …; docs/migration/legacy-firestore.md, "What does not
+round-trip") is not a divergence, or a store in dual writes could never pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from google.cloud.firestore_v1.base_client import BaseClient
+
+from datastore.firestore import layout
+from datastore.firestore.mapping import (
+    blocklists,
+    devices,
+    focus_sessions,
+    schedules,
+    usage,
+    users,
+)
+from datastore.firestore.mapping.common import MappingContext, Unmappable
+from datastore.firestore.repositories.common import FromDocument
+from datastore.postgres.verify_reads import record_key
+from domain.migration import Entity
+from migration.shadow import normalise
+
+COLLECTIONS = {
+    Entity.USERS: layout.USERS,
+    Entity.DEVICES: layout.DEVICES,
+    Entity.BLOCKLISTS: layout.BLOCKLISTS,
+    Entity.SCHEDULES: layout.SCHEDULES,
+    Entity.FOCUS_SESSIONS: layout.SESSIONS,
+    Entity.USAGE: layout.USAGE,
+}
+"""The legacy collection of each entity (sessions keep their legacy name)."""
+
+FROM_DOCUMENT: dict[Entity, FromDocument[Any]] = {
+    Entity.USERS: users.from_document,
+    Entity.DEVICES: devices.from_document,
+    Entity.BLOCKLISTS: blocklists.from_document,
+    Entity.SCHEDULES: schedules.from_document,
+    Entity.FOCUS_SESSIONS: focus_sessions.from_document,
+    Entity.USAGE: usage.from_document,
+}
+IGNORED_FIELDS = frozenset({"version"})
+"""Legacy documents carry no version (`_v`): versions are Postgres's, not compared."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A record in one store; `record` is None for a Firestore tombstone."""
+
+    key: str
+    record: Any | None
+    deleted: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A document the mapping refuses: known, reported apart, never missing."""
+
+    key: str
+    reason: str
+
+
+def document_key(entity: Entity, uid: str, doc_id: str) -> str:
+    """The key of `users/{uid}/{collection}/{doc_id}`, the same one Postgres rows get."""
+    match entity:
+        case Entity.USERS:
+            return ""
+        case Entity.DEVICES:
+            return doc_id
+        case Entity.USAGE:
+            try:
+                day, installation_id = layout.parse_usage_doc_id(doc_id)
+            except ValueError:
+                return doc_id  # quarantined as `invalid_id` by the mapping
+            return f"{day.isoformat()}/{installation_id}"
+        case _:
+            return str(layout.record_id(uid, COLLECTIONS[entity], doc_id))
+
+
+def example_id(uid: str, key: str) -> str:
+    """What reports show: ids only (`uid`, `uid/<record key>`), never a value."""
+    return f"{uid}/{key}" if key else uid
+
+
+def comparable(record: Any) -> dict[str, Any]:
+    plain: dict[str, Any] = normalise(record)
+    return {name: value for name, value in plain.items() if name not in IGNORED_FIELDS}
+
+
+def through_layout(entity: Entity, record: Any, client: BaseClient, as_of: dt.datetime) -> Any:
+    """The record as the legacy layout holds it; the record itself when the layout refuses it
+    (an instant before 2015, say), so that the difference shows."""
+    document = to_document(entity, record, client)
+    uid = record.uid if entity is Entity.USERS else record.user_id
+    key = record_key(entity, record)
+    if entity is Entity.USAGE:
+        key = layout.usage_doc_id(record.date, record.installation_id)
+    try:
+        return FROM_DOCUMENT[entity](
+            uid,
+            key or uid,
+            document,
+            create_time=record.created_at,
+            update_time=record.updated_at,
+            context=MappingContext(as_of=as_of),
+        )
+    except Unmappable:
+        return record
+
+
+def to_document(entity: Entity, record: Any, client: BaseClient) -> dict[str, Any]:
+    match entity:
+        case Entity.USERS:
+            return users.to_document(record)
+        case Entity.DEVICES:
+            return devices.to_document(record)
+        case Entity.BLOCKLISTS:
+            return blocklists.to_document(record)
+        case Entity.SCHEDULES:
+            return schedules.to_document(record, client)
+        case Entity.FOCUS_SESSIONS:
+            return focus_sessions.to_document(record, client)
+        case Entity.USAGE:
+            return usage.to_document(record)
