@@ -134,6 +134,10 @@ def _age(age: timedelta) -> str:
     return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m"
 
 
+from app.cli_backfill import backfill_command  # noqa: E402
+
+migrate.command("backfill")(backfill_command)
+
 from app.cli_verify import verify_command  # noqa: E402
 
 migrate.command("verify")(verify_command)

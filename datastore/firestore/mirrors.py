@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
+from google.api_core.exceptions import AlreadyExists, Conflict, FailedPrecondition
 from google.cloud.firestore import DELETE_FIELD, AsyncClient
-from google.cloud.firestore_v1.async_document import AsyncDocumentReference
-from google.cloud.firestore_v1.async_transaction import AsyncTransaction, async_transactional
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from datastore.firestore.layout import (
@@ -31,11 +30,12 @@ from datastore.firestore.layout import (
     USERS,
     VERSION_FIELD,
     WRITER_FIELD,
+    record_id,
     usage_doc_id,
 )
 from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
 from datastore.firestore.mapping.common import version_of
-from datastore.firestore.repositories.common import Documents
+from datastore.firestore.repositories.common import Documents, Snapshot
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession
@@ -142,53 +142,67 @@ def _to_codec(value: object) -> object:
     return value
 
 
+MAX_CONTENDED = 5
+
+
+class MirrorContended(Exception):
+    """The document kept changing under the mirror: it stays pending, the repair retries."""
+
+
 class FirestoreMirrorWriter:
     def __init__(self, client: AsyncClient, documents: Documents) -> None:
         self._client = client
         self._docs = documents
 
     async def apply(self, mirror: PendingMirror) -> MirrorOutcome:
-        """Writes the mirror unless Firestore's document is as new or newer."""
-        reference = await self._reference(mirror)
+        """Writes the mirror unless Firestore's document is as new or newer.
+
+        Read, decide, then write on the condition that the document is still the one read
+        (its `update_time`, or its absence): two round trips, where a transaction takes
+        three. When someone wrote in between, the decision is made again on what they left.
+        """
         fields = {name: self._decode(value) for name, value in mirror.fields.items()}
-
-        @async_transactional
-        async def write(transaction: AsyncTransaction) -> MirrorOutcome:
-            snapshot = await reference.get(transaction=transaction)
+        for _ in range(MAX_CONTENDED):
+            snapshot = await self._current(mirror)
+            reference = snapshot.reference
             data = snapshot.to_dict() if snapshot.exists else None
-            if mirror.kind is MirrorKind.CREATE:
-                if data is not None:
-                    return MirrorOutcome.STALE
-                transaction.create(reference, fields)
-                return MirrorOutcome.WRITTEN
-            if data is not None and version_of(data) >= mirror.version:
-                return MirrorOutcome.STALE
-            if mirror.kind is MirrorKind.TOMBSTONE:
+            try:
                 if data is None:
-                    return MirrorOutcome.ABSENT
-                transaction.update(reference, fields)
+                    if mirror.kind is MirrorKind.TOMBSTONE:
+                        return MirrorOutcome.ABSENT
+                    await reference.create(fields)
+                    return MirrorOutcome.WRITTEN
+                if mirror.kind is MirrorKind.CREATE or version_of(data) >= mirror.version:
+                    return MirrorOutcome.STALE
+                unchanged = self._client.write_option(last_update_time=snapshot.update_time)
+                if mirror.kind is MirrorKind.TOMBSTONE:
+                    await reference.update(fields, option=unchanged)
+                else:
+                    # Every field the layout knows is set (maps wholesale); fields it does not
+                    # know, which a legacy app may read, stay; a tombstone comes back to life.
+                    revived = {**fields, DELETED_AT_FIELD: DELETE_FIELD}
+                    await reference.update(revived, option=unchanged)
                 return MirrorOutcome.WRITTEN
-            # Every field the layout knows is set (maps wholesale); unknown fields a legacy
-            # app may still read are kept; a tombstone comes back to life.
-            revived = {**fields, DELETED_AT_FIELD: DELETE_FIELD}
-            transaction.set(reference, revived, merge=cast(bool, list(revived)))
-            return MirrorOutcome.WRITTEN
+            except (AlreadyExists, Conflict, FailedPrecondition):
+                continue  # written meanwhile: decide again on what is there now
+        raise MirrorContended(f"{mirror.entity} document changed {MAX_CONTENDED} times meanwhile")
 
-        outcome: MirrorOutcome = await write(self._client.transaction())
-        return outcome
-
-    async def _reference(self, mirror: PendingMirror) -> AsyncDocumentReference:
+    async def _current(self, mirror: PendingMirror) -> Snapshot:
+        """The mirror's document as it is (existing or not): named by the record's UUID when
+        the backend created it, else the legacy auto-id that maps to that UUID."""
         if mirror.entity is Entity.USERS:
-            return self._docs.user(mirror.user_id)
-        collection = COLLECTIONS[mirror.entity]
-        if mirror.entity in _BY_UUID:
-            return await self._docs.reference_of(
-                mirror.user_id, collection, UUID(mirror.record_key)
-            )
-        reference: AsyncDocumentReference = self._docs.collection(
-            mirror.user_id, collection
-        ).document(mirror.record_key)
-        return reference
+            snapshot: Snapshot = await self._docs.user(mirror.user_id).get()
+            return snapshot
+        documents = self._docs.collection(mirror.user_id, COLLECTIONS[mirror.entity])
+        named: Snapshot = await documents.document(mirror.record_key).get()
+        if named.exists or mirror.entity not in _BY_UUID:
+            return named
+        record = UUID(mirror.record_key)
+        async for reference in documents.list_documents():
+            if record_id(mirror.user_id, reference.parent.id, reference.id) == record:
+                legacy: Snapshot = await reference.get()
+                return legacy
+        return named
 
     def _decode(self, value: object) -> Any:
         decoded = codec.decode_value(value)

@@ -21,6 +21,11 @@ SYSTEM_TABLES = {
     "migration_verifications",
     # The tombstone list of erasure itself: keyed by the erased uid, it must outlive the user.
     "erased_users",
+    # The backfill's checkpoints: keyed by entity kind, paths and counts only.
+    "backfill_checkpoints",
+    # Documents the backfill kept out, keyed by path: their uid may have no `users` row
+    # (orphans of deleted accounts), so no foreign key; erasure deletes them by uid.
+    "backfill_quarantine",
 }
 
 

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from datastore.postgres.tables import (
+    backfill,
     blocklists,
     consumers,
     devices,
@@ -21,6 +22,7 @@ from datastore.postgres.tables import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "backfill",
     "blocklists",
     "consumers",
     "devices",
