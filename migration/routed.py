@@ -28,7 +28,7 @@ from domain.schedules.ports import ScheduleRepository
 from domain.stats.model import DayTotal
 from domain.usage.model import UsageReport
 from domain.usage.ports import UsageReportRepository
-from domain.users.model import DEFAULT_DAILY_GOAL_MINUTES, Consents, NotificationPreferences, User
+from domain.users.model import User, new_user
 from domain.users.ports import UserRepository
 from migration.routing import Route
 
@@ -47,7 +47,7 @@ class RoutedUsers:
         await self._route.postgres.ensure(uid)
         if self._route.phase.writes_firestore:
             # The profile as Postgres has it (its instants too), so both stores agree.
-            user = await self._route.postgres.get(uid) or _new_user(uid, self._clock())
+            user = await self._route.postgres.get(uid) or new_user(uid, self._clock())
             await self._route.record_mirror(mirror_of_user_creation(user))
 
     async def save(self, user: User) -> None:
@@ -249,19 +249,3 @@ class RoutedUsage:
         await self._route.write(
             lambda r: r.save(report), lambda: mirror_of_save(Entity.USAGE, report, self._client)
         )
-
-
-def _new_user(uid: str, now: datetime) -> User:
-    """The profile `ensure` creates (as the repositories do): defaults, version 0."""
-    return User(
-        uid=uid,
-        display_name=None,
-        timezone="UTC",
-        locale=None,
-        daily_goal_minutes=DEFAULT_DAILY_GOAL_MINUTES,
-        notifications=NotificationPreferences(),
-        consents=Consents(),
-        version=0,
-        created_at=now,
-        updated_at=now,
-    )

@@ -60,6 +60,22 @@ class User:
     updated_at: datetime
 
 
+def new_user(uid: str, now: datetime) -> User:
+    """The profile a user has from their first call on: defaults, version 0 (never written)."""
+    return User(
+        uid=uid,
+        display_name=None,
+        timezone="UTC",
+        locale=None,
+        daily_goal_minutes=DEFAULT_DAILY_GOAL_MINUTES,
+        notifications=NotificationPreferences(),
+        consents=Consents(),
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileChanges:
     """What a client asked to change; only the fields it sent are set."""

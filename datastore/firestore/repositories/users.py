@@ -6,7 +6,7 @@ from google.api_core.exceptions import AlreadyExists
 
 from datastore.firestore.mapping import users as mapping
 from datastore.firestore.repositories.common import Documents, lacks_timezone
-from domain.users.model import DEFAULT_DAILY_GOAL_MINUTES, Consents, NotificationPreferences, User
+from domain.users.model import User, new_user
 
 
 class FirestoreUserRepository:
@@ -23,19 +23,7 @@ class FirestoreUserRepository:
         return self._docs.map(snapshot, mapping.from_document, context)
 
     async def ensure(self, uid: str) -> None:
-        now = self._docs.clock()
-        user = User(
-            uid=uid,
-            display_name=None,
-            timezone="UTC",
-            locale=None,
-            daily_goal_minutes=DEFAULT_DAILY_GOAL_MINUTES,
-            notifications=NotificationPreferences(),
-            consents=Consents(),
-            version=0,
-            created_at=now,
-            updated_at=now,
-        )
+        user = new_user(uid, self._docs.clock())
         with contextlib.suppress(AlreadyExists):
             await self._docs.user(uid).create(mapping.to_document(user))
 

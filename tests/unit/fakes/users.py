@@ -3,12 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.common import utc_now
-from domain.users.model import (
-    DEFAULT_DAILY_GOAL_MINUTES,
-    Consents,
-    NotificationPreferences,
-    User,
-)
+from domain.users.model import User, new_user
 
 
 class FakeUserRepository:
@@ -20,19 +15,7 @@ class FakeUserRepository:
 
     async def ensure(self, uid: str) -> None:
         if uid not in self.rows:
-            now = utc_now()
-            self.rows[uid] = User(
-                uid,
-                None,
-                "UTC",
-                None,
-                DEFAULT_DAILY_GOAL_MINUTES,
-                NotificationPreferences(),
-                Consents(),
-                0,
-                now,
-                now,
-            )
+            self.rows[uid] = new_user(uid, utc_now())
 
     async def save(self, user: User) -> None:
         self.rows[user.uid] = replace(user)
