@@ -39,6 +39,8 @@ bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> rat
 	$(BIN)/python bench/api_read.py
 	$(BIN)/python bench/outbox_relay.py
 	$(BIN)/python bench/push_fanout.py
+	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/dual_write.py
 
 $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)

@@ -27,6 +27,9 @@ except ImportError:  # loaded as the top-level module `main`, as the Firebase ru
 # Firestore triggers run in the database's region: `eur3` (terraform var.firestore_location)
 # delivers its events in europe-west1.
 REGION = "europe-west1"
+SERVICE_ACCOUNT = "focus-legacy-trigger@"
+"""The project's `focus-legacy-trigger` account (terraform/iam.tf): it may publish to
+`legacy-changes` and nothing else, where the default compute account may do much more."""
 TOPIC = params.StringParam(
     "LEGACY_CHANGES_TOPIC",
     default="legacy-changes",
@@ -57,13 +60,17 @@ def retried(function: F) -> F:
 
 
 @retried
-@firestore_fn.on_document_written(document="users/{uid}", region=REGION)
+@firestore_fn.on_document_written(
+    document="users/{uid}", region=REGION, service_account=SERVICE_ACCOUNT
+)
 def legacy_user_written(event: ChangeEvent) -> None:
     forward(event)
 
 
 @retried
-@firestore_fn.on_document_written(document="users/{uid}/{collection}/{docId}", region=REGION)
+@firestore_fn.on_document_written(
+    document="users/{uid}/{collection}/{docId}", region=REGION, service_account=SERVICE_ACCOUNT
+)
 def legacy_user_document_written(event: ChangeEvent) -> None:
     forward(event)
 

@@ -20,6 +20,12 @@ resource "google_service_account" "invoker" {
   description  = "The identity Pub/Sub push, Cloud Tasks and Cloud Scheduler sign their OIDC tokens as (FOCUS_INTERNAL_INVOKER). Holds nothing but run.invoker on focus-api."
 }
 
+resource "google_service_account" "legacy_trigger" {
+  account_id   = "focus-legacy-trigger"
+  display_name = "focus-legacy-trigger (Cloud Functions)"
+  description  = "Runs functions/ (the legacy Firestore trigger): publishes to legacy-changes, nothing else."
+}
+
 resource "google_service_account" "migrate" {
   account_id   = "focus-migrate"
   display_name = "focus-migrate (Cloud Run job)"
@@ -62,6 +68,22 @@ resource "google_project_iam_member" "relay_sql_client" {
   project = var.project_id
   role    = "roles/cloudsql.client"
   member  = google_service_account.relay.member
+}
+
+# The relay worker also repairs pending Firestore mirrors while the migration runs.
+resource "google_project_iam_member" "relay_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.relay.member
+}
+
+# --- focus-legacy-trigger --------------------------------------------------------------
+
+# functions/main.py runs as this account (`service_account="focus-legacy-trigger@"`).
+resource "google_pubsub_topic_iam_member" "legacy_trigger_publisher" {
+  topic  = google_pubsub_topic.legacy_changes.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.legacy_trigger.member
 }
 
 # --- focus-migrate ---------------------------------------------------------------------

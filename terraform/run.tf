@@ -18,6 +18,9 @@ locals {
     FOCUS_CLOUD_TASKS_LOCATION   = google_cloud_tasks_queue.jobs.location
     FOCUS_CLOUD_TASKS_QUEUE      = google_cloud_tasks_queue.jobs.name
     FOCUS_CLOUD_TASKS_TARGET_URL = local.api_url
+    # While the Firebase app's Firestore holds data, each entity's migration phase decides
+    # where it is read and written; the relay also repairs pending Firestore mirrors.
+    FOCUS_LEGACY_FIRESTORE = tostring(var.legacy_firestore)
   }
 }
 

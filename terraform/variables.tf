@@ -142,3 +142,9 @@ variable "metrics_sidecar_image" {
   type        = string
   default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
 }
+
+variable "legacy_firestore" {
+  description = "The Firebase app's Firestore still holds data (docs/migration/runbook.md): dual writes by phase. False once every entity is postgres_only."
+  type        = bool
+  default     = true
+}

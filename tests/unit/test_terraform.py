@@ -775,3 +775,39 @@ def test_legacy_changes_are_pushed_in_order_to_the_legacy_sync_as_the_invoker() 
     ]
     assert len(keepers) == 1
     assert "push_config" not in keepers[0]
+
+
+def test_the_legacy_trigger_runs_as_an_account_that_may_only_publish_legacy_changes() -> None:
+    from functions.main import SERVICE_ACCOUNT, TOPIC
+
+    tf = terraform()
+    (name,) = [
+        name
+        for name, body in tf.of_type("google_service_account").items()
+        if f"{body['account_id']}@" == SERVICE_ACCOUNT
+    ]
+    member = f"${{google_service_account.{name}.member}}"
+    publishes = [
+        grant for grant in grants(tf, "google_pubsub_topic_iam_member") if grant["member"] == member
+    ]
+    assert [grant["role"] for grant in publishes] == ["roles/pubsub.publisher"]
+    topic = ref(publishes[0]["topic"], "google_pubsub_topic", "id")
+    assert tf.resource("google_pubsub_topic", topic)["name"] == TOPIC.default
+    project_roles = [
+        grant for grant in grants(tf, "google_project_iam_member") if member in strings(grant)
+    ]
+    assert project_roles == []
+
+
+def test_the_relay_may_repair_firestore_mirrors_while_the_migration_runs() -> None:
+    tf = terraform()
+    address, _ = relay(tf)
+    env = environment(tf, container_of(tf, address)[1])
+    assert env["FOCUS_LEGACY_FIRESTORE"] == "${tostring(var.legacy_firestore)}"
+    relay_member = "${google_service_account.relay.member}"
+    roles = {
+        grant["role"]
+        for grant in grants(tf, "google_project_iam_member")
+        if grant["member"] == relay_member
+    }
+    assert "roles/datastore.user" in roles
