@@ -114,6 +114,13 @@ class DualWriteApp:
             ).fetchall()
         return [name for (name,) in rows]
 
+    def postgres_blocklist_ids(self, uid: str) -> list[str]:
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT id FROM blocklists WHERE user_id = %s ORDER BY id", (uid,)
+            ).fetchall()
+        return [str(list_id) for (list_id,) in rows]
+
     def firestore_doc(self, uid: str, collection: str, doc_id: str) -> dict[str, Any] | None:
         snapshot = self.firestore.document(f"users/{uid}/{collection}/{doc_id}").get()
         return snapshot.to_dict()

@@ -7,6 +7,7 @@ phase table, the official Firestore emulator, real PostgreSQL); only the clock i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -185,6 +186,44 @@ def test_writes_during_an_outage_of_the_read_store_are_refused_whole(
     # Only the user's first-call profile (committed before the write began) is owed.
     assert app.pending(alice.uid) == [("users", 0)]
     assert app.postgres_blocklists(alice.uid) == []
+
+
+def test_a_process_killed_between_commit_and_mirror_loses_nothing(
+    settings: Settings,
+    database_url: str,
+    clock: TestClock,
+    firestore_emulator: FirestoreEmulator,
+    alice: ApiUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    firestore_emulator.reset()
+    with dual_write_app(settings, database_url, clock, firestore_emulator) as first:
+        first.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+        assert first.container.migration is not None
+        mirroring = first.container.migration.mirroring
+
+        async def killed(*args: object, **kwargs: object) -> bool:
+            raise asyncio.CancelledError  # the process is gone before Firestore is written
+
+        assert first.client.get("/v1/me", headers=alice.headers).status_code == 200
+        monkeypatch.setattr(mirroring, "apply", killed)
+        response = first.client.post("/v1/blocklists", headers=alice.headers, json=BLOCKLIST)
+        # The commit happened: whatever the client saw, the write is durable.
+        assert [entity for entity, _ in first.pending(alice.uid)] == ["blocklists"]
+    created_id = first.postgres_blocklist_ids(alice.uid)[0]
+    assert response.status_code in (201, 500)
+    assert first.firestore_doc(alice.uid, "blocklists", created_id) is None
+
+    # The next process (any instance) writes it before it reads Firestore for the user.
+    with dual_write_app(settings, database_url, clock, firestore_emulator) as second:
+        second.set_phase(Phase.DUAL_WRITE_READ_FIRESTORE)
+        listed = second.client.get("/v1/blocklists", headers=alice.headers)
+        assert listed.status_code == 200
+        assert [item["id"] for item in listed.json()["items"]] == [created_id]
+        assert second.pending(alice.uid) == []
+        assert second.firestore_doc(alice.uid, "blocklists", created_id) is not None
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM migration_phases")
 
 
 def test_the_repair_loop_writes_what_an_outage_left_pending(
