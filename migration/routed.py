@@ -14,7 +14,7 @@ from uuid import UUID
 from google.cloud.firestore import AsyncClient
 
 from datastore.firestore.layout import usage_doc_id
-from datastore.firestore.mirrors import mirror_of_delete, mirror_of_save, mirror_of_user_creation
+from datastore.firestore.mirrors import mirror_of_creation, mirror_of_delete, mirror_of_save
 from domain.blocklists.model import Blocklist
 from domain.blocklists.ports import BlocklistRepository
 from domain.common import Clock
@@ -48,7 +48,7 @@ class RoutedUsers:
         if self._route.phase.writes_firestore:
             # The profile as Postgres has it (its instants too), so both stores agree.
             user = await self._route.postgres.get(uid) or new_user(uid, self._clock())
-            await self._route.record_mirror(mirror_of_user_creation(user))
+            await self._route.record_mirror(mirror_of_creation(Entity.USERS, user, self._client))
 
     async def save(self, user: User) -> None:
         await self._route.write(
@@ -188,7 +188,7 @@ class RoutedFocusSessions:
     async def add(self, session: FocusSession) -> None:
         await self._route.write(
             lambda r: r.add(session),
-            lambda: mirror_of_save(Entity.FOCUS_SESSIONS, session, self._client),
+            lambda: mirror_of_creation(Entity.FOCUS_SESSIONS, session, self._client),
         )
 
     async def save(self, session: FocusSession) -> None:

@@ -10,6 +10,7 @@ retry or two appliers racing can never put older data over newer (ADR 0012).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,7 @@ from uuid import UUID
 
 from google.api_core.exceptions import AlreadyExists, Conflict, FailedPrecondition
 from google.cloud.firestore import DELETE_FIELD, AsyncClient
+from google.cloud.firestore_v1.async_document import AsyncDocumentReference
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from datastore.firestore.layout import (
@@ -56,7 +58,14 @@ COLLECTIONS = {
 }
 """Each entity's subcollection under `users/{uid}` (users are the `users/{uid}` documents)."""
 _BY_UUID = (Entity.BLOCKLISTS, Entity.SCHEDULES, Entity.FOCUS_SESSIONS)
+LEGACY_UUID_VERSION = 5
 """Entities whose legacy documents have auto-ids that map to the record's UUID."""
+
+
+def _may_be_legacy(mirror: PendingMirror) -> bool:
+    """Whether the record's document may have a legacy auto-id: only records whose UUID was
+    derived from one (UUID5, `layout.record_id`); the backend names its own by their UUID."""
+    return mirror.entity in _BY_UUID and UUID(mirror.record_key).version == LEGACY_UUID_VERSION
 
 
 class MirrorOutcome(StrEnum):
@@ -80,16 +89,10 @@ def mirror_of_save(entity: Entity, record: Record, client: AsyncClient) -> Pendi
     )
 
 
-def mirror_of_user_creation(user: User) -> PendingMirror:
-    """A user's first document, written only when Firestore has none (never over a profile)."""
-    return PendingMirror(
-        entity=Entity.USERS,
-        user_id=user.uid,
-        record_key=user.uid,
-        version=user.version,
-        kind=MirrorKind.CREATE,
-        fields=_encode(users.to_document(user)),
-    )
+def mirror_of_creation(entity: Entity, record: Record, client: AsyncClient) -> PendingMirror:
+    """A new record's document, created only when absent: one round trip, and a retry after
+    it was written finds it and changes nothing (a profile is never overwritten this way)."""
+    return dataclasses.replace(mirror_of_save(entity, record, client), kind=MirrorKind.CREATE)
 
 
 def mirror_of_delete(
@@ -162,6 +165,12 @@ class FirestoreMirrorWriter:
         three. When someone wrote in between, the decision is made again on what they left.
         """
         fields = {name: self._decode(value) for name, value in mirror.fields.items()}
+        if mirror.kind is MirrorKind.CREATE:
+            try:
+                await self._named(mirror).create(fields)
+            except AlreadyExists:
+                return MirrorOutcome.STALE
+            return MirrorOutcome.WRITTEN
         for _ in range(MAX_CONTENDED):
             snapshot = await self._current(mirror)
             reference = snapshot.reference
@@ -172,7 +181,7 @@ class FirestoreMirrorWriter:
                         return MirrorOutcome.ABSENT
                     await reference.create(fields)
                     return MirrorOutcome.WRITTEN
-                if mirror.kind is MirrorKind.CREATE or version_of(data) >= mirror.version:
+                if version_of(data) >= mirror.version:
                     return MirrorOutcome.STALE
                 unchanged = self._client.write_option(last_update_time=snapshot.update_time)
                 if mirror.kind is MirrorKind.TOMBSTONE:
@@ -188,21 +197,25 @@ class FirestoreMirrorWriter:
         raise MirrorContended(f"{mirror.entity} document changed {MAX_CONTENDED} times meanwhile")
 
     async def _current(self, mirror: PendingMirror) -> Snapshot:
-        """The mirror's document as it is (existing or not): named by the record's UUID when
-        the backend created it, else the legacy auto-id that maps to that UUID."""
-        if mirror.entity is Entity.USERS:
-            snapshot: Snapshot = await self._docs.user(mirror.user_id).get()
-            return snapshot
-        documents = self._docs.collection(mirror.user_id, COLLECTIONS[mirror.entity])
-        named: Snapshot = await documents.document(mirror.record_key).get()
-        if named.exists or mirror.entity not in _BY_UUID:
+        """The mirror's document as it is (existing or not): named by the record's key, or,
+        for a record first written by a legacy app, by the auto-id that maps to its UUID."""
+        named: Snapshot = await self._named(mirror).get()
+        if named.exists or not _may_be_legacy(mirror):
             return named
         record = UUID(mirror.record_key)
+        documents = self._docs.collection(mirror.user_id, COLLECTIONS[mirror.entity])
         async for reference in documents.list_documents():
             if record_id(mirror.user_id, reference.parent.id, reference.id) == record:
                 legacy: Snapshot = await reference.get()
                 return legacy
         return named
+
+    def _named(self, mirror: PendingMirror) -> AsyncDocumentReference:
+        if mirror.entity is Entity.USERS:
+            return self._docs.user(mirror.user_id)
+        documents = self._docs.collection(mirror.user_id, COLLECTIONS[mirror.entity])
+        reference: AsyncDocumentReference = documents.document(mirror.record_key)
+        return reference
 
     def _decode(self, value: object) -> Any:
         decoded = codec.decode_value(value)
