@@ -6,6 +6,8 @@ Every record carries the request id of the request it was logged in (`X-Request-
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -20,8 +22,21 @@ class _RequestId(logging.Filter):
         return True
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record, not the stream of the day
+    `configure` ran: a command run in-process (a test's CLI runner) swaps and closes its own."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure(level: str, *, json: bool) -> None:
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     handler.addFilter(_RequestId())
     if json:
         # Cloud Logging reads `severity` and `message`; everything else lands in jsonPayload.
