@@ -22,6 +22,8 @@ from domain.migration import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from domain.migration import PhaseStore
 
 T = TypeVar("T")
@@ -39,9 +41,15 @@ def _fail(message: str) -> typer.Exit:
 
 def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
     """Runs `job` on the phase store of the configured database (no full container needed)."""
+    from datastore.postgres.migration_phases import PostgresPhaseStore
+
+    return _with_engine(lambda engine: job(PostgresPhaseStore(engine)))
+
+
+def _with_engine(job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Runs `job` on an engine of the configured database, disposed of afterwards."""
     from app.database import database_url
     from datastore.postgres.engine import create_engine
-    from datastore.postgres.migration_phases import PostgresPhaseStore
 
     settings = Settings()
     logs.configure(settings.log_level, json=settings.log_json)
@@ -52,7 +60,7 @@ def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
 
     async def run() -> T:
         try:
-            return await job(PostgresPhaseStore(engine))
+            return await job(engine)
         finally:
             await engine.dispose()
 
@@ -92,9 +100,12 @@ def migrate_phase(
 
 @migrate.command("status")
 def migrate_status() -> None:
-    """Every entity's phase, since when, and its last verification."""
+    """Every entity's phase, since when, its last verification, and the mirrors owed."""
+    from datastore.postgres.migration_phases import PostgresPhaseStore
+    from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 
-    async def job(store: PhaseStore) -> list[tuple[str, ...]]:
+    async def job(engine: AsyncEngine) -> tuple[list[tuple[str, ...]], str]:
+        store = PostgresPhaseStore(engine)
         phases = await store.current()
         rows: list[tuple[str, ...]] = []
         for entity in Entity:
@@ -102,14 +113,20 @@ def migrate_status() -> None:
             since = last_change[0].at if last_change else None
             verified = await store.last_verification(entity)
             rows.append((entity.value, phases[entity].value, _when(since), *_verified(verified)))
-        return rows
+        pending, oldest = await PostgresMirrorQueue(engine).backlog()
+        owed = f"Firestore mirrors pending: {pending}"
+        if oldest is not None:
+            owed += f" (oldest {_age(utc_now() - oldest)} old)"
+        return rows, owed
 
     header = ("ENTITY", "PHASE", "SINCE", "LAST VERIFIED", "RESULT", "AGE")
-    rows = [header, *_with_store(job)]
+    entities, owed = _with_engine(job)
+    rows = [header, *entities]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         typer.echo("  ".join(cells).rstrip())
+    typer.echo(owed)
 
 
 def _when(instant: datetime | None) -> str:

@@ -134,8 +134,10 @@ def test_status_shows_every_entity_with_its_phase_and_last_verify(database: str)
     status = focus("status")
 
     assert status.exit_code == 0, status.output
-    lines = {line.split()[0]: line for line in status.output.splitlines()[1:]}
+    *table, owed = status.output.splitlines()[1:]
+    lines = {line.split()[0]: line for line in table}
     assert set(lines) == {entity.value for entity in Entity}
+    assert owed == "Firestore mirrors pending: 0"
     assert "dual_write_read_firestore" in lines["focus_sessions"]
     assert "passed (full)" in lines["focus_sessions"]
     assert "3h00m" in lines["focus_sessions"]
