@@ -66,6 +66,7 @@ class Migration:
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
         await self.mirroring.drain_background()
+        await self.unit_of_work.shadow.drain()
 
 
 def build_migration(

@@ -64,7 +64,7 @@ class Route(Generic[R]):
             return await self._on_firestore(call)
         result = await call(self._postgres)
         if self.phase is Phase.DUAL_WRITE_READ_POSTGRES:
-            await self._shadow.compare(
+            self._shadow.compare_later(
                 self.entity.value,
                 ids,
                 _unversioned(result),

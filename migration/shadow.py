@@ -8,6 +8,7 @@ request goes on with what Postgres answered.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -87,9 +88,29 @@ class ShadowReads:
         self._rate = rate
         self._ignore = frozenset(ignore)
         self._sample = sample
+        self._running: set[asyncio.Task[list[str] | None]] = set()
 
     def sampled(self) -> bool:
         return self._rate > 0 and self._sample() < self._rate
+
+    def compare_later(
+        self,
+        entity: str,
+        ids: Mapping[str, str],
+        primary: T | None,
+        shadow: Callable[[], Awaitable[T | None]],
+    ) -> None:
+        """`compare`, after the response: the shadow read adds nothing to the request's time."""
+        if not self.sampled():
+            return
+        task = asyncio.create_task(self._compare(entity, ids, primary, shadow))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def drain(self) -> None:
+        """Waits for the comparisons still running (shutdown, tests)."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def compare(
         self,
@@ -102,6 +123,15 @@ class ShadowReads:
         sampled, or the shadow read failed). Never raises."""
         if not self.sampled():
             return None
+        return await self._compare(entity, ids, primary, shadow)
+
+    async def _compare(
+        self,
+        entity: str,
+        ids: Mapping[str, str],
+        primary: T | None,
+        shadow: Callable[[], Awaitable[T | None]],
+    ) -> list[str] | None:
         try:
             other = await shadow()
             fields = [f for f in differing_fields(primary, other) if f not in self._ignore]

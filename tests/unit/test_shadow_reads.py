@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -114,3 +115,20 @@ async def test_only_the_configured_share_of_reads_is_compared() -> None:
     assert results == [[], None, [], None]
     assert calls == 2
     assert await ShadowReads(0.0).compare("users", {}, user(), firestore) is None
+
+
+async def test_a_comparison_after_the_response_is_counted_once_it_ran() -> None:
+    before = metric("mismatch")
+    shadow_read_started = asyncio.Event()
+
+    async def firestore() -> User:
+        shadow_read_started.set()
+        return user(display_name="Someone else")
+
+    shadow = ShadowReads(1.0)
+    shadow.compare_later("users", {"user_id": "u1"}, user(), firestore)
+
+    assert metric("mismatch") == before  # nothing ran yet: the caller went on at once
+    await shadow.drain()
+    assert shadow_read_started.is_set()
+    assert metric("mismatch") == before + 1

@@ -91,6 +91,7 @@ class DualWriteApp:
         portal = self.client.portal
         assert portal is not None
         portal.call(self.container.migration.mirroring.drain_background)
+        portal.call(self.container.migration.unit_of_work.shadow.drain)
 
     def pending(self, uid: str) -> list[tuple[str, int]]:
         with psycopg.connect(self.database_url) as conn:

@@ -287,6 +287,7 @@ def test_shadow_reads_report_field_names_and_never_change_the_answer(
     app.drain()
     matches = shadow_count("match")
     app.client.get(f"/v1/blocklists/{created['id']}", headers=alice.headers)
+    app.drain()  # shadow reads run after the response
     assert shadow_count("match") == matches + 1
 
     app.firestore.document(f"users/{alice.uid}/blocklists/{created['id']}").update(
@@ -295,6 +296,7 @@ def test_shadow_reads_report_field_names_and_never_change_the_answer(
     mismatches = shadow_count("mismatch")
     with caplog.at_level(logging.WARNING, logger="migration.shadow"):
         fetched = app.client.get(f"/v1/blocklists/{created['id']}", headers=alice.headers)
+        app.drain()
 
     assert fetched.json()["name"] == "Deep work"
     assert shadow_count("mismatch") == mismatches + 1
