@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app import logs
-from app.settings import ConfigurationError, Settings
+from app.cli_migration_jobs import fail, run_on_both_stores
 from domain.migration import Entity
 
 if TYPE_CHECKING:
+    from google.cloud.firestore import AsyncClient
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from migration.backfill import BackfillOptions, EntitySummary
-
-EMULATOR_PROJECT_ID = "demo-focus"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code=2)
 
 
 def backfill_command(
     entity: Annotated[
         Entity | None, typer.Argument(help="Only this entity (default: all, users first).")
     ] = None,
-    batch: Annotated[int, typer.Option(help="Documents per page and per transaction.")] = 500,
+    batch: Annotated[int, typer.Option(help="Documents per page and per transaction.")] = 1000,
     dry_run: Annotated[
         bool, typer.Option(help="Map and count from the first document; write nothing.")
     ] = False,
@@ -44,47 +37,29 @@ def backfill_command(
     from migration.backfill import BackfillOptions, BackfillRefused
 
     if max_rate is not None and max_rate <= 0:
-        raise _fail(f"--max-rate must be positive (got {max_rate})")
+        raise fail(f"--max-rate must be positive (got {max_rate})")
     try:
         options = BackfillOptions(entity, batch, dry_run, max_rate)
         summaries = _run(options)
     except BackfillRefused as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     _print(summaries, options)
 
 
 def _run(options: BackfillOptions) -> Sequence[EntitySummary]:
-    from google.cloud import firestore
-
-    from app.database import database_url
     from datastore.postgres.backfill import PostgresBackfillStore
-    from datastore.postgres.engine import create_engine
     from migration.backfill import Backfill
     from migration.backfill.progress import RichProgress
 
-    settings = Settings()
-    logs.configure(settings.log_level, json=settings.log_json)
-    emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    project = settings.firebase_project_id or (EMULATOR_PROJECT_ID if emulator else None)
-    if project is None:
-        raise _fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
-    try:
-        engine = create_engine(database_url(settings), pool_size=2, max_overflow=0)
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
-
-    async def run() -> Sequence[EntitySummary]:
+    async def job(engine: AsyncEngine, client: AsyncClient) -> Sequence[EntitySummary]:
         progress = RichProgress()
-        client = firestore.AsyncClient(project=project)
         try:
             backfill = Backfill(client, PostgresBackfillStore(engine), options, progress=progress)
             return await backfill.run()
         finally:
             progress.close()
-            client.close()  # type: ignore[no-untyped-call]
-            await engine.dispose()
 
-    return asyncio.run(run())
+    return run_on_both_stores(job, max_overflow=0)
 
 
 def _print(summaries: Sequence[EntitySummary], options: BackfillOptions) -> None:

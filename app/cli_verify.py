@@ -6,29 +6,23 @@ divergence, 2 on a usage error. Output names records by id and fields by name, n
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from app import logs
-from app.cli_legacy import EMULATOR_PROJECT_ID
-from app.settings import ConfigurationError, Settings
+from app.cli_migration_jobs import fail, run_on_both_stores
 from domain.migration import Entity, VerificationMode
 
 if TYPE_CHECKING:
+    from google.cloud.firestore import AsyncClient
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from migration.verify import Options, Outcome, Tally
 
 DEFAULT_SAMPLE = 1000
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code=2)
 
 
 def verify_command(
@@ -52,9 +46,9 @@ def verify_command(
     from migration.verify import ORDER, Options
 
     if sample is not None and full:
-        raise _fail("--sample and --full exclude each other")
+        raise fail("--sample and --full exclude each other")
     if sample is not None and sample <= 0:
-        raise _fail("--sample needs a number of records above 0")
+        raise fail("--sample needs a number of records above 0")
     mode = VerificationMode.FULL if full else VerificationMode.SAMPLE
     options = Options(mode, sample or DEFAULT_SAMPLE, repair, seed)
     entities = [entity] if entity is not None else list(ORDER)
@@ -68,34 +62,14 @@ def verify_command(
 
 
 def _run(entities: list[Entity], options: Options) -> list[Outcome]:
-    from google.cloud import firestore
-
-    from app.database import database_url
-    from datastore.postgres.engine import create_engine
     from datastore.postgres.migration_phases import PostgresPhaseStore
     from migration.verify import Verifier
 
-    settings = Settings()
-    logs.configure(settings.log_level, json=settings.log_json)
-    emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    project = settings.firebase_project_id or (EMULATOR_PROJECT_ID if emulator else None)
-    if project is None:
-        raise _fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
-    try:
-        engine = create_engine(database_url(settings), pool_size=2, max_overflow=2)
-    except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+    async def job(engine: AsyncEngine, client: AsyncClient) -> list[Outcome]:
+        verifier = Verifier(engine, client, PostgresPhaseStore(engine))
+        return [await verifier.verify(entity, options) for entity in entities]
 
-    async def run() -> list[Outcome]:
-        client = firestore.AsyncClient(project=project)
-        try:
-            verifier = Verifier(engine, client, PostgresPhaseStore(engine))
-            return [await verifier.verify(entity, options) for entity in entities]
-        finally:
-            client.close()  # type: ignore[no-untyped-call]
-            await engine.dispose()
-
-    return asyncio.run(run())
+    return run_on_both_stores(job, max_overflow=2)
 
 
 def _counts(tally: Tally) -> list[str]:

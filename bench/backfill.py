@@ -19,12 +19,10 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import statistics
 import sys
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402  (beside this file)
+from timing import Results, Run  # noqa: E402
 
 START = dt.datetime(2025, 1, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -62,28 +61,6 @@ def sessions(count: int, users: int) -> list[Any]:
         )
         records.append(BackfillRecord(f"users/{uid}/sessions/{n:020d}", uid, session))
     return records
-
-
-@dataclass
-class Run:
-    records: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.records / self.seconds
-
-
-@dataclass
-class Results:
-    runs: dict[str, list[Run]] = field(default_factory=dict)
-
-    def add(self, name: str, run: Run) -> None:
-        self.runs.setdefault(name, []).append(run)
-
-    def rate(self, name: str) -> float:
-        runs = self.runs[name]
-        return sum(r.records for r in runs) / sum(r.seconds for r in runs)
 
 
 async def bench(url: str, count: int, users: int, rounds: int, batch: int) -> Results:
@@ -176,14 +153,8 @@ def report(args: argparse.Namespace, results: Results) -> None:
     for name, runs in results.runs.items():
         per_round = " ".join(f"{r.rate:.0f}" for r in runs)
         print(f"{name:6} {results.rate(name):10.0f}  {per_round}")
-    pairs = zip(results.runs["ours"], results.runs["copy"], strict=True)
-    ratios = [o.rate / c.rate for o, c in pairs]
-    ratio = results.rate("ours") / results.rate("copy")
-    print(
-        f"ours/COPY {ratio:.2f} (rounds: {' '.join(f'{x:.2f}' for x in ratios)};"
-        f" median {statistics.median(ratios):.2f})"
-    )
-    print(f"RESULT backfill ratio={ratio:.2f}")
+    print(results.ratio_line("ours", "copy", "ours/COPY"))
+    print(f"RESULT backfill ratio={results.ratio('ours', 'copy'):.2f}")
 
 
 def main() -> None:

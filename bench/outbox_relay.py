@@ -18,12 +18,10 @@ import argparse
 import asyncio
 import io
 import os
-import statistics
 import sys
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402  (beside this file)
+from timing import Results, Run  # noqa: E402
 
 USER = "bench-user"
 TYPES = (
@@ -84,30 +83,6 @@ def cpu_seconds(pids: list[int]) -> float | None:
             return None
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
-
-
-@dataclass
-class Run:
-    events: int
-    seconds: float
-    cpu: float
-    server_cpu: float | None
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.seconds
-
-
-@dataclass
-class Results:
-    runs: dict[str, list[Run]] = field(default_factory=dict)
-
-    def add(self, name: str, run: Run) -> None:
-        self.runs.setdefault(name, []).append(run)
-
-    def rate(self, name: str) -> float:
-        runs = self.runs[name]
-        return sum(r.events for r in runs) / sum(r.seconds for r in runs)
 
 
 async def bench(url: str, count: int, rounds: int, warmup: int, sizes: list[int]) -> Results:
@@ -212,21 +187,15 @@ def report(args: argparse.Namespace, results: Results, default: str) -> None:
     )
     base = results.rate("baseline")
     for name, runs in results.runs.items():
-        events = sum(r.events for r in runs)
-        client = sum(r.cpu for r in runs) / events * 1e6
+        events = sum(r.count for r in runs)
+        client = sum(r.cpu or 0.0 for r in runs) / events * 1e6
         measured = [r.server_cpu for r in runs if r.server_cpu is not None]
         server = f"{sum(measured) / events * 1e6:6.1f}" if len(measured) == len(runs) else "   n/a"
         per_round = " ".join(f"{r.rate:.0f}" for r in runs)
         rate = results.rate(name)
         print(f"{name:13} {rate:9.0f} {rate / base:7.2f} {client:20.1f} {server}  {per_round}")
-    pairs = zip(results.runs[default], results.runs["baseline"], strict=True)
-    per_round_ratio = [o.rate / b.rate for o, b in pairs]
-    print(
-        f"{default}: ours/baseline {results.rate(default) / base:.2f} (rounds: "
-        f"{' '.join(f'{x:.2f}' for x in per_round_ratio)}; "
-        f"median {statistics.median(per_round_ratio):.2f})"
-    )
-    print(f"RESULT outbox_relay ratio={results.rate(default) / base:.2f}")
+    print(results.ratio_line(default, "baseline", f"{default}: ours/baseline"))
+    print(f"RESULT outbox_relay ratio={results.ratio(default, 'baseline'):.2f}")
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -23,14 +22,7 @@ from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from datastore.firestore import layout
-from datastore.firestore.mapping import (
-    blocklists,
-    devices,
-    focus_sessions,
-    schedules,
-    usage,
-    users,
-)
+from datastore.firestore.mapping import focus_sessions, users
 from datastore.firestore.mapping.common import (
     BadValue,
     MappingContext,
@@ -38,22 +30,13 @@ from datastore.firestore.mapping.common import (
     parse_instant,
     utc,
 )
-from datastore.firestore.repositories.common import Documents, lacks_timezone
+from datastore.firestore.repositories.common import Documents, lacks_timezone, mapped
 from datastore.postgres.backfill import BackfillRecord, Batch, QuarantinedDocument
 from domain.focus_sessions.model import FocusSession
 from domain.migration import Entity
+from migration.backfill.documents import FROM_DOCUMENT, NEEDS_USER
 from migration.backfill.reader import Snapshot, owner
 
-MAPPINGS: dict[Entity, ModuleType] = {
-    Entity.USERS: users,
-    Entity.DEVICES: devices,
-    Entity.BLOCKLISTS: blocklists,
-    Entity.SCHEDULES: schedules,
-    Entity.FOCUS_SESSIONS: focus_sessions,
-    Entity.USAGE: usage,
-}
-NEEDS_USER = (Entity.SCHEDULES, Entity.FOCUS_SESSIONS)
-"""Entities whose mapping needs the user's timezone and blocklists."""
 BlocklistIds = Callable[[Iterable[str]], Awaitable[dict[str, frozenset[UUID]]]]
 
 
@@ -107,16 +90,7 @@ class PageMapper:
     ) -> BackfillRecord:
         data = snapshot.to_dict() or {}
         context = await self._context(entity, uid, data, user)
-        assert snapshot.create_time is not None
-        assert snapshot.update_time is not None
-        record = MAPPINGS[entity].from_document(
-            uid,
-            snapshot.id,
-            data,
-            create_time=snapshot.create_time,
-            update_time=snapshot.update_time,
-            context=context,
-        )
+        record = mapped(FROM_DOCUMENT[entity], uid, snapshot, data, context)
         if entity is Entity.BLOCKLISTS and self._remember_blocklists:
             self.mapped_blocklists.setdefault(uid, set()).add(record.id)
         if entity is Entity.FOCUS_SESSIONS and record.is_running:

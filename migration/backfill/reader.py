@@ -19,20 +19,12 @@ from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from datastore.firestore import layout
 from domain.migration import Entity
+from migration.backfill.documents import COLLECTIONS
 
 log = logging.getLogger("migration.backfill")
 
 Snapshot = DocumentSnapshot[AsyncDocumentReference]
 
-COLLECTIONS = {
-    Entity.USERS: layout.USERS,
-    Entity.DEVICES: layout.DEVICES,
-    Entity.BLOCKLISTS: layout.BLOCKLISTS,
-    Entity.SCHEDULES: layout.SCHEDULES,
-    Entity.FOCUS_SESSIONS: layout.SESSIONS,
-    Entity.USAGE: layout.USAGE,
-}
-"""The legacy collection of each entity."""
 DOCUMENT_ID = "__name__"
 
 

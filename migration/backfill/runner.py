@@ -21,18 +21,15 @@ from datastore.postgres.backfill import Batch, Checkpoint, PostgresBackfillStore
 from domain.common import Clock, utc_now
 from domain.migration import Entity
 from migration.backfill import reader
-from migration.backfill.mapper import NEEDS_USER, PageMapper
+from migration.backfill.documents import NEEDS_USER, ORDER
+from migration.backfill.mapper import PageMapper
 from migration.backfill.rate import RampingLimiter
 
-ORDER = (
-    Entity.USERS,
-    Entity.DEVICES,
-    Entity.BLOCKLISTS,
-    Entity.SCHEDULES,
-    Entity.FOCUS_SESSIONS,
-    Entity.USAGE,
-)
-DEFAULT_BATCH = 500
+DEFAULT_BATCH = 1000
+"""Documents per page and per transaction. The pace is set by `RampingLimiter` in operations a
+second, whatever the page size (a page of 1,000 waits 2 s at the starting 500/s); a larger
+transaction spreads its fixed round trips over more rows (bench/backfill.py, ours/COPY: about
+0.44 at 500, 0.49 at 1,000, means of nine runs each on a busy 2-CPU machine)."""
 MAX_BATCH = 10_000
 
 

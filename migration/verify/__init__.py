@@ -18,13 +18,11 @@ from datastore.firestore.store import FirestoreStore
 from datastore.postgres import verify_reads
 from domain.common import Clock, utc_now
 from domain.migration import Entity, PhaseStore, VerificationMode
+from migration.backfill.documents import ORDER
 from migration.verify.compare import Divergence, Tally
 from migration.verify.firestore_side import FirestoreSide
 from migration.verify.repair import Repairer
 from migration.verify.run import EntityRun, Options, Outcome, verification
-
-ORDER = tuple(Entity)
-"""users, devices, blocklists, schedules, focus_sessions, usage: owners before what they own."""
 
 __all__ = ["ORDER", "Divergence", "Options", "Outcome", "Tally", "Verifier"]
 

@@ -26,9 +26,11 @@ from datastore.firestore.repositories.common import (
     Snapshot,
     is_deleted,
     lacks_timezone,
+    mapped,
 )
 from domain.migration import Entity
-from migration.verify.records import COLLECTIONS, FROM_DOCUMENT, Found, Quarantined, document_key
+from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, NEEDS_USER
+from migration.verify.records import Found, Quarantined, document_key
 
 PAGE = 300
 """Documents per query of a full walk."""
@@ -154,17 +156,8 @@ class FirestoreSide:
         data = snapshot.to_dict() or {}
         if is_deleted(data):
             return Found(key, None, deleted=True, version=version_of(data))
-        assert snapshot.create_time is not None
-        assert snapshot.update_time is not None
         try:
-            record = FROM_DOCUMENT[entity](
-                uid,
-                snapshot.id,
-                data,
-                create_time=snapshot.create_time,
-                update_time=snapshot.update_time,
-                context=context,
-            )
+            record = mapped(FROM_DOCUMENT[entity], uid, snapshot, data, context)
         except Unmappable as unmappable:
             return Quarantined(key, unmappable.reason.value)
         return Found(key, record, deleted=False, version=version_of(data))
@@ -177,7 +170,7 @@ class FirestoreSide:
             zones = await self.docs.device_timezones(uid) if lacking else ()
             return self.docs.context(device_timezones=zones)
         values: dict[str, Any] = {"user_exists": (await self.docs.user(uid).get()).exists}
-        if entity in (Entity.SCHEDULES, Entity.FOCUS_SESSIONS) and lacking:
+        if entity in NEEDS_USER and lacking:
             values["user_timezone"] = await self.docs.user_timezone(uid)
         if entity is Entity.SCHEDULES:
             lists = await self.docs.map_all(uid, layout.BLOCKLISTS, blocklists.from_document)

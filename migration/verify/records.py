@@ -16,38 +16,12 @@ from typing import Any
 from google.cloud.firestore_v1.base_client import BaseClient
 
 from datastore.firestore import layout
-from datastore.firestore.mapping import (
-    blocklists,
-    devices,
-    focus_sessions,
-    schedules,
-    usage,
-    users,
-)
 from datastore.firestore.mapping.common import MappingContext, Unmappable
-from datastore.firestore.repositories.common import FromDocument
 from datastore.postgres.verify_reads import record_key
 from domain.migration import Entity
+from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, to_document
 from migration.shadow import normalise
 
-COLLECTIONS = {
-    Entity.USERS: layout.USERS,
-    Entity.DEVICES: layout.DEVICES,
-    Entity.BLOCKLISTS: layout.BLOCKLISTS,
-    Entity.SCHEDULES: layout.SCHEDULES,
-    Entity.FOCUS_SESSIONS: layout.SESSIONS,
-    Entity.USAGE: layout.USAGE,
-}
-"""The legacy collection of each entity (sessions keep their legacy name)."""
-
-FROM_DOCUMENT: dict[Entity, FromDocument[Any]] = {
-    Entity.USERS: users.from_document,
-    Entity.DEVICES: devices.from_document,
-    Entity.BLOCKLISTS: blocklists.from_document,
-    Entity.SCHEDULES: schedules.from_document,
-    Entity.FOCUS_SESSIONS: focus_sessions.from_document,
-    Entity.USAGE: usage.from_document,
-}
 IGNORED_FIELDS = frozenset({"version"})
 """Legacy documents carry no version (`_v`): versions are Postgres's, not compared."""
 
@@ -116,19 +90,3 @@ def through_layout(entity: Entity, record: Any, client: BaseClient, as_of: dt.da
         )
     except Unmappable:
         return record
-
-
-def to_document(entity: Entity, record: Any, client: BaseClient) -> dict[str, Any]:
-    match entity:
-        case Entity.USERS:
-            return users.to_document(record)
-        case Entity.DEVICES:
-            return devices.to_document(record)
-        case Entity.BLOCKLISTS:
-            return blocklists.to_document(record)
-        case Entity.SCHEDULES:
-            return schedules.to_document(record, client)
-        case Entity.FOCUS_SESSIONS:
-            return focus_sessions.to_document(record, client)
-        case Entity.USAGE:
-            return usage.to_document(record)

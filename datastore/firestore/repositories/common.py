@@ -86,18 +86,9 @@ class Documents:
         data = snapshot.to_dict()
         if data is None or is_deleted(data):
             return None
-        assert snapshot.create_time is not None
-        assert snapshot.update_time is not None
         uid = snapshot.reference.path.split("/")[1]
         try:
-            return from_document(
-                uid,
-                snapshot.id,
-                data,
-                create_time=snapshot.create_time,
-                update_time=snapshot.update_time,
-                context=context,
-            )
+            return mapped(from_document, uid, snapshot, data, context)
         except Unmappable as unmappable:
             self.skipped[f"{snapshot.reference.parent.id}:{unmappable.reason}"] += 1
             return None
@@ -136,6 +127,26 @@ class Documents:
         devices = await self.map_all(uid, DEVICES, device_mapping.from_document)
         devices.sort(key=lambda device: device.last_seen_at, reverse=True)
         return tuple(device.timezone for device in devices if device.timezone)
+
+
+def mapped(
+    from_document: FromDocument[T],
+    uid: str,
+    snapshot: Snapshot,
+    data: dict[str, Any],
+    context: MappingContext,
+) -> T:
+    """The entity of an existing document's `data`; raises `Unmappable` for one to quarantine."""
+    assert snapshot.create_time is not None
+    assert snapshot.update_time is not None
+    return from_document(
+        uid,
+        snapshot.id,
+        data,
+        create_time=snapshot.create_time,
+        update_time=snapshot.update_time,
+        context=context,
+    )
 
 
 def is_deleted(data: dict[str, Any]) -> bool:

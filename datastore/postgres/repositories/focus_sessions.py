@@ -77,7 +77,8 @@ def to_focus_session(row: Row[Any]) -> FocusSession:
     )
 
 
-def _values(session: FocusSession) -> dict[str, Any]:
+def focus_session_row(session: FocusSession) -> dict[str, Any]:
+    """The row of a live session at its own version (the backfill writes it too)."""
     return {
         "id": session.id,
         "user_id": session.user_id,
@@ -118,10 +119,10 @@ class PostgresFocusSessionRepository:
         return await self._one(_RUNNING, user_id=user_id)
 
     async def add(self, session: FocusSession) -> None:
-        await self._connection.execute(insert(_TABLE).values(_values(session)))
+        await self._connection.execute(insert(_TABLE).values(focus_session_row(session)))
 
     async def save(self, session: FocusSession) -> None:
-        values = _values(session)
+        values = focus_session_row(session)
         stmt = (
             update(_TABLE)
             .where(

@@ -36,6 +36,26 @@ def to_schedule(row: Row[Any]) -> Schedule:
     )
 
 
+def schedule_row(schedule: Schedule) -> dict[str, Any]:
+    """The row of a live schedule at its own version (the backfill writes it too)."""
+    return {
+        "user_id": schedule.user_id,
+        "id": schedule.id,
+        "name": schedule.name,
+        "days": [d.value for d in schedule.days],
+        "start_local": schedule.start_local,
+        "end_local": schedule.end_local,
+        "timezone": schedule.timezone,
+        "blocklist_id": schedule.blocklist_id,
+        "strictness": schedule.strictness.value,
+        "enabled": schedule.enabled,
+        "paused_until": schedule.paused_until,
+        "version": schedule.version,
+        "created_at": schedule.created_at,
+        "updated_at": schedule.updated_at,
+    }
+
+
 class PostgresScheduleRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -59,22 +79,7 @@ class PostgresScheduleRepository:
         return int((await self._connection.execute(stmt)).scalar_one())
 
     async def save(self, schedule: Schedule) -> None:
-        values: dict[str, Any] = {
-            "user_id": schedule.user_id,
-            "id": schedule.id,
-            "name": schedule.name,
-            "days": [d.value for d in schedule.days],
-            "start_local": schedule.start_local,
-            "end_local": schedule.end_local,
-            "timezone": schedule.timezone,
-            "blocklist_id": schedule.blocklist_id,
-            "strictness": schedule.strictness.value,
-            "enabled": schedule.enabled,
-            "paused_until": schedule.paused_until,
-            "version": schedule.version,
-            "created_at": schedule.created_at,
-            "updated_at": schedule.updated_at,
-        }
+        values = schedule_row(schedule)
         await self._records.upsert(values)
 
     async def delete(

@@ -29,6 +29,22 @@ def to_usage_report(row: Row[Any]) -> UsageReport:
     )
 
 
+def usage_report_row(report: UsageReport) -> dict[str, Any]:
+    """The row of a report at its own version (the backfill writes it too)."""
+    return {
+        "user_id": report.user_id,
+        "installation_id": report.installation_id,
+        "date": report.date,
+        "total_minutes": report.total_minutes,
+        "pickups": report.pickups,
+        "minutes_per_category": {str(k): v for k, v in report.minutes_per_category.items()},
+        "top_apps": [{"token": a.token, "minutes": a.minutes} for a in report.top_apps],
+        "version": report.version,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+    }
+
+
 class PostgresUsageReportRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -71,18 +87,7 @@ class PostgresUsageReportRepository:
         return [to_usage_report(r) for r in await self._connection.execute(stmt)]
 
     async def save(self, report: UsageReport) -> None:
-        values = {
-            "user_id": report.user_id,
-            "installation_id": report.installation_id,
-            "date": report.date,
-            "total_minutes": report.total_minutes,
-            "pickups": report.pickups,
-            "minutes_per_category": {str(k): v for k, v in report.minutes_per_category.items()},
-            "top_apps": [{"token": a.token, "minutes": a.minutes} for a in report.top_apps],
-            "version": report.version,
-            "created_at": report.created_at,
-            "updated_at": report.updated_at,
-        }
+        values = usage_report_row(report)
         stmt = insert(_TABLE).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["user_id", "installation_id", "date"],

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from random import Random
 from typing import Any
 
 import psycopg
@@ -25,12 +24,10 @@ from app.cli import cli
 from datastore.firestore.layout import QuarantineReason, parse_usage_doc_id, record_id
 from datastore.firestore.store import FirestoreStore
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migrate import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
-from migration.legacy.dataset import user_documents
-from migration.legacy.drift import APPLIES_TO, DRIFTS
 from migration.legacy.layout import BLOCKLISTS, SCHEDULES, SESSIONS, USAGE, USERS, DriftKind
-from migration.legacy.seed import orphan_count, seed
+from migration.legacy.seed import seed
+from tests.integration.migration.legacy_data import drift_by_path
 from tests.support.firestore_emulator import FirestoreEmulator
 
 SEED, USERS_SEEDED, SHARE = 5, 30, 0.2
@@ -50,13 +47,6 @@ PRESCRIBED = {
     DriftKind.ORPHAN_OF_DELETED_USER: QuarantineReason.ORPHAN_OF_DELETED_USER,
 }
 """The drift kinds that keep a document out of Postgres, and the reason the layout gives."""
-
-
-@pytest.fixture
-def database(scratch_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    upgrade(scratch_database)
-    monkeypatch.setenv("DATABASE_URL", scratch_database)
-    return scratch_database
 
 
 @pytest.fixture
@@ -95,25 +85,6 @@ def quarantine(url: str) -> dict[str, tuple[str, str, Any]]:
         return {path: (uid, reason, document) for path, uid, reason, document in found}
 
 
-def drift_by_path() -> dict[str, set[DriftKind]]:
-    """The kinds the seeder gave each document: its own draws, replayed."""
-    kinds: dict[str, set[DriftKind]] = {}
-    for index in range(USERS_SEEDED):
-        rng = Random(f"{SEED}:drift:{index}")
-        for doc in user_documents(SEED, index):
-            kinds[doc.path] = set()
-            for drift in DRIFTS:
-                allowed = APPLIES_TO.get(drift)
-                if allowed is not None and doc.collection not in allowed:
-                    continue
-                if rng.random() < SHARE and (kind := drift(doc, rng)) is not None:
-                    kinds[doc.path].add(kind)
-    for index in range(orphan_count(USERS_SEEDED)):
-        for doc in user_documents(SEED, index, orphan=True):
-            kinds[doc.path] = {DriftKind.ORPHAN_OF_DELETED_USER}
-    return kinds
-
-
 def key_of(path: str) -> tuple[str, Any]:
     """The table and key a document's record has in Postgres."""
     parts = path.split("/")
@@ -144,7 +115,7 @@ def test_a_drifted_dataset_lands_once_and_the_rest_is_quarantined_as_documented(
     ran = backfill()
 
     assert ran.exit_code == 0, ran.output
-    kinds = drift_by_path()
+    kinds = drift_by_path(SEED, USERS_SEEDED, SHARE)
     in_postgres, quarantined = keys(database), quarantine(database)
     for path, drifted in kinds.items():
         table, key = key_of(path)

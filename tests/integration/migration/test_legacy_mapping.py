@@ -4,7 +4,6 @@ gives its drift (docs/migration/legacy-firestore.md, "Drift")."""
 from __future__ import annotations
 
 from collections import Counter
-from random import Random
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from google.cloud import firestore
 from datastore.firestore.layout import QuarantineReason
 from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
 from datastore.firestore.mapping.common import MappingContext, Unmappable
-from migration.legacy.dataset import EPOCH, user_documents
-from migration.legacy.drift import APPLIES_TO, DRIFTS
+from migration.legacy.dataset import EPOCH
 from migration.legacy.layout import (
     BLOCKLISTS,
     DEVICES,
@@ -25,7 +23,8 @@ from migration.legacy.layout import (
     USERS,
     DriftKind,
 )
-from migration.legacy.seed import orphan_count, seed
+from migration.legacy.seed import seed
+from tests.integration.migration.legacy_data import drift_by_path
 from tests.support.firestore_emulator import FirestoreEmulator
 
 SEED, USER_COUNT, SHARE = 11, 40, 0.3
@@ -49,26 +48,6 @@ PRESCRIBED: dict[DriftKind, dict[str, QuarantineReason]] = {
 """The quarantine each kind of drift calls for, per collection; every other kind maps."""
 
 
-def drift_by_path() -> dict[str, set[DriftKind]]:
-    """The kinds each document was given: the seeder's own draws, replayed document by document."""
-    kinds: dict[str, set[DriftKind]] = {}
-    for index in range(USER_COUNT):
-        docs = user_documents(SEED, index)
-        rng = Random(f"{SEED}:drift:{index}")
-        for doc in docs:
-            kinds[doc.path] = set()
-            for drift in DRIFTS:
-                allowed = APPLIES_TO.get(drift)
-                if allowed is not None and doc.collection not in allowed:
-                    continue
-                if rng.random() < SHARE and (kind := drift(doc, rng)) is not None:
-                    kinds[doc.path].add(kind)
-    for index in range(orphan_count(USER_COUNT)):
-        for doc in user_documents(SEED, index, orphan=True):
-            kinds[doc.path] = {DriftKind.ORPHAN_OF_DELETED_USER}
-    return kinds
-
-
 @pytest.fixture
 def client(firestore_emulator: FirestoreEmulator) -> firestore.Client:
     firestore_emulator.reset()
@@ -79,7 +58,7 @@ def test_every_seeded_document_maps_or_is_quarantined_as_its_drift_prescribes(
     client: firestore.Client,
 ) -> None:
     report = seed(client, USER_COUNT, seed=SEED, drift=SHARE)
-    kinds = drift_by_path()
+    kinds = drift_by_path(SEED, USER_COUNT, SHARE)
     snapshots: dict[str, list[Any]] = {USERS: list(client.collection(USERS).stream())}
     for name in SUBCOLLECTIONS:
         snapshots[name] = list(client.collection_group(name).stream())

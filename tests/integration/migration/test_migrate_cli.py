@@ -7,26 +7,16 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
 from app.cli import cli
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migrate import upgrade
 from datastore.postgres.migration_phases import PostgresPhaseStore
 from domain.common import utc_now
 from domain.migration import Entity, Phase, Verification, VerificationMode
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def database(scratch_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    upgrade(scratch_database)
-    monkeypatch.setenv("DATABASE_URL", scratch_database)
-    monkeypatch.setenv("USER", "oncall")
-    return scratch_database
 
 
 def focus(*args: str) -> Result:

@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.settings import Settings
-from datastore.postgres.migrate import upgrade
 from domain.migration import Entity, Phase
 from identity.dev_issuer import DevTokenIssuer
 from migration.legacy.seed import seed as write_dataset
@@ -33,6 +32,8 @@ from tests.support.firestore_emulator import FirestoreEmulator
 
 WRITERS = 3
 """App users writing all the time (besides the legacy users the backfill copies)."""
+
+pytestmark = pytest.mark.usefixtures("empty_firestore")
 
 
 def focus(*args: str) -> str:
@@ -124,17 +125,6 @@ class Writer:
             yield
         finally:
             self.paused.clear()
-
-
-@pytest.fixture
-def database(
-    scratch_database: str, firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    upgrade(scratch_database)
-    firestore_emulator.reset()
-    monkeypatch.setenv("DATABASE_URL", scratch_database)
-    monkeypatch.setenv("USER", "oncall")
-    return scratch_database
 
 
 def advance(app: DualWriteApp, phase: Phase, *entities: Entity) -> None:

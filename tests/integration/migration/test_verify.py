@@ -19,7 +19,6 @@ from app.cli import cli
 from datastore.firestore.store import FirestoreStore
 from datastore.postgres import verify_reads
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migrate import upgrade
 from datastore.postgres.migration_phases import PostgresPhaseStore
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.model import Blocklist
@@ -32,16 +31,7 @@ T = TypeVar("T")
 SECRET_NAME = "Divorce lawyer sites"
 """A personal value: it must never appear in verify's output."""
 
-
-@pytest.fixture
-def database(
-    scratch_database: str, firestore_emulator: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    upgrade(scratch_database)
-    firestore_emulator.reset()
-    monkeypatch.setenv("DATABASE_URL", scratch_database)
-    monkeypatch.setenv("USER", "oncall")
-    return scratch_database
+pytestmark = pytest.mark.usefixtures("empty_firestore")
 
 
 def focus(*args: str) -> Result:
