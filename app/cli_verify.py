@@ -40,6 +40,14 @@ def verify_command(
     seed: Annotated[
         int | None, typer.Option(help="Repeat a sample (same data, same draw).")
     ] = None,
+    settle: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Compare divergent records again after this many seconds: writes in flight"
+            " on a live system agree by then (0: no second look).",
+        ),
+    ] = 5.0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Compare both stores per entity; exit 1 on any missing, extra or different record."""
@@ -50,7 +58,7 @@ def verify_command(
     if sample is not None and sample <= 0:
         raise fail("--sample needs a number of records above 0")
     mode = VerificationMode.FULL if full else VerificationMode.SAMPLE
-    options = Options(mode, sample or DEFAULT_SAMPLE, repair, seed)
+    options = Options(mode, sample or DEFAULT_SAMPLE, repair, seed, settle)
     entities = [entity] if entity is not None else list(ORDER)
     outcomes = _run(entities, options)
     if as_json:
@@ -104,6 +112,8 @@ def _details(outcome: Outcome) -> list[str]:
     lines = [f"  fields: {_by_count(tally.fields)}"] if tally.fields else []
     if tally.quarantined:
         lines.append(f"  quarantined: {_by_count(tally.quarantined)}")
+    if tally.in_flight:
+        lines.append(f"  in flight (agreed when compared again): {tally.in_flight}")
     lines += [f"  {kind}: {', '.join(ids)}" for kind, ids in tally.examples.items()]
     if outcome.source is not None:
         unrepaired = f", left: {_by_count(outcome.unrepaired)}" if outcome.unrepaired else ""
@@ -118,10 +128,13 @@ def _by_count(counts: Any) -> str:
 
 
 def _as_json(outcome: Outcome) -> dict[str, Any]:
+    from migration.verify import Divergence
+
     def tally(t: Tally) -> dict[str, Any]:
         return {
             "compared": t.compared,
-            **{kind.value: t.counts[kind] for kind in t.counts},
+            **{kind.value: t.counts[kind] for kind in Divergence},
+            "in_flight": t.in_flight,
             "fields": dict(t.fields),
             "quarantined": dict(t.quarantined),
             "examples": t.examples,

@@ -8,6 +8,7 @@ run too: the newest verification is then the one after the repair.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from google.cloud.firestore import AsyncClient
@@ -57,6 +58,8 @@ class Verifier:
             )
         found = Tally()
         await self._compare(run, keys, found, repairer)
+        if repairer is None and not found.passed and options.settle_seconds > 0:
+            found = await self._settle(run, found, options.settle_seconds)
         outcome = Outcome(entity, options, found, started_at, self._clock())
         await self._phases.record_verification(verification(outcome, found, outcome.finished_at))
         if repairer is None:
@@ -70,6 +73,14 @@ class Verifier:
             after = verification(outcome, outcome.after, outcome.finished_at)
             await self._phases.record_verification(after)
         return outcome
+
+    @staticmethod
+    async def _settle(run: EntityRun, found: Tally, seconds: float) -> Tally:
+        """The divergent records compared again a moment later (writes in flight settle)."""
+        await asyncio.sleep(seconds)
+        recheck = Tally()
+        await run.sample(found.divergent_keys, recheck, None)
+        return found.settled(recheck)
 
     @staticmethod
     async def _compare(

@@ -18,6 +18,8 @@ from migration.shadow import MISSING, differing_fields
 from migration.verify.records import Found, Quarantined, comparable, example_id
 
 EXAMPLES_PER_KIND = 5
+MAX_RECHECKED = 10_000
+"""Divergent keys kept for the re-check of records in flight; beyond, they count as found."""
 DELETED = "deleted"
 """The field reported when a record is live in one store and deleted in the other."""
 
@@ -51,6 +53,11 @@ class Tally:
     fields: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    divergent_keys: list[tuple[str, str]] = field(default_factory=list)
+    """(uid, key) of the divergent records, up to `MAX_RECHECKED`, for the re-check."""
+    in_flight: int = 0
+    """Divergent records that agreed when compared again a moment later: writes in flight
+    (committed in Postgres, their Firestore mirror not yet written, or the reverse)."""
 
     @property
     def passed(self) -> bool:
@@ -60,9 +67,26 @@ class Tally:
         return self.counts[kind]
 
     def add(self, divergent: Divergent) -> None:
+        if len(self.divergent_keys) < MAX_RECHECKED:
+            self.divergent_keys.append((divergent.uid, divergent.key))
         self.counts[divergent.kind] += 1
         self.fields.update(divergent.fields)
         self._example(divergent.kind.value, example_id(divergent.uid, divergent.key))
+
+    def settled(self, recheck: Tally) -> Tally:
+        """This pass with its divergent records as compared again by `recheck`."""
+        rechecked = len(self.divergent_keys)
+        if rechecked < sum(self.counts.values()):
+            return self  # too many to re-check: reported as found
+        return Tally(
+            compared=self.compared,
+            counts=recheck.counts,
+            fields=recheck.fields,
+            quarantined=self.quarantined,
+            examples={**recheck.examples, **_only(self.examples, "quarantined")},
+            divergent_keys=recheck.divergent_keys,
+            in_flight=rechecked - sum(recheck.counts.values()),
+        )
 
     def quarantine(self, uid: str, record: Quarantined) -> None:
         self.quarantined[record.reason] += 1
@@ -72,6 +96,10 @@ class Tally:
         examples = self.examples.setdefault(kind, [])
         if len(examples) < EXAMPLES_PER_KIND:
             examples.append(record_id)
+
+
+def _only(examples: dict[str, list[str]], kind: str) -> dict[str, list[str]]:
+    return {kind: examples[kind]} if kind in examples else {}
 
 
 Project = Callable[[Any], Any]

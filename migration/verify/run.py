@@ -38,6 +38,9 @@ class Options:
     repair: bool = False
     seed: int | None = None
     """Makes a sample repeatable (on unchanged data)."""
+    settle_seconds: float = 5.0
+    """Divergent records are compared again after this long; those that agree then were
+    writes in flight (a live system is verified), not divergences. 0: no second look."""
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -35,6 +36,10 @@ pytestmark = pytest.mark.usefixtures("empty_firestore")
 
 
 def focus(*args: str) -> Result:
+    """`focus migrate …`; a verify takes its second look at divergent records after 0.1 s
+    (what these tests plant does not settle) unless the test says otherwise."""
+    if args[0] == "verify" and "--settle" not in args:
+        args = (*args, "--settle", "0.1")
     return CliRunner().invoke(cli, ["migrate", *args])
 
 
@@ -187,6 +192,33 @@ def test_divergences_are_counted_by_kind_and_field_with_ids_only(database: str) 
     assert not recorded.passed
     assert (recorded.missing, recorded.extra, recorded.different) == (1, 1, 1)
     assert recorded.examples["different"] == (f"{user}/{renamed}",)
+
+
+def test_writes_in_flight_when_compared_are_not_divergences(database: str) -> None:
+    user, list_id = uid(), new_id()
+    original = replace(entities.blocklist(user, list_id), name="Evenings")
+    in_both(database, user, original)
+    renamed = replace(original, name="Late evenings")
+    # Postgres has the new name; Firestore gets it a moment later, as a mirror would.
+    run(database, lambda engine, _: in_postgres(engine, user, renamed))
+    mirror = threading.Timer(
+        0.5, lambda: run(database, lambda _, store: store.blocklists.save(renamed))
+    )
+    mirror.start()
+    try:
+        verified = focus("verify", "blocklists", "--full", "--settle", "3", "--json")
+    finally:
+        mirror.join()
+
+    assert verified.exit_code == 0, verified.output
+    (report,) = json.loads(verified.output)
+    found = report["found"]
+    assert (found["missing"], found["extra"], found["different"]) == (0, 0, 0)
+    assert found["in_flight"] == 1
+    assert found["passed"]
+    recorded = last_verification(database, Entity.BLOCKLISTS)
+    assert recorded is not None
+    assert recorded.passed
 
 
 def test_repair_from_firestore_fixes_postgres_with_newer_versions(database: str) -> None:
