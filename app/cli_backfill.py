@@ -21,7 +21,9 @@ def backfill_command(
     entity: Annotated[
         Entity | None, typer.Argument(help="Only this entity (default: all, users first).")
     ] = None,
-    batch: Annotated[int, typer.Option(help="Documents per page and per transaction.")] = 1000,
+    batch: Annotated[
+        int, typer.Option(help="Documents per page and per transaction.")
+    ] = 2000,  # migration.backfill.runner.DEFAULT_BATCH (imported lazily, as the rest)
     dry_run: Annotated[
         bool, typer.Option(help="Map and count from the first document; write nothing.")
     ] = False,

@@ -25,11 +25,12 @@ from migration.backfill.documents import NEEDS_USER, ORDER
 from migration.backfill.mapper import PageMapper
 from migration.backfill.rate import RampingLimiter
 
-DEFAULT_BATCH = 1000
+DEFAULT_BATCH = 2000
 """Documents per page and per transaction. The pace is set by `RampingLimiter` in operations a
-second, whatever the page size (a page of 1,000 waits 2 s at the starting 500/s); a larger
-transaction spreads its fixed round trips over more rows (bench/backfill.py, ours/COPY: about
-0.44 at 500, 0.49 at 1,000, means of nine runs each on a busy 2-CPU machine)."""
+second, whatever the page size (a page of 2,000 waits 4 s at the starting 500/s, so the rate
+holds on average; `--batch 500` keeps every second under it too). A larger transaction spreads
+its fixed round trips over more rows (bench/backfill.py, ours/COPY, busy 2-CPU machine: 0.44
+at 500, 0.43 to 0.50 at 1,000, 0.50 to 0.54 at 2,000), and a killed run redoes at most one page."""
 MAX_BATCH = 10_000
 
 

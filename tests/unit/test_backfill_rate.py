@@ -92,3 +92,12 @@ def test_a_short_page_is_charged_for_what_it_read() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         RampingLimiter(max_rate=0)
+
+
+def test_the_command_pages_by_the_backfill_s_default_batch() -> None:
+    import inspect
+
+    from app.cli_backfill import backfill_command
+    from migration.backfill.runner import DEFAULT_BATCH
+
+    assert inspect.signature(backfill_command).parameters["batch"].default == DEFAULT_BATCH
