@@ -84,7 +84,6 @@ def build_migration(
     factory = DualWriteUnitOfWorkFactory(
         engine,
         firestore,
-        client,
         phases.snapshot,
         mirroring,
         ShadowReads(settings.shadow_read_rate),

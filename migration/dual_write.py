@@ -53,7 +53,6 @@ class DualWriteUnitOfWorkFactory:
         self,
         engine: AsyncEngine,
         firestore: FirestoreStore,
-        client: AsyncClient,
         phases: Callable[[], Mapping[Entity, Phase]],
         mirroring: Mirroring,
         shadow: ShadowReads,
@@ -63,7 +62,8 @@ class DualWriteUnitOfWorkFactory:
     ) -> None:
         self.engine = engine
         self.firestore = firestore
-        self.client = client
+        self.client: AsyncClient = firestore.documents.client
+        """Makes the DocumentReferences mirrored documents hold."""
         self.phases = phases
         self.mirroring = mirroring
         self.shadow = shadow
@@ -143,8 +143,11 @@ class DualWriteUnitOfWork(PostgresUnitOfWork):
         recorded, self._recorded[:] = list(self._recorded), []
         if not recorded:
             return
-        read_there = [m for m in recorded if self._phases[m.entity].reads_from is Store.FIRESTORE]
-        others = [m for m in recorded if m not in read_there]
+        read_there: list[PendingMirror] = []
+        others: list[PendingMirror] = []
+        for mirror in recorded:
+            served = self._phases[mirror.entity].reads_from is Store.FIRESTORE
+            (read_there if served else others).append(mirror)
         if read_there:
             # Best effort: a failure leaves the rows, and the next read applies them first.
             await self._factory.mirroring.apply(read_there, path="commit")

@@ -26,7 +26,7 @@ from prometheus_client import Counter, Gauge
 from datastore.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
 from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from domain.common import Clock, utc_now
-from domain.migration import Entity, PendingMirror
+from domain.migration import PendingMirror
 
 log = logging.getLogger("migration.mirroring")
 
@@ -109,11 +109,10 @@ class Mirroring:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def catch_up(self, user_id: str, entity: Entity) -> None:
-        """Before reading Firestore: the user's pending mirrors of `entity` go first."""
-        pending = await self.queue.of_user(user_id, entity)
+    async def catch_up(self, pending: Sequence[PendingMirror]) -> None:
+        """Before reading Firestore: a user's committed, pending mirrors of the entity go first."""
         if pending and not await self.apply(pending, path="read"):
-            raise FirestoreBehind(f"{entity} mirrors of a user could not be written")
+            raise FirestoreBehind(f"{pending[0].entity} mirrors of a user could not be written")
 
     async def repair_once(self, limit: int = 200) -> int:
         """Applies up to `limit` due mirrors; returns how many were due."""

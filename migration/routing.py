@@ -59,7 +59,10 @@ class Route(Generic[R]):
         up: such reads check ids, which a pending write took in Postgres already)."""
         if self.phase.reads_from is Store.FIRESTORE:
             if user_id is not None and user_id not in self._caught_up:
-                await self._mirroring.catch_up(user_id, self.entity)
+                # Committed mirrors only: this transaction's own are written after its commit.
+                own = {mirror.id for mirror in self._recorded}
+                pending = await self._pending.of_user(user_id, self.entity)
+                await self._mirroring.catch_up([m for m in pending if m.id not in own])
                 self._caught_up.add(user_id)
             return await self._on_firestore(call)
         result = await call(self._postgres)

@@ -29,7 +29,6 @@ from datastore.firestore.layout import (
     SCHEDULES,
     SESSIONS,
     USAGE,
-    USERS,
     VERSION_FIELD,
     WRITER_FIELD,
     record_id,
@@ -229,6 +228,3 @@ class FirestoreMirrorWriter:
         if isinstance(value, list):
             return [self._client_values(item) for item in value]
         return value
-
-
-__all__ = ["USERS", "FirestoreMirrorWriter", "MirrorOutcome", "mirror_of_delete", "mirror_of_save"]

@@ -1,10 +1,10 @@
 """The Firestore documents committed writes still owe (`pending_mirrors`, ADR 0012).
 
-`PostgresPendingMirrors` records them on the unit of work's connection, so a mirror commits or
-rolls back with the write it mirrors. `PostgresMirrorQueue` works on the pool: it finds a
-user's pending mirrors (read-your-writes), leases due ones to the repair loop, and deletes
-them once Firestore has them. A lease rather than a lock held across the Firestore call: a
-repair that dies mid-batch leaves its rows to be leased again when the lease ends.
+`PostgresPendingMirrors` works on the unit of work's connection: it records a write's mirror
+(committed or rolled back with the write) and finds a user's pending mirrors before a read
+(read-your-writes). `PostgresMirrorQueue` works on the pool: it leases due mirrors to the
+repair loop and deletes them once Firestore has them. A lease rather than a lock held across
+the Firestore call: a repair that dies mid-batch leaves its rows to be leased again.
 """
 
 from __future__ import annotations
@@ -54,26 +54,21 @@ class PostgresPendingMirrors:
         )
         return int((await self._connection.execute(stmt)).scalar_one())
 
-
-class PostgresMirrorQueue:
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
-        self._engine = engine
-        self._clock = clock
-
     async def of_user(self, user_id: str, entity: Entity) -> list[PendingMirror]:
-        """The user's pending mirrors of one entity, oldest first (normally none)."""
+        """The user's pending mirrors of one entity, oldest first (normally none), read on the
+        unit of work's own connection: no second connection for a read's check."""
         stmt = (
             select(_TABLE)
             .where(_TABLE.c.user_id == user_id, _TABLE.c.entity == entity.value)
             .order_by(_TABLE.c.id)
         )
-        async with self._engine.connect() as conn:
-            return [_mirror(row) for row in await conn.execute(stmt)]
+        return [_mirror(row) for row in await self._connection.execute(stmt)]
 
-    async def by_ids(self, ids: Sequence[int]) -> list[PendingMirror]:
-        stmt = select(_TABLE).where(_TABLE.c.id.in_(ids)).order_by(_TABLE.c.id)
-        async with self._engine.connect() as conn:
-            return [_mirror(row) for row in await conn.execute(stmt)]
+
+class PostgresMirrorQueue:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
 
     async def lease_due(self, limit: int, lease: timedelta) -> list[PendingMirror]:
         """Up to `limit` due mirrors, oldest first, hidden from other repairs for `lease`."""
