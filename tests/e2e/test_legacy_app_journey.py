@@ -24,14 +24,14 @@ from google.cloud import firestore
 from datastore.postgres.migrate import upgrade
 from functions import main
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
-from tests.integration.migration.test_legacy_trigger import (  # noqa: F401 (fixtures)
+from tests.support.firestore_emulator import FirestoreEmulator
+from tests.support.firestore_events import (  # noqa: F401 (fixtures for this module)
     _default_firebase_app,
     _stop_publisher,
     deliver,
     event,
     raw_document,
 )
-from tests.support.firestore_emulator import FirestoreEmulator
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.server import focus_serve
 
