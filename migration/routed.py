@@ -22,7 +22,7 @@ from domain.devices.model import Device
 from domain.devices.ports import DeviceRepository
 from domain.focus_sessions.model import DayRange, FocusSession, ListPosition
 from domain.focus_sessions.ports import FocusSessionRepository
-from domain.migration import Entity, Store
+from domain.migration import Entity
 from domain.schedules.model import Schedule
 from domain.schedules.ports import ScheduleRepository
 from domain.stats.model import DayTotal
@@ -172,15 +172,6 @@ class RoutedFocusSessions:
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
         ids = {"uid": user_id, "session_id": str(session_id)}
         return await self._route.read(user_id, ids, lambda r: r.get(user_id, session_id))
-
-    async def id_taken(self, session_id: UUID) -> bool:
-        # Ids are global: both stores are asked while both are written (a legacy session
-        # lives only in Firestore until the backfill, a pending one only in Postgres).
-        ids = {"session_id": str(session_id)}
-        taken = await self._route.read(None, ids, lambda r: r.id_taken(session_id))
-        if not taken and self._route.phase.reads_from is Store.FIRESTORE:
-            taken = await self._route.postgres.id_taken(session_id)
-        return taken
 
     async def running(self, user_id: str) -> FocusSession | None:
         return await self._route.read(user_id, {"uid": user_id}, lambda r: r.running(user_id))

@@ -31,8 +31,9 @@ WRITER_FIELD = "_writer"
 """Who wrote the document last, when it was not a legacy app: `backend`."""
 BACKEND_WRITER = "backend"
 ID_FIELD = "_id"
-"""A session's record id, so that `id_taken` can find it with a collection-group query
-(Firestore filters a collection group on a document id only by its full path)."""
+"""A session's record id, kept on the document (written since the first mirrors; a
+collection-group query can find a session by it, Firestore filtering a collection group on a
+document id only by its full path)."""
 DELETED_AT_FIELD = "deletedAt"
 """The instant a record was deleted by the backend: the document stays as its tombstone."""
 

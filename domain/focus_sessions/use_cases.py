@@ -88,8 +88,6 @@ async def _replay_of_start(
             code="focus_session_id_conflict",
             detail="a focus session with this id exists with other values",
         )
-    if await uow.focus_sessions.id_taken(start.id):
-        raise Conflict(code="focus_session_id_conflict", detail="this id is taken; use another")
     return None
 
 

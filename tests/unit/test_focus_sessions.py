@@ -162,18 +162,18 @@ async def test_reusing_a_session_id_for_another_start_is_a_conflict(
     problem = await refused(Conflict, start(uow, clock, id=client_id, planned_duration_minutes=50))
 
     assert problem.code == "focus_session_id_conflict"
-    assert uow.focus_sessions.rows == {client_id: first}
+    assert uow.focus_sessions.rows == {(ALICE, client_id): first}
 
 
-async def test_another_users_session_id_cannot_be_taken_over(
+async def test_another_users_session_id_is_an_unused_id_to_the_caller(
     uow: FakeUnitOfWork, clock: TestClock
 ) -> None:
     bobs, _ = await start(uow, clock, uid=BOB)
 
-    problem = await refused(Conflict, start(uow, clock, uid=ALICE, id=bobs.id))
+    alices, created = await start(uow, clock, uid=ALICE, id=bobs.id)
 
-    assert problem.code == "focus_session_id_conflict"
-    assert uow.focus_sessions.rows == {bobs.id: bobs}
+    assert created
+    assert uow.focus_sessions.rows == {(BOB, bobs.id): bobs, (ALICE, bobs.id): alices}
 
 
 async def test_a_second_running_session_is_refused(uow: FakeUnitOfWork, clock: TestClock) -> None:
@@ -182,7 +182,7 @@ async def test_a_second_running_session_is_refused(uow: FakeUnitOfWork, clock: T
     problem = await refused(Conflict, start(uow, clock, planned_duration_minutes=50))
 
     assert problem.code == "focus_session_already_running"
-    assert list(uow.focus_sessions.rows) == [first.id]
+    assert list(uow.focus_sessions.rows) == [(ALICE, first.id)]
 
 
 async def test_a_new_session_may_start_once_the_last_one_ended(
@@ -253,7 +253,7 @@ async def test_completing_at_the_planned_end_ends_the_session_with_a_new_version
     assert ended.ended_at == NOON + timedelta(minutes=25)
     assert ended.version > session.version
     assert ended.updated_at == clock()
-    assert uow.focus_sessions.rows[session.id] == ended
+    assert uow.focus_sessions.rows[ALICE, session.id] == ended
 
 
 async def test_the_same_end_sent_twice_returns_the_ended_session_unchanged(
@@ -281,7 +281,7 @@ async def test_ending_an_ended_session_differently_is_a_conflict(
     )
 
     assert problem.code == "focus_session_already_ended"
-    assert uow.focus_sessions.rows[session.id] == first
+    assert uow.focus_sessions.rows[ALICE, session.id] == first
 
 
 async def test_ending_a_hard_mode_session_early_is_refused(
@@ -293,7 +293,7 @@ async def test_ending_a_hard_mode_session_early_is_refused(
     problem = await refused(Conflict, end(uow, clock, session.id, Outcome.ABANDONED, clock()))
 
     assert problem.code == "hard_mode_locked"
-    assert uow.focus_sessions.rows[session.id] == session
+    assert uow.focus_sessions.rows[ALICE, session.id] == session
 
 
 async def test_a_hard_mode_session_may_be_abandoned_after_its_planned_end(
@@ -328,7 +328,7 @@ async def test_completing_well_before_the_planned_end_is_refused(
 
     assert isinstance(problem, ValidationFailed)
     assert [(p.field, p.code) for p in problem.problems] == [("outcome", "not_completed")]
-    assert uow.focus_sessions.rows[session.id] == session
+    assert uow.focus_sessions.rows[ALICE, session.id] == session
 
 
 async def test_completing_within_the_clock_skew_of_the_planned_end_is_accepted(
@@ -366,7 +366,7 @@ async def test_an_end_at_an_impossible_instant_is_refused(
 
     assert isinstance(problem, ValidationFailed)
     assert [(p.field, p.code) for p in problem.problems] == [("ended_at", code)]
-    assert uow.focus_sessions.rows[session.id] == session
+    assert uow.focus_sessions.rows[ALICE, session.id] == session
 
 
 async def test_an_end_naming_a_stale_version_is_refused(
@@ -381,7 +381,7 @@ async def test_an_end_naming_a_stale_version_is_refused(
 
     assert isinstance(problem, PreconditionFailed)
     assert problem.current_version == session.version
-    assert uow.focus_sessions.rows[session.id] == session
+    assert uow.focus_sessions.rows[ALICE, session.id] == session
 
 
 async def test_another_users_session_cannot_be_read_or_ended(
@@ -393,7 +393,7 @@ async def test_another_users_session_cannot_be_read_or_ended(
         await refused(NotFound, use_cases.get_focus_session(uow, ALICE, bobs.id))
     await refused(NotFound, end(uow, clock, bobs.id, Outcome.ABANDONED, NOON, uid=ALICE))
 
-    assert uow.focus_sessions.rows == {bobs.id: bobs}
+    assert uow.focus_sessions.rows == {(BOB, bobs.id): bobs}
 
 
 async def test_the_list_pages_newest_first_within_local_days(

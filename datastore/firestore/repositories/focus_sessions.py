@@ -9,7 +9,7 @@ from google.api_core.exceptions import NotFound
 from google.cloud.firestore import AsyncQuery
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from datastore.firestore.layout import ID_FIELD, SESSIONS
+from datastore.firestore.layout import SESSIONS
 from datastore.firestore.mapping import focus_sessions as mapping
 from datastore.firestore.mapping.common import EARLIEST_INSTANT
 from datastore.firestore.repositories.common import Documents, Snapshot, lacks_timezone
@@ -67,12 +67,6 @@ class FirestoreFocusSessionRepository:
             return None
         found = await self._mapped(user_id, [snapshot])
         return found[0] if found else None
-
-    async def id_taken(self, session_id: UUID) -> bool:
-        query = self._docs.client.collection_group(SESSIONS).where(
-            filter=FieldFilter(ID_FIELD, "==", str(session_id))
-        )
-        return bool([snap async for snap in query.limit(1).stream()])
 
     async def running(self, user_id: str) -> FocusSession | None:
         query = self._docs.collection(user_id, SESSIONS).where(

@@ -111,10 +111,6 @@ class PostgresFocusSessionRepository:
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
         return await self._one(_GET, user_id=user_id, session_id=session_id)
 
-    async def id_taken(self, session_id: UUID) -> bool:
-        stmt = select(col(FocusSessionRow.id)).where(col(FocusSessionRow.id) == session_id)
-        return (await self._connection.execute(stmt)).first() is not None
-
     async def running(self, user_id: str) -> FocusSession | None:
         return await self._one(_RUNNING, user_id=user_id)
 

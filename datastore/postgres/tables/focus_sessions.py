@@ -48,8 +48,8 @@ class FocusSessionRow(SQLModel, table=True):
         ),
     )
 
+    user_id: str = user_fk(primary_key=True)
     id: UUID = Field(sa_column=Column(Uuid, primary_key=True))
-    user_id: str = user_fk()
     blocklist_id: UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     mode: str = Field(sa_column=Column(Text, nullable=False))
     planned_duration_seconds: int = Field(sa_column=Column(Integer, nullable=False))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -88,17 +89,25 @@ def test_a_session_id_sent_again_with_other_values_is_a_conflict(
     assert get(client, alice, session_id).json() == first
 
 
-def test_another_users_session_id_is_refused_and_left_alone(
-    client: TestClient, alice: ApiUser, bob: ApiUser, clock: TestClock
+def test_another_users_session_id_answers_as_an_unused_id_and_leaves_theirs_alone(
+    client: TestClient,
+    alice: ApiUser,
+    bob: ApiUser,
+    make_user: Callable[[], ApiUser],
+    clock: TestClock,
 ) -> None:
     clock.set(NOON)
+    carol = make_user()
     bobs = start(client, bob).json()
+    unused = str(uuid.uuid4())
 
-    response = start(client, alice, id=bobs["id"])
+    taken_elsewhere = start(client, alice, id=bobs["id"])
+    never_used = start(client, carol, id=unused)
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "focus_session_id_conflict"
-    assert all_sessions(client, alice) == []
+    # Nothing tells Alice that the id exists: the same answer as for an id nobody has.
+    assert (taken_elsewhere.status_code, never_used.status_code) == (201, 201)
+    assert taken_elsewhere.json().keys() == never_used.json().keys()
+    assert [s["id"] for s in all_sessions(client, alice)] == [bobs["id"]]
     assert get(client, bob, bobs["id"]).json() == bobs
 
 

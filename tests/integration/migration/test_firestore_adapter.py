@@ -85,10 +85,6 @@ async def scenario(repos: Repositories, uid: str) -> dict[str, Any]:
     for session in (done, later, running):
         await repos.focus_sessions.add(session)
     seen["running"] = await repos.focus_sessions.running(uid)
-    seen["id taken"] = (
-        await repos.focus_sessions.id_taken(ids[5]),
-        await repos.focus_sessions.id_taken(ids[0]),
-    )
     await repos.focus_sessions.save(entities.session(uid, ids[7], None, running.started_at))
     seen["ended"] = await repos.focus_sessions.get(uid, ids[7])
     everything, one_day = DayRange(), DayRange(done.local_date, done.local_date)

@@ -18,30 +18,28 @@ class FakeFocusSessionRepository:
     """In-memory focus sessions storage for unit tests."""
 
     def __init__(self) -> None:
-        self.rows: dict[UUID, FocusSession] = {}
+        self.rows: dict[tuple[str, UUID], FocusSession] = {}
 
     def _of(self, user_id: str) -> list[FocusSession]:
         return [s for s in self.rows.values() if s.user_id == user_id]
 
     async def get(self, user_id: str, session_id: UUID) -> FocusSession | None:
-        session = self.rows.get(session_id)
-        return session if session and session.user_id == user_id else None
-
-    async def id_taken(self, session_id: UUID) -> bool:
-        return session_id in self.rows
+        return self.rows.get((user_id, session_id))
 
     async def running(self, user_id: str) -> FocusSession | None:
         return next((s for s in self._of(user_id) if s.is_running), None)
 
     async def add(self, session: FocusSession) -> None:
-        assert session.id not in self.rows, "the primary key would refuse it"
+        key = (session.user_id, session.id)
+        assert key not in self.rows, "the primary key would refuse it"
         assert session.is_running
         assert await self.running(session.user_id) is None, "the running index would refuse it"
-        self.rows[session.id] = session
+        self.rows[key] = session
 
     async def save(self, session: FocusSession) -> None:
-        assert session.id in self.rows
-        self.rows[session.id] = session
+        key = (session.user_id, session.id)
+        assert key in self.rows
+        self.rows[key] = session
 
     async def daily_totals(self, user_id: str, first: date, last: date) -> list[DayTotal]:
         return [t for t in self._totals(user_id) if first <= t.day <= last]
