@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from api import context
 from api.problems import problem_response
 from domain.errors import (
     AuthUnavailable,
@@ -117,7 +118,17 @@ def _unavailable(request: Request, exc: Exception) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("api.unhandled_error", extra={"path": request.url.path})
-    return problem_response(500, "internal_error", "Something went wrong on our side")
+    # Starlette answers unhandled errors from its outermost middleware, outside the edge
+    # middleware that stamps every other answer: the id the client quotes to support is set
+    # here, from the request's context.
+    request_id = context.request_id.get()
+    return problem_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side",
+        f"quote request id {request_id} when reporting this" if request_id else "",
+        headers={"X-Request-Id": request_id} if request_id else None,
+    )
 
 
 def install_error_handlers(app: FastAPI, unavailable: tuple[type[Exception], ...] = ()) -> None:
