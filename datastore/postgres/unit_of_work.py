@@ -44,7 +44,12 @@ _NEXT_VERSION = text(
     " RETURNING change_seq"
 )
 # The same row lock without taking a number: for reads that decide a write (If-Match, caps).
-_LOCK_USER = text("SELECT 1 FROM users WHERE uid = :uid FOR UPDATE")
+# FOR NO KEY UPDATE, the mode `_NEXT_VERSION` takes, not FOR UPDATE: every insert into a table
+# referencing users holds FOR KEY SHARE on the user's row until it commits (the foreign key's
+# check), and FOR UPDATE waits for it. A consumer holds its `processed_events` insert open while
+# its handler runs; a handler that wrote for the same user under FOR UPDATE waited on its own
+# consumer until the statement timeout (tests/integration/events/test_user_lock.py).
+_LOCK_USER = text("SELECT 1 FROM users WHERE uid = :uid FOR NO KEY UPDATE")
 
 
 class PostgresUnitOfWork:
