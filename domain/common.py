@@ -10,7 +10,7 @@ from uuid import UUID
 
 from uuid_utils.compat import uuid7
 
-from domain.errors import PreconditionFailed, ValidationFailed
+from domain.errors import ValidationFailed
 
 Clock = Callable[[], datetime]
 """Returns the current UTC instant. Injected so that tests can hold time still."""
@@ -56,11 +56,3 @@ def position_id(page: PageRequest, field_name: str = "cursor") -> UUID | None:
         raise ValidationFailed.on(
             field_name, "invalid_cursor", "not a cursor this API issued"
         ) from exc
-
-
-def check_expected_version(current: int | None, expected: int | None, what: str) -> None:
-    """A client's `If-Match` must name the current version (`current` None: nothing there)."""
-    if expected is not None and current != expected:
-        raise PreconditionFailed(
-            detail=f"the {what} changed since you read it; fetch it again", current_version=current
-        )

@@ -18,9 +18,10 @@ from domain.blocklists.model import (
     validate_items,
     validate_name,
 )
-from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
+from domain.common import Clock, Page, PageRequest, new_id, position_id
 from domain.errors import Conflict, NotFound
 from domain.events import DomainEvent
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 
 
@@ -66,7 +67,7 @@ async def update_blocklist(
     blocklist_id: UUID,
     changes: BlocklistChanges,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> Blocklist:
     version = await uow.next_version(user_id)
@@ -88,7 +89,7 @@ async def delete_blocklist(
     user_id: str,
     blocklist_id: UUID,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> None:
     """Refused (409 `blocklist_in_use`) while a live schedule uses it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.common import Clock, check_expected_version
+from domain.common import Clock
 from domain.devices.model import (
     Device,
     DeviceRegistration,
@@ -14,6 +14,7 @@ from domain.devices.model import (
 )
 from domain.errors import NotFound
 from domain.events import DomainEvent
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import validate_timezone
 
@@ -24,7 +25,7 @@ async def register_device(
     installation_id: str,
     registration: DeviceRegistration,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> tuple[Device, bool]:
     """Create or replace the installation's record (idempotent); also says if it is new."""
@@ -87,7 +88,7 @@ async def remove_device(
     user_id: str,
     installation_id: str,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> None:
     await uow.lock_user(user_id)

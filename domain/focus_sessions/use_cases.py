@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from domain.common import Clock, Page, PageRequest, check_expected_version, new_id
+from domain.common import Clock, Page, PageRequest, new_id
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import DomainEvent
 from domain.focus_sessions.model import (
@@ -27,6 +27,7 @@ from domain.focus_sessions.model import (
     local_date_of,
     validate_start,
 )
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 
 
@@ -104,7 +105,7 @@ async def end_focus_session(
     session_id: UUID,
     end: SessionEnd,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> FocusSession:
     """End a running session; the same end sent again returns the ended session unchanged."""

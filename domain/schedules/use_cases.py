@@ -11,9 +11,10 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.blocklists.model import validate_name
-from domain.common import Clock, Page, PageRequest, check_expected_version, new_id, position_id
+from domain.common import Clock, Page, PageRequest, new_id, position_id
 from domain.errors import NotFound, ValidationFailed
 from domain.events import DomainEvent
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.schedules.model import (
     Schedule,
     ScheduleChanges,
@@ -80,7 +81,7 @@ async def update_schedule(
     schedule_id: UUID,
     changes: ScheduleChanges,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> Schedule:
     version = await uow.next_version(user_id)
@@ -103,7 +104,7 @@ async def delete_schedule(
     user_id: str,
     schedule_id: UUID,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> None:
     version = await uow.next_version(user_id)

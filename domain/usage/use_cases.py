@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.common import Clock, Page, PageRequest, check_expected_version
+from domain.common import Clock, Page, PageRequest
 from domain.devices.model import validate_installation_id
 from domain.errors import NotFound, ValidationFailed
 from domain.events import DomainEvent
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.usage.model import (
     DailyUsage,
@@ -26,7 +27,7 @@ async def submit_usage_report(
     installation_id: str,
     usage: DailyUsage,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> tuple[UsageReport, bool]:
     """Create or replace the device's report of `day` (idempotent); also says if it is new.

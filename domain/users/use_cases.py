@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.common import Clock, check_expected_version
+from domain.common import Clock
 from domain.errors import NotFound
 from domain.events import DomainEvent
+from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import ProfileChanges, User
 
@@ -28,7 +29,7 @@ async def update_profile(
     uid: str,
     changes: ProfileChanges,
     *,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     clock: Clock,
 ) -> User:
     await uow.lock_user(uid)

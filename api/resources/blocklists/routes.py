@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, location_of, resource_response
+from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.blocklists.schemas import (
@@ -86,7 +86,7 @@ async def patch_blocklist(
             user.uid,
             blocklist_id,
             body.to_changes(),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()
@@ -103,7 +103,7 @@ async def delete_blocklist(
             uow,
             user.uid,
             blocklist_id,
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()

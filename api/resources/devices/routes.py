@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, SensitiveUser, Services, Uow
-from api.http import expected_version, json_response, resource_response
+from api.http import json_response, preconditions, resource_response
 from api.resources.devices.schemas import DeviceList, DeviceOut, DevicePut
 from domain.devices import use_cases
 
@@ -31,7 +31,7 @@ async def put_device(
             user.uid,
             installation_id,
             body.to_registration(),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()
@@ -65,7 +65,7 @@ async def delete_device(
             uow,
             user.uid,
             installation_id,
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, location_of, resource_response
+from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.problems import documented_problem
@@ -76,7 +76,7 @@ async def end_focus_session(
             user.uid,
             session_id,
             body.to_end(),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         return resource_response(request, FocusSessionOut.of(session), session.version)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, SensitiveUser, Services, Uow
-from api.http import expected_version, resource_response
+from api.http import preconditions, resource_response
 from api.resources.me.schemas import MeOut, MePatch
 from domain.errors import ValidationFailed
 from domain.users import use_cases
@@ -33,7 +33,7 @@ async def patch_me(
             uow,
             user.uid,
             _changes(body, current),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()

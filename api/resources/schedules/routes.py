@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, location_of, resource_response
+from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.schedules.schemas import ScheduleCreate, ScheduleOut, SchedulePage, SchedulePatch
@@ -79,7 +79,7 @@ async def patch_schedule(
             user.uid,
             schedule_id,
             body.to_changes(),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()
@@ -95,7 +95,7 @@ async def delete_schedule(
             uow,
             user.uid,
             schedule_id,
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
-from api.http import expected_version, json_response, resource_response
+from api.http import json_response, preconditions, resource_response
 from api.pagination import LimitQuery, encode_cursor, page_request
 from api.resources.usage.schemas import LocalDate, UsagePut, UsageReportList, UsageReportOut
 from domain.usage import use_cases
@@ -31,7 +31,7 @@ async def put_usage_report(
             date,
             body.installation_id,
             body.to_usage(),
-            expected_version=expected_version(request),
+            expected_version=preconditions(request),
             clock=svc.clock,
         )
         await uow.commit()
