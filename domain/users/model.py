@@ -78,9 +78,16 @@ def new_user(uid: str, now: datetime) -> User:
 
 @dataclass(frozen=True, slots=True)
 class ProfileChanges:
-    """What a client asked to change; only the fields it sent are set."""
+    """What a client asked to change; only the fields it sent are set.
+
+    Nested preferences change field by field (`notifications`, `consents`): applied to the
+    profile as it is under the user's lock, so that two phones changing different fields
+    of one group at once both keep their change.
+    """
 
     values: dict[str, Any] = field(default_factory=dict)
+    notifications: dict[str, Any] = field(default_factory=dict)
+    consents: dict[str, Any] = field(default_factory=dict)
 
     def apply_to(self, user: User) -> User:
         changes = dict(self.values)
@@ -91,4 +98,8 @@ class ProfileChanges:
             raise ValidationFailed.on(
                 "daily_goal_minutes", "out_of_range", "must be between 1 and 1440 minutes"
             )
+        if self.notifications:
+            changes["notifications"] = replace(user.notifications, **self.notifications)
+        if self.consents:
+            changes["consents"] = replace(user.consents, **self.consents)
         return replace(user, **changes)

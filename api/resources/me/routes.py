@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +10,7 @@ from api.http import preconditions, resource_response
 from api.resources.me.schemas import MeOut, MePatch
 from domain.errors import ValidationFailed
 from domain.users import use_cases
-from domain.users.model import Consents, ProfileChanges, QuietHours, User
+from domain.users.model import ProfileChanges, QuietHours
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -28,11 +27,10 @@ async def patch_me(
     request: Request, body: MePatch, user: SensitiveUser, uow: Uow, svc: Services
 ) -> Response:
     async with uow:
-        current = await use_cases.get_profile(uow, user.uid)
         updated = await use_cases.update_profile(
             uow,
             user.uid,
-            _changes(body, current),
+            _changes(body),
             expected_version=preconditions(request),
             clock=svc.clock,
         )
@@ -40,7 +38,8 @@ async def patch_me(
     return resource_response(request, MeOut.of(updated), updated.version)
 
 
-def _changes(body: MePatch, current: User) -> ProfileChanges:
+def _changes(body: MePatch) -> ProfileChanges:
+    """The fields the client sent (JSON merge patch), nested ones field by field."""
     values: dict[str, Any] = {}
     for name in ("display_name", "timezone", "locale", "daily_goal_minutes"):
         if name in body.model_fields_set:
@@ -48,22 +47,19 @@ def _changes(body: MePatch, current: User) -> ProfileChanges:
             if value is None and name in ("timezone", "daily_goal_minutes"):
                 raise ValidationFailed.on(name, "required", f"{name} cannot be null")
             values[name] = value
+    notifications: dict[str, Any] = {}
     if body.notifications is not None:
         sent = body.notifications
-        prefs = current.notifications
         if "enabled" in sent.model_fields_set and sent.enabled is not None:
-            prefs = replace(prefs, enabled=sent.enabled)
+            notifications["enabled"] = sent.enabled
         if "quiet_hours" in sent.model_fields_set:
             quiet = sent.quiet_hours
-            prefs = replace(
-                prefs, quiet_hours=QuietHours(quiet.start, quiet.end) if quiet else None
-            )
-        values["notifications"] = prefs
+            notifications["quiet_hours"] = QuietHours(quiet.start, quiet.end) if quiet else None
+    consents: dict[str, Any] = {}
     if body.consents is not None:
-        consents: Consents = current.consents
-        for name in ("ai_features", "analytics"):
-            value = getattr(body.consents, name)
-            if value is not None:
-                consents = replace(consents, **{name: value})
-        values["consents"] = consents
-    return ProfileChanges(values)
+        consents = {
+            name: value
+            for name in ("ai_features", "analytics")
+            if (value := getattr(body.consents, name)) is not None
+        }
+    return ProfileChanges(values, notifications, consents)
