@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +15,19 @@ from domain.identity import Principal
 from domain.unit_of_work import UnitOfWork
 
 _KEPT_HEADERS = ("content-type", "etag", "location")
+CANONICAL = b"canonical-json:"
+
+
+def _canonical(body: bytes) -> bytes:
+    """The request's JSON with keys sorted and no spacing; the bytes as sent if not JSON (the
+    route validated the body before this runs, so that happens only for an empty body)."""
+    if not body:
+        return body
+    try:
+        return CANONICAL + orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
+
 
 Effect = Callable[[UnitOfWork], Awaitable[Response]]
 
@@ -36,14 +50,18 @@ async def run_idempotent(
         if not await uow.idempotency.acquire(principal.uid, key):
             raise idempotency.in_progress()
         now = svc.clock()
+        raw = await request.body()
         request_fingerprint = idempotency.fingerprint(
-            request.method, request.url.path, await request.body()
+            request.method, request.url.path, _canonical(raw)
         )
         record = await uow.idempotency.find(
             principal.uid, key, not_before=now - idempotency.KEY_TTL
         )
         if record is not None:
-            stored = idempotency.replay_or_refuse(record, request_fingerprint)
+            # The raw bytes' fingerprint matches keys stored before bodies were canonical;
+            # it can go once those are older than the key TTL.
+            legacy = idempotency.fingerprint(request.method, request.url.path, raw)
+            stored = idempotency.replay_or_refuse(record, request_fingerprint, legacy)
             return Response(
                 stored.body,
                 status_code=stored.status,

@@ -50,6 +50,8 @@ def validate_key(key: str) -> str:
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
+    """Of the request as sent: `body` is its canonical form (the API sorts JSON keys), so that
+    the same parameters in another order are the same request, as Stripe compares them."""
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
@@ -57,9 +59,13 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def replay_or_refuse(record: IdempotencyRecord, request_fingerprint: str) -> StoredResponse:
-    """A retry of the same request gets the first response; any other use of the key is refused."""
-    if record.fingerprint != request_fingerprint:
+def replay_or_refuse(record: IdempotencyRecord, *request_fingerprints: str) -> StoredResponse:
+    """A retry of the same request gets the first response; any other use of the key is refused.
+
+    Several fingerprints may stand for one request (its canonical form, and the raw bytes that
+    keys stored before canonical forms were fingerprinted by, until those expire).
+    """
+    if record.fingerprint not in request_fingerprints:
         raise IdempotencyKeyReused(
             detail="this Idempotency-Key was used for a different request; use a new key"
         )

@@ -3,11 +3,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response
+from api.idempotency import run_idempotent
 from api.pagination import (
     LimitQuery,
     clamp_limit,
@@ -18,19 +19,25 @@ from api.resources.sync.schemas import SyncPage, SyncRequestOut
 from domain.errors import ValidationFailed
 from domain.sync import use_cases
 from domain.sync.model import START
+from domain.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
-_VERSION = re.compile(r"^-?\d{1,19}$")
+_VERSION = re.compile(r"-?[0-9]{1,19}")  # ASCII digits: `\d` also takes "١٢"; fullmatch
+_MAX_VERSION = 2**63 - 1
+"""Versions are PostgreSQL bigints: a cursor beyond one was never issued."""
 
 
 def _after_version(since: str | None) -> int:
     position = decode_cursor(since, "since")
     if position is None:
         return START
-    if len(position) != 1 or not _VERSION.match(position[0]):
+    if len(position) != 1 or not _VERSION.fullmatch(position[0]):
         raise ValidationFailed.on("since", "invalid_cursor", "not a cursor this API issued")
-    return max(START, int(position[0]))
+    version = int(position[0])
+    if version > _MAX_VERSION:
+        raise ValidationFailed.on("since", "invalid_cursor", "not a cursor this API issued")
+    return max(START, version)
 
 
 @router.get("", response_model=SyncPage)
@@ -51,13 +58,16 @@ async def sync(
 
 
 @router.post("/requests", status_code=202, response_model=SyncRequestOut)
-async def request_sync(user: CurrentUser, uow: Uow, svc: Services) -> Response:
+async def request_sync(request: Request, user: CurrentUser, svc: Services) -> Response:
     """Ask the user's other devices to sync now.
 
     Each gets a silent push (within its push budget; over it, one delayed push follows).
-    Send `X-Installation-Id` so the calling device is not woken itself. Safe to retry.
+    Send `X-Installation-Id` so the calling device is not woken itself. Retried with the same
+    `Idempotency-Key`, the first answer comes back and no second request is made.
     """
-    async with uow:
+
+    async def effect(uow: UnitOfWork) -> Response:
         version = await use_cases.request_sync(uow, user.uid, clock=svc.clock)
-        await uow.commit()
-    return json_response(SyncRequestOut(version=version), status=202)
+        return json_response(SyncRequestOut(version=version), status=202)
+
+    return await run_idempotent(request, svc, user, effect)
