@@ -1,8 +1,11 @@
 """Silent pushes from events: who gets one, within budget, and what the answers change.
 
-At-least-once end to end: the event handler may run twice (a duplicate costs a budget slot,
-never state), and a push the service asks us to retry becomes a named, delayed task in a
-durable queue, so a restart loses nothing (unlike push servers that keep retries in memory).
+At-least-once end to end: the event handler may run again (a redelivery after a failure), and
+each device's outcome is settled on its own: a device whose push for the event's version was
+sent and acted on (or left waiting for a slot) is skipped by the next run, so a retry only
+redoes the devices that failed. A push the service asks us to retry becomes a named, delayed
+task in a durable queue, so a restart loses nothing (unlike push servers that keep retries in
+memory).
 """
 
 from __future__ import annotations
@@ -79,11 +82,22 @@ class SilentPushes:
         # own (processed_events) is held, and a user may have 20 devices.
         limit = asyncio.Semaphore(DEVICES_AT_ONCE)
 
-        async def offer(device: Device) -> None:
+        async def offer(device: Device) -> bool:
             async with limit:
-                await self._offer(device, kind, event.record_version)
+                return await self._offer(device, kind, event.record_version)
 
-        await asyncio.gather(*(offer(d) for d in targets))
+        # Every device runs to its end whatever another one does: a failure neither cancels
+        # the others nor leaves their writes landing after the consumer gave up on the event.
+        outcomes = await asyncio.gather(*(offer(d) for d in targets), return_exceptions=True)
+        settled = [
+            d.installation_id for d, done in zip(targets, outcomes, strict=True) if done is True
+        ]
+        await self._budgets.settle(event.user_id, settled, event.record_version)
+        failures = [error for error in outcomes if isinstance(error, BaseException)]
+        for error in failures[1:]:
+            log.error("notifications.push.failed", exc_info=error)
+        if failures:
+            raise failures[0]
 
     async def run_task(self, payload: Mapping[str, Any]) -> None:
         """`push.deliver`: a delayed push (budget) or a retry the service asked for."""
@@ -96,9 +110,12 @@ class SilentPushes:
             return
         await self._offer(device, PushKind.SYNC, None)
 
-    async def _offer(self, device: Device, kind: PushKind, version: int | None) -> None:
+    async def _offer(self, device: Device, kind: PushKind, version: int | None) -> bool:
+        """True when this offer sent a push or left one waiting (False: nothing to do)."""
         now = self._clock()
         decision = await self._budgets.take(device.user_id, device.installation_id, now, version)
+        if decision.send_version is None and decision.send_at is None:
+            return False  # nothing waits, or the device was settled for this version already
         if decision.send_version is not None:
             # A push that waited stands for several changes: a plain sync covers them all.
             sent_kind = kind if decision.send_version == version else PushKind.SYNC
@@ -111,6 +128,7 @@ class SilentPushes:
             await self._scheduler.schedule(
                 Task(DELIVER_TASK, _device_ids(device), decision.send_at, name=name)
             )
+        return True
 
     async def _send(self, device: Device, kind: PushKind, version: int, attempt: int) -> None:
         push = silent_push(device, kind, version, self._clock(), self._policy)

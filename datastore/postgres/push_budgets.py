@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,13 +31,15 @@ class PostgresPushBudgets:
             )
             row = (
                 await conn.execute(
-                    select(_TABLE.c.recent_sends, _TABLE.c.pending_version)
+                    select(
+                        _TABLE.c.recent_sends, _TABLE.c.pending_version, _TABLE.c.settled_version
+                    )
                     .where(_TABLE.c.user_id == user_id)
                     .where(_TABLE.c.installation_id == installation_id)
                     .with_for_update()
                 )
             ).one()
-            state = BudgetState(tuple(row.recent_sends), row.pending_version)
+            state = BudgetState(tuple(row.recent_sends), row.pending_version, row.settled_version)
             decision = decide(state, self._policy, now, version)
             await conn.execute(
                 _TABLE.update()
@@ -48,3 +51,15 @@ class PostgresPushBudgets:
                 )
             )
         return decision
+
+    async def settle(self, user_id: str, installation_ids: Sequence[str], version: int) -> None:
+        if not installation_ids:
+            return
+        settled = func.greatest(func.coalesce(_TABLE.c.settled_version, version), version)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                _TABLE.update()
+                .where(_TABLE.c.user_id == user_id)
+                .where(_TABLE.c.installation_id.in_(list(installation_ids)))
+                .values(settled_version=settled)
+            )

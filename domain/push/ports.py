@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -29,5 +30,13 @@ class PushBudgets(Protocol):
     async def take(
         self, user_id: str, installation_id: str, now: datetime, version: int | None
     ) -> Decision:
-        """Decides and records at once: a slot taken now, or the version left waiting."""
+        """Decides and records at once: a slot taken now, or the version left waiting.
+
+        A `version` the device was settled for (or a lower one) takes nothing.
+        """
+        ...
+
+    async def settle(self, user_id: str, installation_ids: Sequence[str], version: int) -> None:
+        """These devices' pushes for `version` are done: sent and the answer acted on, or
+        left waiting for a slot. A redelivered event skips them; the others take again."""
         ...

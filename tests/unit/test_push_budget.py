@@ -56,3 +56,22 @@ def test_a_delayed_push_with_nothing_waiting_sends_nothing() -> None:
 def test_a_new_change_sent_in_budget_also_carries_a_higher_waiting_version() -> None:
     state = BudgetState((T0,), pending_version=20)
     assert decide(state, POLICY, T0 + timedelta(minutes=1), 18).send_version == 20
+
+
+def test_a_version_the_device_was_settled_for_takes_nothing_again() -> None:
+    state = BudgetState((T0,), settled_version=20)
+
+    for version in (20, 18):  # the same event delivered again, an older one arriving late
+        decision = decide(state, POLICY, T0 + timedelta(minutes=1), version)
+        assert decision.send_version is None
+        assert decision.send_at is None
+        assert decision.state == state
+
+
+def test_a_newer_version_than_the_settled_one_is_sent() -> None:
+    state = BudgetState((T0,), settled_version=20)
+
+    decision = decide(state, POLICY, T0 + timedelta(minutes=1), 21)
+
+    assert decision.send_version == 21
+    assert decision.state.settled_version == 20  # settled once its outcome is recorded

@@ -1,4 +1,5 @@
-"""Per device: when its recent silent pushes went out, and the version a delayed push owes."""
+"""Per device: when its recent silent pushes went out, the version a delayed push owes, and the
+highest version its push was settled for (a redelivered event skips the device)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,4 @@ class PushBudgetRow(SQLModel, table=True):
         sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False)
     )
     pending_version: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    settled_version: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -2,193 +2,24 @@
 
 Real PostgreSQL for devices, budgets and the delayed-task queue; the fakes answer as Apple and
 Google document, errors included. Each test's devices have their own tokens, and every
-assertion looks at those tokens only.
+assertion looks at those tokens only. Fixtures: conftest.py; shared helpers: family.py.
 """
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.postgres.push_budgets import PostgresPushBudgets
-from datastore.postgres.task_queue import PostgresTaskQueue
-from datastore.postgres.unit_of_work import PostgresUnitOfWork
-from domain.devices import use_cases as devices
-from domain.devices.model import ApnsEnvironment, Device, DeviceRegistration, Platform
-from domain.events import DomainEvent
-from domain.push.budget import BudgetPolicy
-from domain.unit_of_work import UnitOfWork
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
-from notifications.apns import ApnsConfig, ApnsSender
-from notifications.fanout import DELIVER_TASK, SilentPushes
-from notifications.fcm import FcmConfig, FcmSender
+from domain.devices.model import ApnsEnvironment
+from tests.integration.notifications.family import Family, Wired, change, fcm_to, metric, to
 from tests.support import fcm_errors as fcm
-from tests.support.apns_rules import ApnsCredentials, Failure, Reply
+from tests.support.apns_rules import Failure, Reply
 from tests.support.clock import TestClock
 from tests.support.fake_apns import FakeApns
 from tests.support.fake_fcm import FakeFcm
-from tests.support.google import new_signing_key
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def _frozen(clock: TestClock) -> None:
-    """Time moves only when a test says (TTLs, budgets, Retry-After are exact)."""
-    clock.set(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-def sandbox_apns(
-    apns_credentials: ApnsCredentials, fake_apns: FakeApns, clock: TestClock
-) -> Iterator[FakeApns]:
-    """APNs' sandbox host: another fake, trusted through the same CA."""
-    with FakeApns(apns_credentials, clock=clock, certificates=fake_apns.certificates) as fake:
-        yield fake
-
-
-@dataclass
-class Family:
-    """One user's devices: the phone makes changes, the tablet and the pixel follow."""
-
-    user_id: str
-    phone: Device
-    tablet: Device
-    pixel: Device
-
-
-@dataclass
-class Wired:
-    pushes: SilentPushes
-    worker: TaskWorker
-    engine: AsyncEngine
-
-    def unit_of_work(self) -> UnitOfWork:
-        return PostgresUnitOfWork(self.engine)
-
-    async def device(self, device: Device) -> Device:
-        async with self.unit_of_work() as uow:
-            found = await uow.devices.get(device.user_id, device.installation_id)
-        assert found is not None
-        return found
-
-
-@pytest.fixture
-async def wired(
-    engine: AsyncEngine,
-    clock: TestClock,
-    apns_credentials: ApnsCredentials,
-    fake_apns: FakeApns,
-    sandbox_apns: FakeApns,
-    fake_fcm: FakeFcm,
-    tmp_path: Path,
-) -> AsyncIterator[Wired]:
-    apns = ApnsSender(
-        ApnsConfig(
-            key_id=apns_credentials.key_id,
-            team_id=apns_credentials.team_id,
-            topic=apns_credentials.topic,
-            private_key_pem=apns_credentials.private_key_pem,
-            production_url=fake_apns.url,
-            sandbox_url=sandbox_apns.url,
-            ca_file=fake_apns.ca_file,
-        ),
-        clock=clock,
-    )
-    account = fake_fcm.service_account_file(tmp_path, new_signing_key())
-    android = FcmSender(
-        FcmConfig(fake_fcm.project_id, credentials_file=account, base_url=fake_fcm.base_url),
-        clock=clock,
-    )
-    queue = PostgresTaskQueue(engine, clock=clock)
-    pushes = SilentPushes(
-        lambda: PostgresUnitOfWork(engine),
-        {Platform.IOS: apns, Platform.ANDROID: android},
-        PostgresPushBudgets(engine, BudgetPolicy(limit=3)),
-        queue,
-        clock=clock,
-    )
-    handlers = TaskHandlers()
-    handlers.register(DELIVER_TASK, pushes.run_task)
-    yield Wired(pushes, TaskWorker(queue, handlers, clock=clock, batch_size=50), engine)
-    await apns.aclose()
-    await android.aclose()
-
-
-async def register(
-    engine: AsyncEngine, clock: TestClock, user_id: str, name: str, reg: DeviceRegistration
-) -> Device:
-    async with PostgresUnitOfWork(engine) as uow:
-        device, _ = await devices.register_device(
-            uow, user_id, f"{name}-{uuid.uuid4().hex[:8]}", reg, expected_version=None, clock=clock
-        )
-        await uow.commit()
-    return device
-
-
-def apns_token() -> str:
-    return secrets.token_hex(32)
-
-
-def fcm_token() -> str:
-    return f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(110)}"
-
-
-@pytest.fixture
-async def family(engine: AsyncEngine, clock: TestClock) -> Family:
-    uid = f"u-{uuid.uuid4().hex[:20]}"
-    production = ApnsEnvironment.PRODUCTION
-    phone = await register(
-        engine, clock, uid, "phone",
-        DeviceRegistration(Platform.IOS, "4.2.0", apns_token(), production),
-    )  # fmt: skip
-    tablet = await register(
-        engine, clock, uid, "tablet",
-        DeviceRegistration(Platform.IOS, "4.2.0", apns_token(), production),
-    )  # fmt: skip
-    pixel = await register(
-        engine, clock, uid, "pixel", DeviceRegistration(Platform.ANDROID, "4.2.0", fcm_token())
-    )
-    return Family(uid, phone, tablet, pixel)
-
-
-def change(family: Family, kind: str = "schedule.updated", version: int = 40) -> DomainEvent:
-    return DomainEvent(
-        kind,
-        family.user_id,
-        str(uuid.uuid4()),
-        version,
-        TestClock()(),
-        origin_installation_id=family.phone.installation_id,
-    )
-
-
-def metric(name: str, labels: dict[str, str]) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def to(fake: FakeApns, device: Device) -> list[dict[str, object]]:
-    """What reached `device` through this APNs fake: headers and payload, in order."""
-    return [
-        {"headers": r.headers, "payload": r.json()}
-        for r in fake.requests
-        if r.device_token == device.push_token
-    ]
-
-
-def fcm_to(fake: FakeFcm, device: Device) -> list[dict[str, object]]:
-    return [
-        r.body["message"] for r in fake.sends if r.body["message"]["token"] == device.push_token
-    ]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("frozen_clock")]
 
 
 async def test_a_schedule_change_wakes_every_other_device_and_not_the_one_that_made_it(
