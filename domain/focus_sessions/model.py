@@ -68,14 +68,18 @@ class SessionStart:
     blocklist_id: UUID | None = None
     id: UUID | None = None
     started_at: datetime | None = None
+    timezone: str | None = None
+    """The device's zone at the start; None: the profile's when the start arrives."""
 
     def matches(self, session: FocusSession) -> bool:
-        """A replay of the start that created `session` (a retry may leave `started_at` out)."""
+        """A replay of the start that created `session` (a retry may leave out `started_at`
+        and `timezone`)."""
         return (
             session.mode is self.mode
             and session.planned_duration_seconds == self.planned_duration_minutes * 60
             and session.blocklist_id == self.blocklist_id
             and (self.started_at is None or self.started_at == session.started_at)
+            and (self.timezone is None or self.timezone == session.timezone)
         )
 
 
@@ -175,9 +179,17 @@ class ListPosition:
     id: UUID
 
 
+_CALENDAR_EDGE = timedelta(days=2)
+
+
 @dataclass(frozen=True, slots=True)
 class DayRange:
-    """Local calendar days, both ends included; None leaves that end open."""
+    """Local calendar days, both ends included; None leaves that end open.
+
+    An end within two days of the calendar's first or last day (0001-01-01, 9999-12-31) is
+    open too: no session lies there, and the instants around those days, in every timezone,
+    do not all exist.
+    """
 
     first: date | None = None
     last: date | None = None
@@ -185,3 +197,7 @@ class DayRange:
     def __post_init__(self) -> None:
         if self.first and self.last and self.first > self.last:
             raise ValidationFailed.on("to", "before_from", "'to' must not be before 'from'")
+        if self.first is not None and self.first < date.min + _CALENDAR_EDGE:
+            object.__setattr__(self, "first", None)
+        if self.last is not None and self.last > date.max - _CALENDAR_EDGE:
+            object.__setattr__(self, "last", None)

@@ -29,6 +29,7 @@ from domain.focus_sessions.model import (
 )
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
+from domain.users.model import validate_timezone
 
 
 async def start_focus_session(
@@ -45,6 +46,8 @@ async def start_focus_session(
         if existing is not None and start.matches(existing):
             return existing, False
     started_at = validate_start(start, now)
+    if start.timezone is not None:
+        validate_timezone(start.timezone)
     version = await uow.next_version(user_id)
     replayed = await _replay_of_start(uow, user_id, start)
     if replayed is not None:
@@ -52,8 +55,7 @@ async def start_focus_session(
     if await uow.focus_sessions.running(user_id) is not None:
         raise already_running()
     await _check_blocklist(uow, user_id, start.blocklist_id)
-    user = await uow.users.get(user_id)
-    timezone = user.timezone if user else "UTC"
+    timezone = await _timezone_of_start(uow, user_id, start)
     session = FocusSession(
         id=start.id or new_id(),
         user_id=user_id,
@@ -90,6 +92,15 @@ async def _replay_of_start(
             detail="a focus session with this id exists with other values",
         )
     return None
+
+
+async def _timezone_of_start(uow: UnitOfWork, user_id: str, start: SessionStart) -> str:
+    """Where the session's local day is taken: the device's zone at the start when it says,
+    else the profile's now (a start queued offline before a trip would move days with it)."""
+    if start.timezone is not None:
+        return start.timezone
+    user = await uow.users.get(user_id)
+    return user.timezone if user else "UTC"
 
 
 async def _check_blocklist(uow: UnitOfWork, user_id: str, blocklist_id: UUID | None) -> None:

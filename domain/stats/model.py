@@ -7,12 +7,14 @@ later moves to another timezone.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationFailed
+from domain.focus_sessions.model import FocusSession, Outcome
 
 MAX_RANGE_DAYS = 366
 ONE_DAY = timedelta(days=1)
@@ -71,8 +73,9 @@ def daily_series(
     """One entry per day from `first` to `last`, days without focus included as zeros."""
     by_day = {t.day: t for t in totals}
     series: list[DayStats] = []
-    day = first
-    while day <= last:
+    # Counted, not stepped past `last`: the day after 9999-12-31 does not exist.
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
         total = by_day.get(day, DayTotal(day, 0, 0))
         series.append(
             DayStats(
@@ -82,7 +85,6 @@ def daily_series(
                 goal_met=goal_met(total.focus_seconds, daily_goal_minutes),
             )
         )
-        day += ONE_DAY
     return series
 
 
@@ -112,3 +114,38 @@ def current_streak(met_days: Iterable[date], today: date) -> int:
         return 0
     last_day, length = runs[-1]
     return length if last_day >= today - ONE_DAY else 0
+
+
+def focus_per_day(sessions: Iterable[FocusSession]) -> list[DayTotal]:
+    """Completed focus per local day, every instant counted once.
+
+    Sessions are taken in the order they started (then by id); each adds the part of its time
+    that no earlier-started one covered, to the local day it started on. Overlapping sessions
+    (two devices, a start sent again with another id) cannot count twice or lift a streak.
+    Postgres computes the same in SQL (datastore/postgres/repositories/focus_sessions.py).
+    """
+    completed = sorted(
+        (s for s in sessions if s.outcome is Outcome.COMPLETED and s.ended_at is not None),
+        key=lambda s: (s.started_at, s.id),
+    )
+    focus: dict[date, timedelta] = defaultdict(timedelta)
+    count: dict[date, int] = defaultdict(int)
+    covered_until: datetime | None = None
+    for session in completed:
+        assert session.ended_at is not None
+        start = (
+            session.started_at if covered_until is None else max(session.started_at, covered_until)
+        )
+        focus[session.local_date] += max(session.ended_at - start, timedelta())
+        count[session.local_date] += 1
+        covered_until = max(covered_until or session.ended_at, session.ended_at)
+    second = timedelta(seconds=1)
+    return [DayTotal(day, focus[day] // second, count[day]) for day in sorted(count)]
+
+
+def shifted(day: date, days: int) -> date:
+    """`day` moved by `days`, held at the calendar's ends (0001-01-01, 9999-12-31)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min

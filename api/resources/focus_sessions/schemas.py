@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, UtcDatetime
+from api.schemas import PageOut, RequestModel, ResponseModel, StrictInt, UtcDatetime
 from domain.focus_sessions.model import (
     MAX_PLANNED_MINUTES,
     MIN_PLANNED_MINUTES,
@@ -18,7 +18,7 @@ from domain.focus_sessions.model import (
 
 
 class FocusSessionStart(RequestModel):
-    planned_duration_minutes: int = Field(
+    planned_duration_minutes: StrictInt = Field(
         ge=MIN_PLANNED_MINUTES, le=MAX_PLANNED_MINUTES, examples=[25]
     )
     mode: FocusMode = Field(
@@ -30,10 +30,18 @@ class FocusSessionStart(RequestModel):
         description="Chosen by the app when it starts a session offline; sending the same "
         "start again returns the session it created",
     )
-    started_at: AwareDatetime | None = Field(
+    started_at: UtcDatetime | None = Field(
         default=None,
         description="When the session started on the device (offline starts); at most 7 days "
         "ago and 5 minutes ahead. Default: now",
+    )
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["Europe/Berlin"],
+        description="The device's IANA timezone when the session started: the session counts "
+        "for that local day. Default: your profile's timezone when the start arrives (send it "
+        "with offline starts: a trip may have changed the profile's since)",
     )
 
     def to_start(self) -> SessionStart:
@@ -43,6 +51,7 @@ class FocusSessionStart(RequestModel):
             blocklist_id=self.blocklist_id,
             id=self.id,
             started_at=self.started_at,
+            timezone=self.timezone,
         )
 
 
@@ -50,7 +59,7 @@ class FocusSessionEnd(RequestModel):
     outcome: Outcome = Field(
         description="completed: ran to its planned end; abandoned: stopped before it"
     )
-    ended_at: AwareDatetime = Field(description="When it ended on the device")
+    ended_at: UtcDatetime = Field(description="When it ended on the device")
 
     def to_end(self) -> SessionEnd:
         return SessionEnd(outcome=self.outcome, ended_at=self.ended_at)

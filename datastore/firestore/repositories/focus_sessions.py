@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -18,9 +17,8 @@ from domain.focus_sessions.model import (
     FocusSession,
     ListPosition,
     Outcome,
-    completed_duration,
 )
-from domain.stats.model import DayTotal
+from domain.stats.model import DayTotal, focus_per_day, shifted
 
 BATCH = 100
 # A local date lies within a day of the same UTC date: bounds on startedAt for local days.
@@ -101,28 +99,14 @@ class FirestoreFocusSessionRepository:
             and (last is None or s.local_date <= last)
         ]
 
-    @staticmethod
-    def _per_day(sessions: list[FocusSession]) -> dict[date, tuple[timedelta, int]]:
-        totals: dict[date, tuple[timedelta, int]] = defaultdict(lambda: (timedelta(), 0))
-        for session in sessions:
-            seconds, count = totals[session.local_date]
-            totals[session.local_date] = (seconds + completed_duration(session), count + 1)
-        return totals
-
     async def daily_totals(self, user_id: str, first: date, last: date) -> list[DayTotal]:
-        totals = self._per_day(await self._completed(user_id, first, last))
-        return [
-            DayTotal(day, int(seconds.total_seconds()), count)
-            for day, (seconds, count) in sorted(totals.items())
-        ]
+        # Sessions just outside the range may overlap ones inside it (focus_per_day).
+        sessions = await self._completed(user_id, shifted(first, -3), shifted(last, 3))
+        return [t for t in focus_per_day(sessions) if first <= t.day <= last]
 
     async def days_meeting_goal(self, user_id: str, goal_seconds: int) -> list[date]:
-        totals = self._per_day(await self._completed(user_id, None, None))
-        return [
-            day
-            for day, (seconds, _) in sorted(totals.items())
-            if seconds.total_seconds() >= goal_seconds
-        ]
+        totals = focus_per_day(await self._completed(user_id, None, None))
+        return [t.day for t in totals if t.focus_seconds >= goal_seconds]
 
     # Last in the class: below it, `list` in an annotation would name this method.
     async def list(

@@ -30,7 +30,7 @@ from domain.focus_sessions.model import (
     ListPosition,
     Outcome,
 )
-from domain.stats.model import DayTotal
+from domain.stats.model import DayTotal, shifted
 
 _TABLE: Table = FocusSessionRow.__table__  # type: ignore[attr-defined]
 _LIVE = col(FocusSessionRow.deleted_at).is_(None)
@@ -130,34 +130,54 @@ class PostgresFocusSessionRepository:
         await self._connection.execute(stmt)
 
     def _per_day(self, user_id: str, *where: Any) -> Any:
-        seconds = func.sum(
-            func.extract("epoch", col(FocusSessionRow.ended_at) - col(FocusSessionRow.started_at))
+        """Completed focus per local day, each instant once (domain.stats.focus_per_day): in the
+        order sessions started, each counts what the earlier ones did not cover."""
+        started, ended = col(FocusSessionRow.started_at), col(FocusSessionRow.ended_at)
+        covered_until = func.max(ended).over(
+            order_by=(started, col(FocusSessionRow.id)), rows=(None, -1)
         )
-        return (
+        ordered = (
             select(
                 col(FocusSessionRow.local_date),
-                cast(func.floor(seconds), Integer).label("seconds"),
-                func.count().label("sessions"),
+                started.label("started_at"),
+                ended.label("ended_at"),
+                covered_until.label("covered_until"),
             )
             .where(col(FocusSessionRow.user_id) == user_id, _COMPLETED, *where)
-            .group_by(col(FocusSessionRow.local_date))
+            .subquery()
+        )
+        uncovered = ordered.c.ended_at - func.greatest(
+            ordered.c.started_at, func.coalesce(ordered.c.covered_until, ordered.c.started_at)
+        )
+        seconds = func.sum(func.greatest(func.extract("epoch", uncovered), 0))
+        return ordered, (
+            select(
+                ordered.c.local_date,
+                cast(func.floor(seconds), Integer).label("seconds"),
+                func.count().label("sessions"),
+            ).group_by(ordered.c.local_date)
         )
 
     async def daily_totals(self, user_id: str, first: date, last: date) -> list[DayTotal]:
-        stmt = self._per_day(
-            user_id,
-            col(FocusSessionRow.local_date) >= first,
-            col(FocusSessionRow.local_date) <= last,
-        ).order_by(col(FocusSessionRow.local_date))
+        # Sessions a few days either side may overlap those of the range: they are read, and
+        # left out of the answer.
+        local_date = col(FocusSessionRow.local_date)
+        ordered, per_day = self._per_day(
+            user_id, local_date >= shifted(first, -3), local_date <= shifted(last, 3)
+        )
+        stmt = per_day.where(ordered.c.local_date.between(first, last)).order_by(
+            ordered.c.local_date
+        )
         rows = (await self._connection.execute(stmt)).all()
         return [DayTotal(day, int(seconds), int(sessions)) for day, seconds, sessions in rows]
 
     async def days_meeting_goal(self, user_id: str, goal_seconds: int) -> list[date]:
-        per_day = self._per_day(user_id).subquery()
+        _, per_day = self._per_day(user_id)
+        totals = per_day.subquery()
         stmt = (
-            select(per_day.c.local_date)
-            .where(per_day.c.seconds >= goal_seconds)
-            .order_by(per_day.c.local_date)
+            select(totals.c.local_date)
+            .where(totals.c.seconds >= goal_seconds)
+            .order_by(totals.c.local_date)
         )
         return list((await self._connection.execute(stmt)).scalars())
 

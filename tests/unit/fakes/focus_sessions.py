@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 from domain.focus_sessions.model import (
     DayRange,
     FocusSession,
     ListPosition,
-    Outcome,
-    completed_duration,
 )
-from domain.stats.model import DayTotal
+from domain.stats.model import DayTotal, focus_per_day
 
 
 class FakeFocusSessionRepository:
@@ -48,13 +45,7 @@ class FakeFocusSessionRepository:
         return [t.day for t in self._totals(user_id) if t.focus_seconds >= goal_seconds]
 
     def _totals(self, user_id: str) -> list[DayTotal]:
-        focus: dict[date, timedelta] = defaultdict(timedelta)
-        count: dict[date, int] = defaultdict(int)
-        for session in self._of(user_id):
-            if session.outcome is Outcome.COMPLETED:
-                focus[session.local_date] += completed_duration(session)
-                count[session.local_date] += 1
-        return [DayTotal(day, int(focus[day].total_seconds()), count[day]) for day in sorted(focus)]
+        return focus_per_day(self._of(user_id))
 
     async def list(
         self, user_id: str, days: DayRange, *, after: ListPosition | None, limit: int

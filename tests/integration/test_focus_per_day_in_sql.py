@@ -1,0 +1,108 @@
+"""Postgres counts focus per local day by the domain's rule, for any set of sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from datastore.postgres.engine import create_engine
+from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
+from datastore.postgres.repositories.users import PostgresUserRepository
+from domain.focus_sessions.model import FocusMode, FocusSession, Outcome, local_date_of
+from domain.stats.model import focus_per_day
+
+T0 = datetime(2026, 3, 7, 0, 0, 0, 250_000, tzinfo=UTC)
+ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati")
+
+
+@pytest.fixture(scope="module")
+def database(database_url: str) -> Iterator[tuple[asyncio.Runner, AsyncEngine]]:
+    with asyncio.Runner() as runner:
+        engine = create_engine(database_url, pool_size=1)
+        yield runner, engine
+        runner.run(engine.dispose())
+
+
+def _sessions(uid: str) -> st.SearchStrategy[list[FocusSession]]:
+    row = st.tuples(
+        st.integers(0, 4 * 24 * 3600),  # seconds after T0
+        st.integers(0, 24 * 3600),
+        st.sampled_from(ZONES),
+        st.sampled_from([Outcome.COMPLETED, Outcome.COMPLETED, Outcome.ABANDONED]),
+        st.uuids(),
+    )
+
+    def build(rows: list[tuple[int, int, str, Outcome, UUID]]) -> list[FocusSession]:
+        sessions = []
+        for n, (start, length, zone, outcome, session_id) in enumerate(rows):
+            started = T0 + timedelta(seconds=start)
+            sessions.append(
+                FocusSession(
+                    id=session_id,
+                    user_id=uid,
+                    blocklist_id=None,
+                    mode=FocusMode.NORMAL,
+                    planned_duration_seconds=60,
+                    started_at=started,
+                    ended_at=started + timedelta(seconds=length),
+                    outcome=outcome,
+                    timezone=zone,
+                    local_date=local_date_of(started, zone),
+                    version=n + 1,
+                    created_at=started,
+                    updated_at=started,
+                )
+            )
+        return sessions
+
+    return st.lists(row, max_size=10, unique_by=lambda r: r[4]).map(build)
+
+
+async def _in_postgres(
+    engine: AsyncEngine, uid: str, sessions: list[FocusSession], first: date, last: date, goal: int
+) -> tuple[list[object], list[date]]:
+    async with engine.connect() as conn:
+        await PostgresUserRepository(conn).ensure(uid)
+        repo = PostgresFocusSessionRepository(conn)
+        for session in sessions:
+            await repo.add(session)
+        totals = await repo.daily_totals(uid, first, last)
+        met = await repo.days_meeting_goal(uid, goal)
+        await conn.rollback()
+    return list(totals), met
+
+
+UID = f"sql-rule-{uuid.uuid4().hex[:8]}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sessions=_sessions(UID),
+    first_offset=st.integers(-1, 4),
+    days=st.integers(0, 3),
+    goal=st.integers(1, 30 * 3600),
+)
+def test_postgres_totals_and_goal_days_follow_the_domain_rule(
+    database: tuple[asyncio.Runner, AsyncEngine],
+    sessions: list[FocusSession],
+    first_offset: int,
+    days: int,
+    goal: int,
+) -> None:
+    runner, engine = database
+    first = T0.date() + timedelta(days=first_offset)
+    last = first + timedelta(days=days)
+
+    totals, met = runner.run(_in_postgres(engine, UID, sessions, first, last, goal))
+
+    expected = focus_per_day(sessions)
+    assert totals == [t for t in expected if first <= t.day <= last]
+    assert met == [t.day for t in expected if t.focus_seconds >= goal]
