@@ -44,6 +44,7 @@ from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.maintenance import PURGE_TASK, Maintenance
+from events.redelivery import REDELIVER_TASK, Redeliveries
 from events.relay import OutboxRelay
 from events.runner import relay_until
 from events.tasks.registry import TaskHandlers, UnknownTaskKind
@@ -251,7 +252,9 @@ def build(
         PostgresFailedMessages(engine),
         clock=clock,
         max_attempts=settings.consumer_max_attempts,
+        redeliveries=Redeliveries(scheduler, clock=clock),
     )
+    task_handlers.register(REDELIVER_TASK, consumer.redeliver)
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),

@@ -4,9 +4,11 @@ Used by the Pub/Sub push endpoint (one message per request) and by the in-proces
 of the embedded default (every subscription, in order). Outcomes:
 
 - handled, or a duplicate of an event handled before → acknowledge;
-- the handler failed → not acknowledged: Pub/Sub redelivers with backoff (the relay retries
-  the batch in-process); after `max_attempts` deliveries the message is recorded and
-  acknowledged, and Pub/Sub's dead-letter topic catches what still slips through;
+- the handler failed → not acknowledged: Pub/Sub redelivers with backoff; in-process, a named
+  `events.redeliver` task delivers it again later with the same backoff (events/redelivery.py),
+  and the relay moves on to other events. After `max_attempts` deliveries the message is
+  recorded and acknowledged, on both paths; Pub/Sub's dead-letter topic catches what still
+  slips through;
 - poison (it does not decode, or the handler raised `PoisonMessage`) → recorded and
   acknowledged at once: retrying cannot help. `focus events replay` runs recorded ones again.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -32,6 +35,7 @@ from domain.consumers import (
 from domain.errors import NotFound
 from domain.events import DomainEvent
 from events.codec import UndecodableEvent, decode, encode
+from events.redelivery import Redeliveries
 
 log = logging.getLogger("events.consumer")
 
@@ -53,12 +57,16 @@ class EventConsumer:
         *,
         clock: Clock,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        redeliveries: Redeliveries | None = None,
     ) -> None:
+        """`redeliveries` schedules the in-process path's next attempts; without it, an
+        in-process failure raises (its caller retries)."""
         self.subscriptions = dict(subscriptions)
         self._processed = processed
         self._failed = failed
         self._clock = clock
         self._max_attempts = max_attempts
+        self._redeliveries = redeliveries
 
     async def receive(self, message: ReceivedMessage) -> Verdict:
         """One pushed message; the verdict becomes the HTTP status Pub/Sub sees."""
@@ -69,6 +77,11 @@ class EventConsumer:
         except UndecodableEvent as error:
             await self._give_up(message, error, event_id=message.attributes.get("event_id"))
             return Verdict.ACK
+        return await self._deliver(message, event)
+
+    async def _deliver(
+        self, message: ReceivedMessage, event: DomainEvent, *, retry_raises: bool = False
+    ) -> Verdict:
         try:
             await self.consume(message.subscription, event)
         except PoisonMessage as error:
@@ -78,12 +91,18 @@ class EventConsumer:
             attempts = message.delivery_attempt or 1
             log.exception(
                 "events.consumer.failed",
-                extra={"subscription": message.subscription, "event_id": str(event.id)},
+                extra={
+                    "subscription": message.subscription,
+                    "event_id": str(event.id),
+                    "attempt": attempts,
+                },
             )
             CONSUMED.labels(message.subscription, "failed").inc()
             if attempts >= self._max_attempts:
                 await self._give_up(message, error, event_id=str(event.id))
                 return Verdict.ACK
+            if retry_raises:
+                raise
             return Verdict.RETRY
         return Verdict.ACK
 
@@ -102,13 +121,42 @@ class EventConsumer:
         return True
 
     async def consume_everywhere(self, event: DomainEvent) -> None:
-        """The in-process path: every subscription sees the event; poison is recorded."""
+        """The in-process path: every subscription sees the event, as its first delivery.
+
+        A failure is delivered again later by a task (events/redelivery.py), so the relay
+        marks the event published and other users' events move on. Raises only when that
+        task cannot be scheduled (or without `redeliveries`: the relay retries its batch).
+        """
         for subscription in self.subscriptions:
-            try:
-                await self.consume(subscription, event)
-            except PoisonMessage as error:
-                message = ReceivedMessage(subscription, encode(event))
-                await self._give_up(message, error, event_id=str(event.id))
+            await self._deliver_in_process(subscription, event, attempt=1)
+
+    async def redeliver(self, payload: Mapping[str, Any]) -> None:
+        """The `events.redeliver` task: the in-process path's next delivery of an event."""
+        subscription, attempt = str(payload["subscription"]), int(payload["attempt"])
+        data = str(payload["event"]).encode()
+        if subscription not in self.subscriptions:
+            log.warning(
+                "events.redelivery.unknown_subscription", extra={"subscription": subscription}
+            )
+            return
+        try:
+            event = decode(data)
+        except UndecodableEvent as error:
+            message = ReceivedMessage(subscription, data, delivery_attempt=attempt)
+            await self._give_up(message, error, event_id=None)
+            return
+        await self._deliver_in_process(subscription, event, attempt=attempt)
+
+    async def _deliver_in_process(
+        self, subscription: str, event: DomainEvent, *, attempt: int
+    ) -> None:
+        message = ReceivedMessage(
+            subscription, encode(event), {"event_id": str(event.id)}, delivery_attempt=attempt
+        )
+        redeliveries = self._redeliveries
+        verdict = await self._deliver(message, event, retry_raises=redeliveries is None)
+        if verdict is Verdict.RETRY and redeliveries is not None:
+            await redeliveries.schedule(subscription, str(event.id), message.data, attempt + 1)
 
     async def _give_up(
         self, message: ReceivedMessage, error: Exception, event_id: str | None

@@ -1,9 +1,11 @@
-"""Dead push tokens on the embedded default: `focus serve` with events, tasks and pushes all
-in-process, APNs and FCM on loopback fakes that call some tokens dead.
+"""Push failures on the embedded default: `focus serve` with events, tasks and pushes all
+in-process, APNs and FCM on loopback fakes.
 
-One change of Alice's wakes her other devices; two of them answer 410 `Unregistered` (APNs)
-and `UNREGISTERED` (FCM). Each dead token is pushed once and forgotten once, every healthy
-device is pushed once, and the outbox moves on: Bob's change right after reaches Bob.
+- Dead tokens: one change of Alice's wakes her other devices; two of them answer 410
+  `Unregistered` (APNs) and `UNREGISTERED` (FCM). Each dead token is pushed once and forgotten
+  once, every healthy device is pushed once, and the outbox moves on: Bob's change reaches Bob.
+- A handler that keeps failing for Alice's event holds back nobody: Bob's change reaches Bob,
+  and Alice's event is recorded in `failed_messages` after FOCUS_CONSUMER_MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from tests.support.server import focus_serve
 APP = {"X-Platform": "ios", "X-App-Version": "4.2.0"}
 SETTLE_SECONDS = 10.0
 """Far below the statement timeout (15 s) that a forget waiting on its own consumer hit."""
+REDELIVERY_SECONDS = 10.0
+"""The first redelivery's wait (Pub/Sub's minimum backoff, events/redelivery.py)."""
 
 
 def apns_token() -> str:
@@ -60,6 +64,28 @@ class Server:
             ).fetchone()
         assert row is not None
         return int(row[0])
+
+    def failed_messages(self, uid: str) -> list[tuple[str, str, int]]:
+        with psycopg.connect(self.database) as conn:
+            rows = conn.execute(
+                "SELECT f.subscription, f.error, f.attempts FROM failed_messages f"
+                " JOIN outbox_events e ON e.id::text = f.event_id WHERE e.user_id = %s",
+                (uid,),
+            ).fetchall()
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+    def fail_push_budgets_of(self, uid: str) -> None:
+        """Every push decision for `uid` fails in the database: the handler raises."""
+        with psycopg.connect(self.database, autocommit=True) as conn:
+            conn.execute(
+                "CREATE FUNCTION budgets_down() RETURNS trigger LANGUAGE plpgsql AS $$"
+                f" BEGIN IF NEW.user_id = '{uid}' THEN"
+                " RAISE EXCEPTION 'push budgets unavailable'; END IF; RETURN NEW; END $$"
+            )
+            conn.execute(
+                "CREATE TRIGGER budgets_down BEFORE INSERT OR UPDATE ON push_budgets"
+                " FOR EACH ROW EXECUTE FUNCTION budgets_down()"
+            )
 
     def revocations(self, uid: str) -> list[str]:
         with psycopg.connect(self.database) as conn:
@@ -128,6 +154,7 @@ def server(
             "FOCUS_APNS_CA_FILE": str(fake_apns.ca_file),
             "FOCUS_FCM_BASE_URL": fake_fcm.base_url,
             "FOCUS_FCM_CREDENTIALS_FILE": str(fcm_account),
+            "FOCUS_CONSUMER_MAX_ATTEMPTS": "2",
         }
         issuer = DevTokenIssuer(load_or_create_secret(tmp_path / "data" / "dev-token-secret"))
         with focus_serve(env, tmp_path) as url:
@@ -199,3 +226,24 @@ def test_dead_tokens_are_forgotten_once_the_others_pushed_once_and_the_outbox_mo
     assert server.pushes_to(alice.tokens["phone-0001"]) == 0
     assert server.revocations(alice.uid) == sorted(dead)
     assert alice.token_of("ipad-0001") == alice.tokens["ipad-0001"]
+
+
+def test_a_handler_failing_for_one_user_holds_back_no_one_and_is_recorded_in_the_end(
+    server: Server, signed_in: Callable[[str, dict[str, str]], User]
+) -> None:
+    alice = signed_in("alice", {"phone-0001": apns_token(), "tablet-0001": apns_token()})
+    bob = signed_in("bob", {"phone-0002": apns_token(), "tablet-0002": fcm_token()})
+    assert wait_until(lambda: server.pending_events() == 0, SETTLE_SECONDS)  # registrations
+    server.fail_push_budgets_of(alice.uid)
+
+    alice.http.post("/v1/sync/requests", headers={"X-Installation-Id": "phone-0001"})
+    bob.http.post("/v1/sync/requests", headers={"X-Installation-Id": "phone-0002"})
+
+    assert wait_until(lambda: server.pushes_to(bob.tokens["tablet-0002"]) == 1, SETTLE_SECONDS)
+    assert wait_until(lambda: server.pending_events() == 0, SETTLE_SECONDS), "outbox stuck"
+    recorded = wait_until(lambda: bool(server.failed_messages(alice.uid)), 3 * REDELIVERY_SECONDS)
+    assert recorded, "the failing event was never given up on"
+    [(subscription, error, attempts)] = server.failed_messages(alice.uid)
+    assert (subscription, attempts) == ("notifications", 2)
+    assert "push budgets unavailable" in error
+    assert server.pushes_to(alice.tokens["tablet-0001"]) == 0
