@@ -76,21 +76,27 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+MAX_FIELD_ERRORS = 50
+"""The `errors` listed at most: a body of 10,000 wrong items gets a short answer, not a megabyte;
+`detail` still says how many fields are invalid."""
+
+
 def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    found = exc.errors()
     errors = [
         {
             "field": _field_path(tuple(e.get("loc", ()))),
             "code": e.get("type", "invalid"),
             "message": e.get("msg", "invalid value"),
         }
-        for e in exc.errors()
+        for e in found[:MAX_FIELD_ERRORS]
     ]
     return problem_response(
         422,
         "validation_failed",
         "The request has invalid values",
-        errors[0]["message"] if len(errors) == 1 else f"{len(errors)} fields are invalid",
+        errors[0]["message"] if len(found) == 1 else f"{len(found)} fields are invalid",
         errors=errors,
     )
 

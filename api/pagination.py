@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated
 
 import orjson
@@ -14,6 +15,11 @@ from domain.errors import ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+"""What every cursor we issue looks like: unpadded URL-safe base64 (ASCII)."""
+_CURSOR = re.compile(r"[A-Za-z0-9_-]*")
+_POSITION = re.compile(r"[\x21-\x7e]*")
+"""Every position we encode is printable ASCII: ids, dates, versions."""
 
 
 def encode_cursor(position: tuple[str, ...] | None) -> str | None:
@@ -23,15 +29,21 @@ def encode_cursor(position: tuple[str, ...] | None) -> str | None:
 
 
 def decode_cursor(cursor: str | None, field: str = "cursor") -> tuple[str, ...] | None:
+    """The position a cursor names; anything we could not have issued is refused."""
     if not cursor:
         return None
+    invalid = ValidationFailed.on(field, "invalid_cursor", "not a cursor this API issued")
+    if not _CURSOR.fullmatch(cursor):
+        raise invalid
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise ValidationFailed.on(field, "invalid_cursor", "not a cursor this API issued") from exc
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed.on(field, "invalid_cursor", "not a cursor this API issued")
+        raise invalid from exc
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and _POSITION.fullmatch(v) for v in value
+    ):
+        raise invalid
     return tuple(value)
 
 

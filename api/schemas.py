@@ -1,29 +1,121 @@
-"""Base classes for the wire schemas of every API version."""
+"""Base classes for the wire schemas of every API version, and the rules every input keeps.
+
+Input rules, applied once here rather than field by field (docs/api-rules.md, "Input"):
+- text holds no control characters (U+0000-U+001F, U+007F) and no unpaired surrogates:
+  PostgreSQL cannot store NUL, and no field of ours is multi-line;
+- integers and booleans are JSON integers and booleans: `true`, `"25"` and `0` for a boolean
+  are refused (`RequestModel` subclasses must declare `StrictInt` / `StrictBool`);
+- instants must exist in UTC: `0001-01-01T00:00:00+14:00` is refused, not an overflow.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "FORBIDDEN_CHARACTERS",
+    "PageOut",
+    "RequestModel",
+    "ResponseModel",
+    "StrictBool",
+    "StrictInt",
+    "UtcDatetime",
+    "check_text",
+]
+
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+"""C0 controls, DEL and unpaired surrogates: no text the API takes may hold them."""
+
+
+def check_text(value: str) -> str:
+    """The one rule for request text (bodies here; path, query and header text by their types)."""
+    if FORBIDDEN_CHARACTERS.search(value):
+        raise PydanticCustomError(
+            "invalid_characters",
+            "control characters (U+0000-U+001F, U+007F) and unpaired surrogates are not allowed",
+        )
+    return value
 
 
 def _in_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "this instant lies outside 0001-01-01..9999-12-31 in UTC"
+        ) from exc
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """An instant, always written as RFC 3339 in UTC (`2026-11-23T06:08:22.198940Z`).
 
 Normalised to UTC when the model is built, so pydantic's own (Rust) serialiser writes it:
-no Python call per timestamp on the way out.
+no Python call per timestamp on the way out. Instants outside the years 1-9999 in UTC are
+refused here, so that no comparison or arithmetic later meets an overflow.
 """
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+
+
+def _lax_scalars(schema: Any) -> Iterator[str]:
+    """`int` and `bool` validators of a core schema that would coerce (`"25"`, `true`)."""
+    if isinstance(schema, Mapping):
+        if schema.get("type") in ("int", "bool") and not schema.get("strict"):
+            yield str(schema["type"])
+        for item in schema.values():
+            yield from _lax_scalars(item)
+    elif isinstance(schema, list | tuple):
+        for item in schema:
+            yield from _lax_scalars(item)
 
 
 class RequestModel(BaseModel):
     """What clients send. Unknown fields (uid, ids, version, internal flags) are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.__pydantic_complete__:
+            return  # forward references: tests/unit/test_request_schemas.py checks it later
+        lax = sorted(set(_lax_scalars(cls.__pydantic_core_schema__)))
+        if lax:
+            raise TypeError(
+                f"{cls.__name__} takes {', '.join(lax)} leniently: declare StrictInt / "
+                'StrictBool (api.schemas), so that `true` and `"25"` are refused'
+            )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        for text in _strings(value):
+            check_text(text)
+        return value
 
 
 class ResponseModel(BaseModel):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from domain.identity import Principal
 AUDIENCE = "focus-dev"
 SECRET_BYTES = 32  # PyJWT warns about shorter HS256 keys; RFC 7518 asks for at least 256 bits.
 CLOCK_SKEW_SECONDS = 5
+# A uid is text a database can key on: no control characters (PostgreSQL cannot store NUL).
+_UID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 
 
 class DevTokenIssuer:
@@ -33,8 +36,8 @@ class DevTokenIssuer:
     def issue(
         self, uid: str, *, ttl: timedelta = timedelta(days=30), anonymous: bool = False
     ) -> str:
-        if not uid:
-            raise ValueError("uid must not be empty")
+        if not _UID.fullmatch(uid):
+            raise ValueError("uid must be 1-128 characters without control characters")
         now = datetime.now(UTC)
         claims = {
             "iss": self._issuer,
@@ -67,6 +70,8 @@ class DevTokenIssuer:
             raise Unauthenticated(code="token_malformed", detail=str(exc)) from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(code="token_invalid", detail=str(exc)) from exc
+        if not isinstance(claims["sub"], str) or not _UID.fullmatch(claims["sub"]):
+            raise Unauthenticated(code="token_invalid", detail="the subject is not a uid")
         return Principal(uid=claims["sub"], anonymous=claims.get("anonymous") is True)
 
 

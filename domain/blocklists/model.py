@@ -25,11 +25,14 @@ MAX_NAME_LENGTH = 80
 MAX_IOS_TOKEN_BYTES = 4096
 MAX_ANDROID_PACKAGE_LENGTH = 255
 MAX_WEB_DOMAIN_LENGTH = 253
+MAX_REPORTED_PROBLEMS = 50
+"""Invalid items named at most: 5,000 bad items get a short answer; `detail` counts them all."""
 
 # Java package names: dot-separated identifiers, each starting with a letter (Android requires
-# at least two segments for an application id).
-_ANDROID_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
-_LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# at least two segments for an application id). Used with `fullmatch`: `$` would also match
+# before a final newline.
+_ANDROID_PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+_LDH_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _NOT_A_HOSTNAME = re.compile(r"[/:?#@\s\\]")
 
 
@@ -104,13 +107,16 @@ def validate_items(items: Iterable[BlockItem]) -> tuple[BlockItem, ...]:
     """Each item normalised and checked (every invalid one reported), duplicates dropped."""
     kept: dict[BlockItem, None] = {}
     problems: list[FieldProblem] = []
+    invalid_items = 0
     for index, item in enumerate(items):
         try:
             kept.setdefault(normalise_item(item, f"items.{index}.value"), None)
         except ValidationFailed as invalid:
-            problems.extend(invalid.problems)
+            invalid_items += 1
+            if len(problems) < MAX_REPORTED_PROBLEMS:
+                problems.extend(invalid.problems)
     if problems:
-        detail = problems[0].message if len(problems) == 1 else f"{len(problems)} items invalid"
+        detail = problems[0].message if invalid_items == 1 else f"{invalid_items} items invalid"
         raise ValidationFailed(detail=detail, problems=problems)
     if len(kept) > MAX_ITEMS_PER_BLOCKLIST:
         raise LimitExceeded(
@@ -158,7 +164,7 @@ def _too_large(field_name: str) -> ValidationFailed:
 
 
 def _android_package(value: str, field_name: str) -> str:
-    if len(value) > MAX_ANDROID_PACKAGE_LENGTH or not _ANDROID_PACKAGE.match(value):
+    if len(value) > MAX_ANDROID_PACKAGE_LENGTH or not _ANDROID_PACKAGE.fullmatch(value):
         raise ValidationFailed.on(
             field_name,
             "invalid_android_package",
@@ -188,7 +194,7 @@ def web_domain(value: str, field_name: str = "value") -> str:
     labels = ascii_name.split(".")
     if len(labels) < 2 or len(ascii_name) > MAX_WEB_DOMAIN_LENGTH:
         raise invalid(f"a hostname with at least one dot, at most {MAX_WEB_DOMAIN_LENGTH} chars")
-    if not all(_LDH_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+    if not all(_LDH_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         raise invalid("labels of letters, digits and inner hyphens; no IP addresses")
     return ascii_name
 

@@ -11,11 +11,13 @@ from domain.errors import LimitExceeded, ValidationFailed
 
 MAX_DEVICES_PER_USER = 20
 
-_INSTALLATION_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# Patterns are used with `fullmatch`: `$` would also match before a final newline.
+INSTALLATION_ID_PATTERN = r"[A-Za-z0-9._:-]{8,128}"
+_INSTALLATION_ID = re.compile(INSTALLATION_ID_PATTERN)
 # APNs device tokens are 32 bytes today, sent as hex; Apple says not to hard-code the length.
-_APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
+_APNS_TOKEN = re.compile(r"[0-9a-fA-F]{64,200}")
 # FCM registration tokens: URL-safe base64 with a `:` separator, typically 140-250 characters.
-_FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:\-]{100,4096}$")
+_FCM_TOKEN = re.compile(r"[A-Za-z0-9_:\-]{100,4096}")
 
 
 class Platform(StrEnum):
@@ -57,7 +59,7 @@ class DeviceRegistration:
 
 
 def validate_installation_id(installation_id: str) -> str:
-    if not _INSTALLATION_ID.match(installation_id):
+    if not _INSTALLATION_ID.fullmatch(installation_id):
         raise ValidationFailed.on(
             "installation_id",
             "invalid_installation_id",
@@ -69,7 +71,7 @@ def validate_installation_id(installation_id: str) -> str:
 def validate_registration(reg: DeviceRegistration) -> DeviceRegistration:
     """Push tokens must match their platform; the APNs environment only makes sense on iOS."""
     if reg.platform is Platform.IOS:
-        if reg.push_token is not None and not _APNS_TOKEN.match(reg.push_token):
+        if reg.push_token is not None and not _APNS_TOKEN.fullmatch(reg.push_token):
             raise ValidationFailed.on(
                 "push_token", "invalid_push_token", "an APNs device token is hexadecimal"
             )
@@ -78,7 +80,7 @@ def validate_registration(reg: DeviceRegistration) -> DeviceRegistration:
                 "apns_environment", "required", "iOS push tokens need their APNs environment"
             )
     else:
-        if reg.push_token is not None and not _FCM_TOKEN.match(reg.push_token):
+        if reg.push_token is not None and not _FCM_TOKEN.fullmatch(reg.push_token):
             raise ValidationFailed.on(
                 "push_token", "invalid_push_token", "not an FCM registration token"
             )

@@ -18,7 +18,7 @@ from domain.users.model import validate_timezone
 MAX_SCHEDULES_PER_USER = 50
 MAX_PAUSE = timedelta(days=30)
 
-_LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_LOCAL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")  # ASCII digits; fullmatch
 
 
 class Weekday(StrEnum):
@@ -120,7 +120,7 @@ class ScheduleChanges:
 
 
 def parse_local_time(value: str, field_name: str) -> time:
-    matched = _LOCAL_TIME.match(value)
+    matched = _LOCAL_TIME.fullmatch(value)
     if not matched:
         raise ValidationFailed.on(
             field_name, "invalid_local_time", "a local time HH:MM, 00:00-23:59"

@@ -5,7 +5,7 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, SensitiveUser, Services, Uow
 from api.http import json_response, preconditions, resource_response
-from api.resources.devices.schemas import DeviceList, DeviceOut, DevicePut
+from api.resources.devices.schemas import DeviceList, DeviceOut, DevicePut, InstallationIdPath
 from domain.devices import use_cases
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/devices", tags=["devices"])
 )
 async def put_device(
     request: Request,
-    installation_id: str,
+    installation_id: InstallationIdPath,
     body: DevicePut,
     user: SensitiveUser,
     uow: Uow,
@@ -49,7 +49,7 @@ async def list_devices(user: CurrentUser, uow: Uow) -> Response:
 
 @router.get("/{installation_id}", response_model=DeviceOut)
 async def get_device(
-    request: Request, installation_id: str, user: CurrentUser, uow: Uow
+    request: Request, installation_id: InstallationIdPath, user: CurrentUser, uow: Uow
 ) -> Response:
     async with uow:
         device = await use_cases.get_device(uow, user.uid, installation_id)
@@ -58,7 +58,11 @@ async def get_device(
 
 @router.delete("/{installation_id}", status_code=204, response_class=Response)
 async def delete_device(
-    request: Request, installation_id: str, user: SensitiveUser, uow: Uow, svc: Services
+    request: Request,
+    installation_id: InstallationIdPath,
+    user: SensitiveUser,
+    uow: Uow,
+    svc: Services,
 ) -> Response:
     async with uow:
         await use_cases.remove_device(

@@ -1,9 +1,27 @@
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import Field
 
 from api.schemas import RequestModel, ResponseModel, UtcDatetime
-from domain.devices.model import ApnsEnvironment, Device, DeviceRegistration, Platform
+from domain.devices.model import (
+    INSTALLATION_ID_PATTERN,
+    ApnsEnvironment,
+    Device,
+    DeviceRegistration,
+    Platform,
+)
+
+InstallationIdPath = Annotated[
+    str,
+    Path(
+        pattern=f"^{INSTALLATION_ID_PATTERN}$",
+        description="The app's own id of this installation: 8-128 of [A-Za-z0-9._:-]",
+        examples=["a1b2c3d4e5f6"],
+    ),
+]
 
 
 class DevicePut(RequestModel):

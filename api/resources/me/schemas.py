@@ -4,7 +4,7 @@ from datetime import time
 
 from pydantic import Field
 
-from api.schemas import RequestModel, ResponseModel, UtcDatetime
+from api.schemas import RequestModel, ResponseModel, StrictBool, StrictInt, UtcDatetime
 from domain.users.model import User
 
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -16,13 +16,13 @@ class QuietHoursIn(RequestModel):
 
 
 class NotificationsPatch(RequestModel):
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     quiet_hours: QuietHoursIn | None = None
 
 
 class ConsentsPatch(RequestModel):
-    ai_features: bool | None = None
-    analytics: bool | None = None
+    ai_features: StrictBool | None = None
+    analytics: StrictBool | None = None
 
 
 class MePatch(RequestModel):
@@ -31,7 +31,7 @@ class MePatch(RequestModel):
     display_name: str | None = Field(default=None, max_length=80)
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
     locale: str | None = Field(default=None, pattern=LOCALE_PATTERN, max_length=35)
-    daily_goal_minutes: int | None = Field(default=None, ge=1, le=1440)
+    daily_goal_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
     notifications: NotificationsPatch | None = None
     consents: ConsentsPatch | None = None
 

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, UtcDatetime
+from api.schemas import PageOut, RequestModel, ResponseModel, StrictBool, UtcDatetime
 from domain.blocklists.model import MAX_NAME_LENGTH
 from domain.errors import ValidationFailed
 from domain.schedules.model import (
@@ -17,7 +17,7 @@ from domain.schedules.model import (
     format_local_time,
 )
 
-LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 _NULLABLE = frozenset({"paused_until"})
 
 
@@ -34,7 +34,7 @@ class ScheduleCreate(RequestModel):
     timezone: str = Field(max_length=64, examples=["Europe/Berlin"])
     blocklist_id: UUID = Field(description="One of the user's blocklists")
     strictness: Strictness = Strictness.NORMAL
-    enabled: bool = True
+    enabled: StrictBool = True
     paused_until: UtcDatetime | None = Field(
         default=None, description="Not active before this instant; in the next 30 days"
     )
@@ -63,7 +63,7 @@ class SchedulePatch(RequestModel):
     timezone: str | None = Field(default=None, max_length=64)
     blocklist_id: UUID | None = None
     strictness: Strictness | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     paused_until: UtcDatetime | None = None
 
     def to_changes(self) -> ScheduleChanges:

@@ -4,9 +4,11 @@ import datetime as dt
 import re
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BeforeValidator, Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, UtcDatetime
+from api.schemas import PageOut, RequestModel, ResponseModel, StrictInt, UtcDatetime
+from domain.devices.model import INSTALLATION_ID_PATTERN
 from domain.usage.model import (
     MAX_APP_TOKEN_LENGTH,
     MAX_PICKUPS_PER_DAY,
@@ -18,12 +20,12 @@ from domain.usage.model import (
     UsageReport,
 )
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only; fullmatch
 
 
 def _only_iso_dates(value: object) -> object:
     # Pydantic would also take unix timestamps; a calendar day is only ever YYYY-MM-DD here.
-    if isinstance(value, str) and not _ISO_DATE.match(value):
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
         raise ValueError("a calendar date as YYYY-MM-DD")
     return value
 
@@ -31,7 +33,15 @@ def _only_iso_dates(value: object) -> object:
 LocalDate = Annotated[dt.date, BeforeValidator(_only_iso_dates)]
 """A local calendar day (`2026-11-23`): the day as the user's phone saw it."""
 
-Minutes = Annotated[int, Field(ge=0, le=MINUTES_PER_DAY)]
+InstallationIdQuery = Annotated[
+    str,
+    Query(
+        pattern=f"^{INSTALLATION_ID_PATTERN}$",
+        description="One of your registered devices (8-128 of [A-Za-z0-9._:-])",
+    ),
+]
+
+Minutes = Annotated[StrictInt, Field(ge=0, le=MINUTES_PER_DAY)]
 
 
 class AppUsageIn(RequestModel):
@@ -47,9 +57,11 @@ class AppUsageIn(RequestModel):
 class UsagePut(RequestModel):
     """One device's screen time for the day in the path. Sending it again replaces it."""
 
-    installation_id: str = Field(max_length=128, description="One of your registered devices")
+    installation_id: str = Field(
+        pattern=f"^{INSTALLATION_ID_PATTERN}$", description="One of your registered devices"
+    )
     total_minutes: Minutes
-    pickups: int = Field(ge=0, le=MAX_PICKUPS_PER_DAY)
+    pickups: StrictInt = Field(ge=0, le=MAX_PICKUPS_PER_DAY)
     minutes_per_category: dict[UsageCategory, Minutes] = Field(
         default_factory=dict,
         description="Minutes per category; together at most total_minutes (plus rounding, "
