@@ -14,6 +14,7 @@ from api.internal import routes as internal
 from api.middleware import EdgeMiddleware
 from api.openapi import serve_newest_spec
 from api.problems import PROBLEM_RESPONSES
+from api.rate_limits.middleware import PerIpRateLimit
 from api.resources.router import AREAS
 from api.services import ApiServices
 from api.versioning import mount_versions
@@ -61,6 +62,10 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     app.include_router(internal.router)
     mount_versions(
         app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
+    )
+    guard = services.protections  # inside the edge: a 429 carries the request id too
+    app.add_middleware(
+        PerIpRateLimit, limiter=guard.rate_limiter, proxy_hops=guard.client_ip_proxy_hops
     )
     app.add_middleware(EdgeMiddleware, config=services.config)
     serve_newest_spec(app, VERSIONS[-1])

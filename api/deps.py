@@ -6,14 +6,16 @@ solves every dependency on every request, and the hot reads pay for each one (be
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.rate_limits.limiter import SAFE_METHODS, Scope, kind_of
 from api.services import ApiServices
 from domain.devices.model import validate_installation_id
 from domain.errors import Unauthenticated, ValidationFailed
-from domain.identity import Principal
+from domain.identity import Principal, RecentSignInRequired
 from domain.unit_of_work import UnitOfWork
 from domain.users import use_cases as users
 
@@ -57,6 +59,7 @@ class KnownUsers:
 async def _authenticate(request: Request, *, check_revoked: bool) -> Principal:
     svc: ApiServices = request.app.state.services
     principal = await svc.verifier.verify(_token(request), check_revoked=check_revoked)
+    await _protect(svc, request, principal)
     known: KnownUsers = request.app.state.known_users
     if principal.uid not in known:
         async with svc.unit_of_work() as uow:
@@ -64,6 +67,17 @@ async def _authenticate(request: Request, *, check_revoked: bool) -> Principal:
             await uow.commit()
         known.add(principal.uid)
     return principal
+
+
+async def _protect(svc: ApiServices, request: Request, principal: Principal) -> None:
+    """Per-user limit and App Check: after the token (whose they are), before any work of the
+    route, idempotency included (a replayed POST counts too: it is a request)."""
+    guard = svc.protections
+    if guard.rate_limiter is not None:
+        scope = Scope.ANONYMOUS if principal.anonymous else Scope.USER
+        await guard.rate_limiter.check(scope, kind_of(request.method), principal.uid)
+    if guard.app_check is not None and request.method not in SAFE_METHODS:
+        await guard.app_check.check(request.headers)
 
 
 async def current_principal(request: Request) -> Principal:
@@ -75,8 +89,26 @@ async def sensitive_principal(request: Request) -> Principal:
     return await _authenticate(request, check_revoked=True)
 
 
+async def recently_signed_in(request: Request) -> Principal:
+    """For destructive account actions (deleting the account): a sensitive principal who
+    signed in within `Protections.recent_sign_in`; else 401 `recent_sign_in_required`, and
+    the app asks the user to sign in again (Firebase `reauthenticateWithCredential`)."""
+    principal = await _authenticate(request, check_revoked=True)
+    svc: ApiServices = request.app.state.services
+    max_age = svc.protections.recent_sign_in
+    signed_in = principal.auth_time
+    if signed_in is None or datetime.now(UTC) - signed_in > max_age:
+        minutes = int(max_age.total_seconds() // 60)
+        raise RecentSignInRequired(
+            detail=f"sign in again: this needs a sign-in within the last {minutes} minutes",
+            max_age_seconds=int(max_age.total_seconds()),
+        )
+    return principal
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 SensitiveUser = Annotated[Principal, Depends(sensitive_principal)]
+RecentlySignedIn = Annotated[Principal, Depends(recently_signed_in)]
 
 
 ORIGIN_HEADER = "X-Installation-Id"

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from api import context
 from api.problems import problem_response
+from api.rate_limits import RateLimited
 from domain.errors import (
     AuthUnavailable,
     Conflict,
@@ -24,6 +25,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.idempotency import IdempotencyKeyReused
+from domain.identity import RecentSignInRequired
 
 log = logging.getLogger("api.errors")
 
@@ -38,6 +40,7 @@ _STATUS: list[tuple[type[DomainError], int, str]] = [
     (Unauthenticated, 401, "Authentication required"),
     (Forbidden, 403, "Not allowed"),
     (AuthUnavailable, 503, "Authentication is unavailable"),
+    (RateLimited, 429, "Too many requests"),
 ]
 
 
@@ -56,6 +59,12 @@ def _domain_error(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description="{exc.code}"'
         )
+    if isinstance(exc, RecentSignInRequired):  # RFC 9470 step-up authentication
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="insufficient_user_authentication", max_age="{exc.max_age_seconds}"'
+        )
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     detail = exc.detail
     if isinstance(exc, AuthUnavailable):
         # Why tokens cannot be checked is for the on-call engineer, not for the client.

@@ -73,7 +73,13 @@ def documented_problem(description: str) -> dict[str, Any]:
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: documented_problem("Malformed request (e.g. a garbled X-App-Version)"),
-    401: documented_problem("Missing, invalid, expired or revoked token"),
+    401: documented_problem(
+        "Missing, invalid, expired or revoked token; `recent_sign_in_required`: sign in again"
+    ),
+    403: documented_problem(
+        "Not allowed; on a change where App Check is enforced: no valid `X-Firebase-AppCheck`"
+        " token (`app_check_missing`, `app_check_invalid`)"
+    ),
     404: documented_problem("No such resource for this user"),
     409: documented_problem(
         "Conflicts with the current state; `code` says how (e.g. idempotency_request_in_progress)"
@@ -84,6 +90,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     426: documented_problem(
         "This app version is no longer supported; `upgrade_url` says where to go"
     ),
+    429: {
+        **documented_problem(
+            "Too many requests from this user or address (`rate_limited`); retry after"
+            " `Retry-After` seconds"
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
     503: documented_problem("A dependency (e.g. token verification) is unavailable; retry later"),
 }
 """The error responses a /v1 operation may give; routes add their own 409 codes."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from api.config import ApiConfig
+from api.protections import Protections
 from domain.common import Clock
 from domain.consumers import MessageReceiver
 from domain.identity import ServiceTokenVerifier, TokenVerifier
@@ -37,3 +38,5 @@ class ApiServices:
     """Runs Cloud Tasks calls at /internal/tasks/{kind}."""
     internal_verifier: ServiceTokenVerifier | None = None
     """Checks Google's OIDC token on /internal/*; None only outside production."""
+    protections: Protections = field(default_factory=Protections)
+    """Rate limits, App Check and recent sign-in (docs/adr/0013)."""

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy.exc
@@ -15,7 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.app_check import AppCheckMode, AppCheckPolicy
 from api.config import ApiConfig, Deprecation
+from api.protections import Protections
+from api.rate_limits import RateLimiter, RateLimitPolicy
 from api.services import ApiServices
 from app.migration_wiring import FIRESTORE_UNAVAILABLE, Migration, build_migration
 from app.settings import (
@@ -155,6 +159,38 @@ def task_scheduler(settings: Settings, queue: PostgresTaskQueue) -> TaskSchedule
             )
 
 
+def protections(settings: Settings) -> Protections:
+    limiter = None
+    if settings.rate_limits:
+        policy = RateLimitPolicy(
+            per_ip=settings.rate_limit_per_ip,
+            reads=settings.rate_limit_reads,
+            writes=settings.rate_limit_writes,
+            anonymous_reads=settings.rate_limit_anonymous_reads,
+            anonymous_writes=settings.rate_limit_anonymous_writes,
+        )
+        limiter = RateLimiter(policy, settings.rate_limit_storage_uri)
+    modes = {"ios": settings.app_check_ios, "android": settings.app_check_android}
+    app_check = None
+    if any(mode is not AppCheckMode.OFF for mode in modes.values()):
+        from identity.app_check import FirebaseAppCheckVerifier
+
+        assert settings.app_check_project_number  # check() guarantees both
+        assert settings.firebase_project_id
+        verifier = FirebaseAppCheckVerifier(
+            settings.app_check_project_number,
+            settings.firebase_project_id,
+            jwks_url=settings.app_check_jwks_url,
+        )
+        app_check = AppCheckPolicy(verifier, modes)
+    return Protections(
+        rate_limiter=limiter,
+        client_ip_proxy_hops=settings.client_ip_proxy_hops,
+        app_check=app_check,
+        recent_sign_in=timedelta(minutes=settings.recent_sign_in_minutes),
+    )
+
+
 def api_config(settings: Settings) -> ApiConfig:
     minimums = {
         platform: version
@@ -207,6 +243,8 @@ class Container:
             await self.migration.stop()
         for sender in self.senders.values():
             await sender.aclose()
+        if (limiter := self.services.protections.rate_limiter) is not None:
+            await limiter.aclose()
         await self.engine.dispose()
 
 
@@ -266,6 +304,7 @@ def build(
         legacy_sync=migration.legacy_sync if migration else None,
         tasks=_KnownTasks(task_handlers),
         internal_verifier=internal_verifier(settings),
+        protections=protections(settings),
     )
     handlers = InProcessPublisher()
     handlers.subscribe_all(consumer.consume_everywhere)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, Field
+from limits import parse_many
+from pydantic import AfterValidator, AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.app_check import AppCheckMode
 
 
 class Environment(StrEnum):
@@ -36,6 +40,15 @@ class PushTransport(StrEnum):
 class TasksTransport(StrEnum):
     POSTGRES = "postgres"
     CLOUD_TASKS = "cloud_tasks"
+
+
+def _rate_limit(text: str) -> str:
+    parse_many(text)  # raises ValueError on anything but "N/unit[;N/unit...]"
+    return text
+
+
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
+"""`300/minute`, `10/second;300/minute` (every one must hold): the `limits` notation."""
 
 
 class DeprecationRule(BaseModel):
@@ -124,6 +137,28 @@ class Settings(BaseSettings):
     """Repair pending Firestore mirrors inside `focus serve` (default: where the relay runs;
     `focus events relay` always does)."""
 
+    rate_limits: bool = True
+    """Per-IP and per-user request limits (429 with Retry-After; docs/adr/0013)."""
+    rate_limit_storage: str | None = None
+    """Where limits count: `async+redis://host:6379/0` (every instance shares it; production
+    requires one); default `async+memory://`, this process only."""
+    rate_limit_per_ip: RateLimit = "1200/minute"
+    rate_limit_reads: RateLimit = "300/minute"
+    rate_limit_writes: RateLimit = "120/minute"
+    rate_limit_anonymous_reads: RateLimit = "120/minute"
+    rate_limit_anonymous_writes: RateLimit = "30/minute"
+    client_ip_proxy_hops: int = Field(default=0, ge=0, le=5)
+    """Proxies of ours appending to X-Forwarded-For (the load balancer, Cloud Run's front end):
+    the client's address is that many entries from the right. 0: the connection's peer."""
+    app_check_ios: AppCheckMode = AppCheckMode.OFF
+    app_check_android: AppCheckMode = AppCheckMode.OFF
+    """App Check on state-changing routes per platform: off, monitor (count), enforce (403)."""
+    app_check_project_number: str | None = None
+    """The Firebase project's number (App Check tokens' issuer); needed unless both are off."""
+    app_check_jwks_url: str = "https://firebaseappcheck.googleapis.com/v1/jwks"
+    recent_sign_in_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    """Destructive account actions need a sign-in (Firebase `auth_time`) this recent."""
+
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Prometheus metrics on their own port (never the public one); off when unset."""
     log_level: str = "INFO"
@@ -184,6 +219,10 @@ class Settings(BaseSettings):
         return self.tasks_transport is TasksTransport.POSTGRES
 
     @property
+    def rate_limit_storage_uri(self) -> str:
+        return self.rate_limit_storage or "async+memory://"
+
+    @property
     def dev_secret_path(self) -> Path:
         return self.data_dir / "dev-token-secret"
 
@@ -202,6 +241,11 @@ def check(settings: Settings) -> Settings:
             raise ConfigurationError(
                 "FOCUS_ENV=production needs FOCUS_INTERNAL_AUDIENCE and FOCUS_INTERNAL_INVOKER:"
                 " /internal/* must check Google's OIDC tokens"
+            )
+        if settings.rate_limits and not settings.rate_limit_storage:
+            # Counted in each instance's memory, every limit would be N times the setting.
+            raise ConfigurationError(
+                "FOCUS_ENV=production needs FOCUS_RATE_LIMIT_STORAGE (async+redis://...)"
             )
         if settings.firebase_auth_emulator_host:
             # firebase-admin checks no signature on emulator tokens: anyone could forge one.
@@ -223,6 +267,13 @@ def check(settings: Settings) -> Settings:
             )
         if not settings.firebase_project_id:
             raise ConfigurationError("FCM needs FOCUS_FIREBASE_PROJECT_ID")
+    app_check = (settings.app_check_ios, settings.app_check_android)
+    if any(mode is not AppCheckMode.OFF for mode in app_check) and not (
+        settings.app_check_project_number and settings.firebase_project_id
+    ):
+        raise ConfigurationError(
+            "App Check needs FOCUS_APP_CHECK_PROJECT_NUMBER and FOCUS_FIREBASE_PROJECT_ID"
+        )
     if settings.legacy_firestore and not settings.firebase_project_id:
         raise ConfigurationError("FOCUS_LEGACY_FIRESTORE needs GOOGLE_CLOUD_PROJECT")
     if settings.tasks_transport is TasksTransport.CLOUD_TASKS:

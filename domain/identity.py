@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+from domain.errors import Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +15,17 @@ class Principal:
 
     uid: str
     anonymous: bool = False
+    auth_time: datetime | None = None
+    """When the user last signed in (entered credentials), not when this token was minted:
+    Firebase refreshes ID tokens hourly and carries `auth_time` over. None: not known."""
+
+
+@dataclass
+class RecentSignInRequired(Unauthenticated):
+    """A destructive account action needs a sign-in within the last `max_age_seconds`."""
+
+    code: str = "recent_sign_in_required"
+    max_age_seconds: int = 300
 
 
 class TokenVerifier(Protocol):
@@ -36,3 +50,14 @@ class ServiceTokenVerifier(Protocol):
     """
 
     async def verify(self, token: str) -> None: ...
+
+
+class AppCheckVerifier(Protocol):
+    """Checks a Firebase App Check token (`X-Firebase-AppCheck`): the request comes from our
+    genuine app on a genuine device, as attested by App Attest / Play Integrity.
+
+    Returns the app id the token was issued to. Raises `Forbidden` for a token that must be
+    refused and `AuthUnavailable` when App Check's keys cannot be fetched.
+    """
+
+    async def verify(self, token: str) -> str: ...

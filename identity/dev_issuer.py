@@ -34,8 +34,15 @@ class DevTokenIssuer:
         self._issuer = issuer
 
     def issue(
-        self, uid: str, *, ttl: timedelta = timedelta(days=30), anonymous: bool = False
+        self,
+        uid: str,
+        *,
+        ttl: timedelta = timedelta(days=30),
+        anonymous: bool = False,
+        signed_in_at: datetime | None = None,
     ) -> str:
+        """A token for `uid`; `signed_in_at` (default: now) is its `auth_time`, as Firebase
+        keeps the time of the last real sign-in across token refreshes."""
         if not _UID.fullmatch(uid):
             raise ValueError("uid must be 1-128 characters without control characters")
         now = datetime.now(UTC)
@@ -45,6 +52,7 @@ class DevTokenIssuer:
             "aud": AUDIENCE,
             "iat": now,
             "exp": now + ttl,
+            "auth_time": int((signed_in_at or now).timestamp()),
             "anonymous": anonymous,
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
@@ -72,7 +80,14 @@ class DevTokenIssuer:
             raise Unauthenticated(code="token_invalid", detail=str(exc)) from exc
         if not isinstance(claims["sub"], str) or not _UID.fullmatch(claims["sub"]):
             raise Unauthenticated(code="token_invalid", detail="the subject is not a uid")
-        return Principal(uid=claims["sub"], anonymous=claims.get("anonymous") is True)
+        auth_time = claims.get("auth_time")
+        return Principal(
+            uid=claims["sub"],
+            anonymous=claims.get("anonymous") is True,
+            auth_time=(
+                datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int) else None
+            ),
+        )
 
 
 def load_or_create_secret(path: Path) -> bytes:

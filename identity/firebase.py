@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import anyio.to_thread
@@ -47,7 +48,11 @@ class FirebaseTokenVerifier:
         # firebase-admin blocks on HTTP (certificates, user lookup): keep it off the event loop.
         claims = await anyio.to_thread.run_sync(self._verify_blocking, token, check_revoked)
         _require_current(claims)
-        return Principal(uid=str(claims["uid"]), anonymous=_signed_in_anonymously(claims))
+        return Principal(
+            uid=str(claims["uid"]),
+            anonymous=_signed_in_anonymously(claims),
+            auth_time=_auth_time(claims),
+        )
 
     def _verify_blocking(self, token: str, check_revoked: bool) -> dict[str, Any]:
         try:
@@ -93,6 +98,14 @@ def _require_current(claims: dict[str, Any]) -> None:
         raise Unauthenticated(code="token_expired", detail="token expired")
     if iat > now + CLOCK_SKEW_SECONDS:
         raise Unauthenticated(code="token_invalid", detail="token issued in the future")
+
+
+def _auth_time(claims: dict[str, Any]) -> datetime | None:
+    """When the user signed in: Firebase's `auth_time` claim (seconds since the epoch)."""
+    value = claims.get("auth_time")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _signed_in_anonymously(claims: dict[str, Any]) -> bool:

@@ -55,6 +55,10 @@ locals {
   # Prometheus metrics of the API (FOCUS_METRICS_PORT): not the serving port, so not public;
   # the managed-Prometheus sidecar scrapes it (ADR 0010).
   metrics_port = 9090
+
+  # Memorystore's CA, mounted from Secret Manager (run.tf), named in FOCUS_RATE_LIMIT_STORAGE.
+  redis_ca_dir  = "/secrets/redis-ca"
+  redis_ca_file = "ca.pem"
 }
 
 resource "google_project_service" "enabled" {
@@ -70,6 +74,8 @@ resource "google_project_service" "enabled" {
     "firestore.googleapis.com",
     "fcm.googleapis.com",
     "monitoring.googleapis.com",
+    "compute.googleapis.com", # the load balancer, Cloud Armor and the VPC (edge.tf, redis.tf)
+    "redis.googleapis.com",
   ])
 
   service            = each.value

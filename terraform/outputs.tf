@@ -41,5 +41,20 @@ output "secrets" {
   value = {
     database_url = google_secret_manager_secret.database_url.id
     apns_key     = google_secret_manager_secret.apns_key.id
+    # async+rediss://:AUTH@<redis.host>:<redis.port>/0?ssl_cert_reqs=required&ssl_ca_certs=/secrets/redis-ca/ca.pem
+    rate_limit_storage = google_secret_manager_secret.rate_limit_storage.id
   }
+}
+
+output "redis" {
+  description = "Memorystore of the rate limits: for focus-rate-limit-storage (AUTH: gcloud redis instances get-auth-string focus-limits)."
+  value = {
+    host = google_redis_instance.limits.host
+    port = google_redis_instance.limits.port
+  }
+}
+
+output "edge_address" {
+  description = "The load balancer's address: point api_domain's A record here (null without api_domain)."
+  value       = local.edge ? google_compute_global_address.api[0].address : null
 }

@@ -28,8 +28,10 @@ resource "google_cloud_run_v2_service" "api" {
   name     = local.api_service_name
   location = var.region
   # The apps call it from anywhere; they authenticate with Firebase ID tokens, not Google IAM,
-  # so it takes unauthenticated calls (allUsers below) and the app checks every token.
-  ingress             = "INGRESS_TRAFFIC_ALL"
+  # so it takes unauthenticated calls (allUsers below) and the app checks every token. With a
+  # custom domain the apps come through the load balancer and Cloud Armor (edge.tf), and the
+  # run.app URL takes only this project's Pub/Sub, Cloud Tasks and Scheduler calls.
+  ingress             = local.edge ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL"
   deletion_protection = true
 
   template {
@@ -41,6 +43,15 @@ resource "google_cloud_run_v2_service" "api" {
     scaling {
       min_instance_count = var.api_min_instances
       max_instance_count = var.api_max_instances
+    }
+
+    # Direct VPC egress to Memorystore (redis.tf); everything else leaves as before.
+    vpc_access {
+      egress = "PRIVATE_RANGES_ONLY"
+      network_interfaces {
+        network    = google_compute_network.main.id
+        subnetwork = google_compute_subnetwork.run.id
+      }
     }
 
     volumes {
@@ -57,6 +68,17 @@ resource "google_cloud_run_v2_service" "api" {
         items {
           version = "latest"
           path    = local.apns_key_file
+        }
+      }
+    }
+
+    volumes {
+      name = "redis-ca"
+      secret {
+        secret = google_secret_manager_secret.redis_ca.secret_id
+        items {
+          version = "latest"
+          path    = local.redis_ca_file
         }
       }
     }
@@ -146,6 +168,39 @@ resource "google_cloud_run_v2_service" "api" {
         value = "${local.apns_key_dir}/${local.apns_key_file}"
       }
 
+      # Rate limits counted in Memorystore, shared by every instance (docs/adr/0013).
+      env {
+        name = "FOCUS_RATE_LIMIT_STORAGE"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.rate_limit_storage.secret_id
+            version = "latest"
+          }
+        }
+      }
+
+      env {
+        name  = "FOCUS_CLIENT_IP_PROXY_HOPS"
+        value = tostring(local.client_ip_proxy_hops)
+      }
+
+      # App Check on changes, per platform: monitor until focus_app_check_total shows the
+      # installed apps send valid tokens, then enforce.
+      env {
+        name  = "FOCUS_APP_CHECK_IOS"
+        value = var.app_check_ios
+      }
+
+      env {
+        name  = "FOCUS_APP_CHECK_ANDROID"
+        value = var.app_check_android
+      }
+
+      env {
+        name  = "FOCUS_APP_CHECK_PROJECT_NUMBER"
+        value = data.google_project.this.number
+      }
+
       volume_mounts {
         name       = local.cloud_sql_volume
         mount_path = local.cloud_sql_mount
@@ -154,6 +209,11 @@ resource "google_cloud_run_v2_service" "api" {
       volume_mounts {
         name       = "apns-key"
         mount_path = local.apns_key_dir
+      }
+
+      volume_mounts {
+        name       = "redis-ca"
+        mount_path = local.redis_ca_dir
       }
 
       startup_probe {
@@ -214,6 +274,9 @@ resource "google_cloud_run_v2_service" "api" {
     google_secret_manager_secret_iam_member.apns_key_api,
     google_secret_manager_secret_iam_member.metrics_config_api,
     google_secret_manager_secret_version.metrics_config,
+    google_secret_manager_secret_iam_member.rate_limit_storage_api,
+    google_secret_manager_secret_iam_member.redis_ca_api,
+    google_secret_manager_secret_version.redis_ca,
     google_project_iam_member.api,
   ]
 }
@@ -318,6 +381,12 @@ resource "google_cloud_run_v2_worker_pool" "relay" {
       env {
         name  = "FOCUS_DB_POOL_SIZE"
         value = "2"
+      }
+
+      # The relay serves no requests: nothing to limit, so no Redis to reach.
+      env {
+        name  = "FOCUS_RATE_LIMITS"
+        value = "false"
       }
 
       volume_mounts {

@@ -2,6 +2,7 @@
 # Add a version out of band before the first apply of run.tf (README):
 #   gcloud secrets versions add focus-database-url --data-file=-   <<< 'postgresql://...'
 #   gcloud secrets versions add focus-apns-key --data-file=AuthKey_XXXXXXXXXX.p8
+#   gcloud secrets versions add focus-rate-limit-storage --data-file=-   <<< 'async+rediss://...'
 
 resource "google_secret_manager_secret" "database_url" {
   secret_id = "focus-database-url"
@@ -79,6 +80,48 @@ resource "google_secret_manager_secret_version" "metrics_config" {
 
 resource "google_secret_manager_secret_iam_member" "metrics_config_api" {
   secret_id = google_secret_manager_secret.metrics_config.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.api.member
+}
+
+# Where focus-api counts rate limits: Memorystore (redis.tf), with its AUTH string, over TLS
+# checked against the instance's CA (mounted from focus-redis-ca at local.redis_ca_file).
+resource "google_secret_manager_secret" "rate_limit_storage" {
+  secret_id   = "focus-rate-limit-storage"
+  annotations = { format = "FOCUS_RATE_LIMIT_STORAGE: async+rediss://:AUTH_STRING@HOST:6378/0?ssl_cert_reqs=required&ssl_ca_certs=/secrets/redis-ca/ca.pem (gcloud redis instances get-auth-string focus-limits)" }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "rate_limit_storage_api" {
+  secret_id = google_secret_manager_secret.rate_limit_storage.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.api.member
+}
+
+# Memorystore's server CA certificates. Not a secret: Secret Manager is how Cloud Run mounts a
+# file, so this one's value is in terraform, and follows the instance's CA rotations.
+resource "google_secret_manager_secret" "redis_ca" {
+  secret_id = "focus-redis-ca"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_version" "redis_ca" {
+  secret      = google_secret_manager_secret.redis_ca.id
+  secret_data = join("\n", google_redis_instance.limits.server_ca_certs[*].cert)
+}
+
+resource "google_secret_manager_secret_iam_member" "redis_ca_api" {
+  secret_id = google_secret_manager_secret.redis_ca.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.api.member
 }

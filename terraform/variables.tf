@@ -27,7 +27,7 @@ variable "image" {
 }
 
 variable "api_domain" {
-  description = "Custom domain the apps use (api.example.com), mapped to focus-api outside this module (load balancer or domain mapping). Null: the run.app URL. Internal calls always use the run.app URL."
+  description = "Custom domain the apps use (api.example.com): a load balancer with Cloud Armor in front of focus-api (edge.tf), whose run.app URL then takes internal traffic only. Null: the apps call the run.app URL, with no Cloud Armor. Internal calls always use the run.app URL."
   type        = string
   default     = null
 }
@@ -147,4 +147,50 @@ variable "legacy_firestore" {
   description = "The Firebase app's Firestore still holds data (docs/migration/runbook.md): dual writes by phase. False once every entity is postgres_only."
   type        = bool
   default     = true
+}
+
+variable "edge_requests_per_ip_per_minute" {
+  description = "Cloud Armor: requests per minute from one address before the edge answers 429 (edge.tf). Above the app's FOCUS_RATE_LIMIT_PER_IP: the edge stops floods, the app does the fine work."
+  type        = number
+  default     = 3000
+}
+
+variable "edge_ban_seconds" {
+  description = "Cloud Armor: how long an address that keeps flooding (5x the per-minute threshold over 5 minutes) is banned."
+  type        = number
+  default     = 600
+}
+
+variable "redis_tier" {
+  description = "Memorystore tier of the rate-limit counts (redis.tf): STANDARD_HA or BASIC."
+  type        = string
+  default     = "STANDARD_HA"
+}
+
+variable "run_subnet_cidr" {
+  description = "The subnet focus-api's Direct VPC egress takes addresses from (reaches Memorystore)."
+  type        = string
+  default     = "10.8.0.0/24"
+}
+
+variable "app_check_ios" {
+  description = "FOCUS_APP_CHECK_IOS: off, monitor (count in focus_app_check_total) or enforce (403 on changes without a valid App Check token)."
+  type        = string
+  default     = "monitor"
+
+  validation {
+    condition     = contains(["off", "monitor", "enforce"], var.app_check_ios)
+    error_message = "off, monitor or enforce."
+  }
+}
+
+variable "app_check_android" {
+  description = "FOCUS_APP_CHECK_ANDROID: off, monitor or enforce."
+  type        = string
+  default     = "monitor"
+
+  validation {
+    condition     = contains(["off", "monitor", "enforce"], var.app_check_android)
+    error_message = "off, monitor or enforce."
+  }
 }

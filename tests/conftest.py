@@ -48,6 +48,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Relays run where a test drives them (tests/integration/test_outbox_relay.py).
         relay_in_process=False,
         task_worker_in_process=False,
+        # Every test calls from the TestClient's one address; per-user limits stay the defaults.
+        rate_limit_per_ip="1000000/minute",
     )
 
 

@@ -33,6 +33,7 @@ def production(**overrides: object) -> Settings:
         "apns_topic": "app.focus",
         "apns_key_file": "/secrets/apns.p8",
         "cloud_tasks_target_url": "https://api.focus.example",
+        "rate_limit_storage": "async+redis://10.0.0.3:6379/0",
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -146,7 +146,11 @@ def test_the_api_serves_on_8080_pushes_live_and_keeps_metrics_off_the_public_por
 def test_the_api_is_public_and_the_invoker_may_call_it() -> None:
     tf = terraform()
     api = tf.resource(*API)
-    assert api["ingress"] == "INGRESS_TRAFFIC_ALL"
+    # Public, or (with api_domain) only through the load balancer and Cloud Armor: edge.tf.
+    assert api["ingress"] in (
+        "INGRESS_TRAFFIC_ALL",
+        '${local.edge ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL"}',
+    )
     invokers = {
         grant["member"]
         for grant in grants(tf, "google_cloud_run_v2_service_iam_member")
