@@ -22,9 +22,10 @@ from typing import Any
 from domain.common import Clock
 from domain.devices import push_tokens
 from domain.devices.model import ApnsEnvironment, Device, Platform
+from domain.devices.ports import PushTokenHolders
 from domain.events import DomainEvent
 from domain.push.model import PushKind, PushOutcome, PushResult, SilentPush
-from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push
+from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push, still_holding
 from domain.push.ports import PushBudgets, PushSender
 from domain.tasks import Task, TaskScheduler
 from domain.unit_of_work import UnitOfWork
@@ -76,8 +77,7 @@ class SilentPushes:
         if kind is None:
             return
         async with self._unit_of_work() as uow:
-            devices = await uow.devices.list(event.user_id)
-        targets = recipients(event, devices)
+            targets = await _held(uow, recipients(event, await uow.devices.list(event.user_id)))
         # A few at a time: each takes a database connection for its budget while the event's
         # own (processed_events) is held, and a user may have 20 devices.
         limit = asyncio.Semaphore(DEVICES_AT_ONCE)
@@ -211,7 +211,18 @@ class SilentPushes:
 
     async def _device(self, user_id: str, installation_id: str) -> Device | None:
         async with self._unit_of_work() as uow:
-            return await uow.devices.get(user_id, installation_id)
+            device = await uow.devices.get(user_id, installation_id)
+            if device is None or device.push_token is None:
+                return device
+            return next(iter(await _held(uow, [device])), None)
+
+
+async def _held(uow: UnitOfWork, devices: list[Device]) -> list[Device]:
+    """The devices that still hold their tokens: none is pushed for a user it left."""
+    if not devices or not isinstance(uow.devices, PushTokenHolders):
+        return devices
+    holders = await uow.devices.holding([d.push_token for d in devices if d.push_token])
+    return [device for device in devices if still_holding(device, holders)]
 
 
 def _device_ids(device: Device) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from domain.devices.model import Device
 
@@ -14,4 +15,15 @@ class DeviceRepository(Protocol):
     async def save(self, device: Device) -> None: ...
     async def delete(self, user_id: str, installation_id: str, version: int) -> None:
         """Soft-delete: the row stays as a tombstone carrying `version` for sync."""
+        ...
+
+
+@runtime_checkable
+class PushTokenHolders(Protocol):
+    """A device repository that also finds devices by push token, across users: what keeps a
+    token on one device of one user (domain/devices/push_tokens.py). Postgres's does; a store
+    without the lookup leaves tokens where registrations put them."""
+
+    async def holding(self, tokens: Sequence[str]) -> list[Device]:
+        """Live devices, of any user, whose push token is one of `tokens`."""
         ...

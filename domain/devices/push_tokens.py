@@ -1,4 +1,5 @@
-"""What the push services teach us about a device's token."""
+"""A device's push token: one device of one user holds it at a time, and what the push
+services teach us about it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,59 @@ from dataclasses import replace
 from datetime import datetime
 
 from domain.common import Clock
-from domain.devices.model import ApnsEnvironment
+from domain.devices.model import ApnsEnvironment, Device
+from domain.devices.ports import PushTokenHolders
 from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
+
+
+async def lock_users_sharing(uow: UnitOfWork, user_id: str, token: str | None) -> None:
+    """Locks `user_id` and every user with a device holding `token`, in uid order.
+
+    One order for every registration: two accounts taking each other's tokens at once wait in
+    turn instead of deadlocking.
+    """
+    uids = {user_id}
+    if token is not None and isinstance(uow.devices, PushTokenHolders):
+        uids |= {device.user_id for device in await uow.devices.holding([token])}
+    for uid in sorted(uids):
+        await uow.lock_user(uid)
+
+
+async def take_push_token(
+    uow: UnitOfWork, user_id: str, installation_id: str, token: str, *, clock: Clock
+) -> list[Device]:
+    """Takes `token` from every other device that holds it; returns those devices.
+
+    A token belongs to one device of one user at a time: after a sign-out without
+    `DELETE /v1/devices`, another account signing in on the same install registers the same
+    token, and the old account's device must stop being woken (a reinstall does the same to
+    the user's own old installation). Each device loses the token with its user's next
+    version and a `device.push_token_revoked` event. Call after `lock_users_sharing`.
+    """
+    if not isinstance(uow.devices, PushTokenHolders):
+        return []
+    taken: list[Device] = []
+    now = clock()
+    for holder in await uow.devices.holding([token]):
+        if (holder.user_id, holder.installation_id) == (user_id, installation_id):
+            continue
+        # Already locked, unless its user registered the token since `lock_users_sharing`
+        # read: out of order then, and a deadlock that may cause is detected by PostgreSQL
+        # and answered 503 (retry), never a wait without end.
+        await uow.lock_user(holder.user_id)
+        version = await uow.next_version(holder.user_id)
+        revoked = replace(
+            holder, push_token=None, apns_environment=None, version=version, updated_at=now
+        )
+        await uow.devices.save(revoked)
+        await uow.outbox.add(
+            DomainEvent(
+                "device.push_token_revoked", holder.user_id, holder.installation_id, version, now
+            )
+        )
+        taken.append(holder)
+    return taken
 
 
 async def forget_push_token(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.common import Clock
+from domain.devices import push_tokens
 from domain.devices.model import (
     Device,
     DeviceRegistration,
@@ -33,13 +34,17 @@ async def register_device(
     validate_registration(registration)
     if registration.timezone is not None:
         validate_timezone(registration.timezone)
-    await uow.lock_user(user_id)
+    await push_tokens.lock_users_sharing(uow, user_id, registration.push_token)
     current = await uow.devices.get(user_id, installation_id)
     check_expected_version(current.version if current else None, expected_version, "device")
     now = clock()
     if current is None:
         check_device_cap(await uow.devices.count(user_id))
-    elif _same(current, registration):
+    if registration.push_token is not None:
+        await push_tokens.take_push_token(
+            uow, user_id, installation_id, registration.push_token, clock=clock
+        )
+    if current is not None and _same(current, registration):
         # A retry or a routine check-in: only last-seen moves; no new version for sync.
         seen = replace(current, last_seen_at=now)
         await uow.devices.save(seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,21 @@ def recipients(event: DomainEvent, devices: list[Device]) -> list[Device]:
         for device in devices
         if device.push_token is not None and device.installation_id != event.origin_installation_id
     ]
+
+
+def still_holding(device: Device, holders: Sequence[Device]) -> bool:
+    """False when another device holds the same token and was seen after this one.
+
+    Registration takes a token from every other device, but a token can still sit on two
+    (registered before that rule, or written by another path): the device seen last owns it,
+    and a user it no longer belongs to is never woken through it.
+    """
+    return not any(
+        other.push_token == device.push_token
+        and (other.user_id, other.installation_id) != (device.user_id, device.installation_id)
+        and other.last_seen_at > device.last_seen_at
+        for other in holders
+    )
 
 
 def silent_push(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import anyio
@@ -106,3 +107,19 @@ def test_removing_an_unknown_device_is_not_found() -> None:
 
     with pytest.raises(NotFound):
         anyio.run(run)
+
+
+def test_a_token_registered_by_another_user_is_taken_from_their_device() -> None:
+    uow = FakeUnitOfWork()
+    theirs, _ = register(uow, "install-0001")
+    moved = replace(theirs, user_id="u2")
+    uow.devices.rows = {("u2", "install-0001"): moved}  # the same token, on another account
+
+    mine, _ = register(uow, "install-0001")
+
+    assert mine.push_token == IPHONE.push_token
+    assert uow.devices.rows[("u2", "install-0001")].push_token is None
+    assert [(e.type, e.user_id) for e in uow.outbox.events][-2:] == [
+        ("device.push_token_revoked", "u2"),
+        ("device.registered", "u1"),
+    ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from domain.devices.model import ApnsEnvironment, Device, Platform
 from domain.events import DomainEvent
 from domain.push.model import PushKind
-from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push
+from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push, still_holding
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -61,3 +62,12 @@ def test_a_focus_push_is_urgent_and_short_lived_a_sync_push_is_neither() -> None
     assert sync.expires_at == NOW + timedelta(hours=6)
     assert focus.data == {"kind": "focus", "version": "9"}
     assert focus.collapse_id != sync.collapse_id
+
+
+def test_a_token_another_device_holds_and_was_seen_on_later_is_not_used() -> None:
+    mine = device("phone-0001")
+    theirs = replace(mine, user_id="u2", last_seen_at=NOW + timedelta(minutes=1))
+
+    assert not still_holding(mine, [mine, theirs])
+    assert still_holding(theirs, [mine, theirs])
+    assert still_holding(mine, [mine])

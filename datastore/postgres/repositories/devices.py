@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, Table, func, select, update
@@ -43,6 +44,12 @@ class PostgresDeviceRepository:
         )
         row = (await self._connection.execute(stmt)).one_or_none()
         return to_device(row) if row else None
+
+    async def holding(self, tokens: Sequence[str]) -> list[Device]:
+        if not tokens:
+            return []
+        stmt = select(_TABLE).where(col(DeviceRow.push_token).in_(list(tokens)), _LIVE)
+        return [to_device(r) for r in await self._connection.execute(stmt)]
 
     async def list(self, user_id: str) -> list[Device]:
         stmt = (

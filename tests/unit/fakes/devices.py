@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain.devices.model import Device
 
 
@@ -10,6 +12,11 @@ class FakeDeviceRepository:
 
     async def get(self, user_id: str, installation_id: str) -> Device | None:
         return self.rows.get((user_id, installation_id))
+
+    async def holding(self, tokens: Sequence[str]) -> list[Device]:
+        return [
+            d for d in self.rows.values() if d.push_token is not None and d.push_token in tokens
+        ]
 
     async def list(self, user_id: str) -> list[Device]:
         return sorted(
