@@ -37,9 +37,13 @@ RowOf = Callable[[Any, int, datetime | None], dict[str, Any]]
 @dataclass(frozen=True, slots=True)
 class RecordSpec:
     table: Table
-    key: tuple[str, ...]
     row: RowOf
     """The row of a record at a version; deleted at the instant given (None: live)."""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The table's primary key, in its order: existing rows are found by it."""
+        return tuple(column.name for column in self.table.primary_key.columns)
 
     @property
     def is_users(self) -> bool:
@@ -123,12 +127,10 @@ def _table(row: Any) -> Table:
 
 
 SPECS: dict[Entity, RecordSpec] = {
-    Entity.USERS: RecordSpec(_table(UserRow), ("uid",), _user_row),
-    Entity.DEVICES: RecordSpec(_table(DeviceRow), ("user_id", "installation_id"), _device_row),
-    Entity.BLOCKLISTS: RecordSpec(_table(BlocklistRow), ("user_id", "id"), _blocklist_row),
-    Entity.SCHEDULES: RecordSpec(_table(ScheduleRow), ("user_id", "id"), _schedule_row),
-    Entity.FOCUS_SESSIONS: RecordSpec(_table(FocusSessionRow), ("id",), _session_row),
-    Entity.USAGE: RecordSpec(
-        _table(UsageReportRow), ("user_id", "installation_id", "date"), _usage_row
-    ),
+    Entity.USERS: RecordSpec(_table(UserRow), _user_row),
+    Entity.DEVICES: RecordSpec(_table(DeviceRow), _device_row),
+    Entity.BLOCKLISTS: RecordSpec(_table(BlocklistRow), _blocklist_row),
+    Entity.SCHEDULES: RecordSpec(_table(ScheduleRow), _schedule_row),
+    Entity.FOCUS_SESSIONS: RecordSpec(_table(FocusSessionRow), _session_row),
+    Entity.USAGE: RecordSpec(_table(UsageReportRow), _usage_row),
 }

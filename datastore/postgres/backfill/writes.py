@@ -20,8 +20,11 @@ from datastore.postgres.backfill.records import BackfillRecord
 from datastore.postgres.backfill.specs import RecordSpec
 from datastore.postgres.backfill.versions import numbered
 
+# FOR NO KEY UPDATE, as the API's writers take it: FOR UPDATE would also wait on every open
+# transaction holding a user's row FOR KEY SHARE (any insert referencing users, such as a
+# consumer's processed_events row while its handler runs), and that handler may wait on us.
 _LOCK_USERS = (
-    "SELECT uid FROM users WHERE uid = ANY(CAST(%(uids)b AS text[])) ORDER BY uid FOR UPDATE"
+    "SELECT uid FROM users WHERE uid = ANY(CAST(%(uids)b AS text[])) ORDER BY uid FOR NO KEY UPDATE"
 )
 # The profile, and a version above every number the user's counter gave out (or `_v`).
 _FILL_USER = text(
