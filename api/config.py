@@ -24,4 +24,5 @@ class ApiConfig:
     """Per platform (`ios`, `android`): older apps get 426 with an upgrade URL."""
     upgrade_urls: dict[str, str] = field(default_factory=dict)
     deprecations: tuple[Deprecation, ...] = ()
-    expose_docs: bool = True
+    expose_docs: bool = False
+    """Serve `/docs` and `/openapi.json` (the composition root turns it on outside production)."""

@@ -24,6 +24,7 @@ from api.services import ApiServices
 from app.migration_wiring import FIRESTORE_UNAVAILABLE, Migration, build_migration
 from app.settings import (
     AuthMode,
+    Environment,
     EventsTransport,
     PushTransport,
     Settings,
@@ -205,6 +206,11 @@ def api_config(settings: Settings) -> ApiConfig:
         min_app_versions=minimums,
         upgrade_urls={"ios": settings.upgrade_url_ios, "android": settings.upgrade_url_android},
         deprecations=tuple(Deprecation(**rule.model_dump()) for rule in settings.deprecations),
+        expose_docs=(
+            settings.expose_docs
+            if settings.expose_docs is not None
+            else settings.env is not Environment.PRODUCTION
+        ),
     )
 
 

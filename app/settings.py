@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     upgrade_url_ios: str = "https://apps.apple.com/app/focus"
     upgrade_url_android: str = "https://play.google.com/store/apps/details?id=app.focus"
     deprecations: list[DeprecationRule] = Field(default_factory=list)
+    expose_docs: bool | None = None
+    """Serve `/docs` and `/openapi.json` (default: everywhere but production)."""
     events: EventsTransport | None = None
     """Where the relay publishes events (default: Pub/Sub in production, in-process elsewhere)."""
     pubsub_topic: str = "focus-events"
