@@ -134,16 +134,15 @@ class EventConsumer:
         """The `events.redeliver` task: the in-process path's next delivery of an event."""
         subscription, attempt = str(payload["subscription"]), int(payload["attempt"])
         data = str(payload["event"]).encode()
-        if subscription not in self.subscriptions:
-            log.warning(
-                "events.redelivery.unknown_subscription", extra={"subscription": subscription}
-            )
-            return
+        message = ReceivedMessage(subscription, data, delivery_attempt=attempt)
         try:
             event = decode(data)
         except UndecodableEvent as error:
-            message = ReceivedMessage(subscription, data, delivery_attempt=attempt)
             await self._give_up(message, error, event_id=None)
+            return
+        if subscription not in self.subscriptions:  # removed since: kept for a replay
+            gone = LookupError(f"no subscription {subscription!r} in this process")
+            await self._give_up(message, gone, event_id=str(event.id))
             return
         await self._deliver_in_process(subscription, event, attempt=attempt)
 
