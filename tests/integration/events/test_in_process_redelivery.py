@@ -19,6 +19,7 @@ from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProc
 from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.events import DomainEvent
+from events.codec import encode
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.redelivery import REDELIVER_TASK, Redeliveries
@@ -178,3 +179,17 @@ async def test_a_redelivery_that_succeeds_is_handled_once(
     assert handler.handled == [alice]
     assert handler.attempts[alice] == 2
     assert failed_rows(database_url, event) == []
+
+
+async def test_a_redelivery_for_a_subscription_removed_since_is_kept_for_replay(
+    engine: AsyncEngine, frozen: TestClock, database_url: str
+) -> None:
+    alice = new_uid()
+    stack = embedded(engine, frozen, Handler({alice}), attempts=10)
+    event = DomainEvent("sync.requested", alice, alice, 1, frozen())
+    payload = {"subscription": "retired", "event": encode(event).decode(), "attempt": 2}
+
+    await stack.consumer.redeliver(payload)
+
+    [(subscription, error, attempts)] = failed_rows(database_url, event)
+    assert (subscription, error.split(":")[0], attempts) == ("retired", "LookupError", 2)
