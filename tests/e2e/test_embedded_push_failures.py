@@ -6,6 +6,8 @@ in-process, APNs and FCM on loopback fakes.
   once, every healthy device is pushed once, and the outbox moves on: Bob's change reaches Bob.
 - A handler that keeps failing for Alice's event holds back nobody: Bob's change reaches Bob,
   and Alice's event is recorded in `failed_messages` after FOCUS_CONSUMER_MAX_ATTEMPTS.
+- A token registered by two accounts (Alice signed out without `DELETE /v1/devices`, Bob
+  signed in on the same install) wakes only Bob's account: Alice's device lost it.
 """
 
 from __future__ import annotations
@@ -247,3 +249,21 @@ def test_a_handler_failing_for_one_user_holds_back_no_one_and_is_recorded_in_the
     assert (subscription, attempts) == ("notifications", 2)
     assert "push budgets unavailable" in error
     assert server.pushes_to(alice.tokens["tablet-0001"]) == 0
+
+
+def test_a_token_another_account_registers_on_the_same_install_wakes_only_that_account(
+    server: Server, signed_in: Callable[[str, dict[str, str]], User]
+) -> None:
+    shared = apns_token()
+    alice = signed_in("alice", {"phone-0001": apns_token(), "tablet-0001": shared})
+    bob = signed_in("bob", {"phone-0002": apns_token(), "tablet-0001": shared})
+    assert wait_until(lambda: server.pending_events() == 0, SETTLE_SECONDS)
+
+    assert alice.token_of("tablet-0001") is None
+    assert server.revocations(alice.uid) == ["tablet-0001"]
+    alice.http.post("/v1/sync/requests", headers={"X-Installation-Id": "phone-0001"})
+    assert wait_until(lambda: server.pending_events() == 0, SETTLE_SECONDS)
+    time.sleep(1.0)  # Alice's push would have gone out by now
+    assert server.pushes_to(shared) == 0
+    bob.http.post("/v1/sync/requests", headers={"X-Installation-Id": "phone-0002"})
+    assert wait_until(lambda: server.pushes_to(shared) == 1, SETTLE_SECONDS)
