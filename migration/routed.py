@@ -8,6 +8,7 @@ shadow-read logs (ids only, never values).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -65,6 +66,11 @@ class RoutedDevices:
     async def get(self, user_id: str, installation_id: str) -> Device | None:
         ids = {"uid": user_id, "installation_id": installation_id}
         return await self._route.read(user_id, ids, lambda r: r.get(user_id, installation_id))
+
+    async def holding(self, tokens: Sequence[str]) -> list[Device]:
+        # Postgres is written in every phase, and is where tokens of other users are found
+        # with an index; an old app's registration reaches it through legacy sync.
+        return await self._route.postgres.holding(tokens)
 
     async def list(self, user_id: str) -> list[Device]:
         return await self._route.read(user_id, {"uid": user_id}, lambda r: r.list(user_id))

@@ -22,7 +22,6 @@ from typing import Any
 from domain.common import Clock
 from domain.devices import push_tokens
 from domain.devices.model import ApnsEnvironment, Device, Platform
-from domain.devices.ports import PushTokenHolders
 from domain.events import DomainEvent
 from domain.push.model import PushKind, PushOutcome, PushResult, SilentPush
 from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push, still_holding
@@ -219,7 +218,7 @@ class SilentPushes:
 
 async def _held(uow: UnitOfWork, devices: list[Device]) -> list[Device]:
     """The devices that still hold their tokens: none is pushed for a user it left."""
-    if not devices or not isinstance(uow.devices, PushTokenHolders):
+    if not devices:
         return devices
     holders = await uow.devices.holding([d.push_token for d in devices if d.push_token])
     return [device for device in devices if still_holding(device, holders)]

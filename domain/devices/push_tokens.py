@@ -8,7 +8,6 @@ from datetime import datetime
 
 from domain.common import Clock
 from domain.devices.model import ApnsEnvironment, Device
-from domain.devices.ports import PushTokenHolders
 from domain.events import DomainEvent
 from domain.unit_of_work import UnitOfWork
 
@@ -20,7 +19,7 @@ async def lock_users_sharing(uow: UnitOfWork, user_id: str, token: str | None) -
     turn instead of deadlocking.
     """
     uids = {user_id}
-    if token is not None and isinstance(uow.devices, PushTokenHolders):
+    if token is not None:
         uids |= {device.user_id for device in await uow.devices.holding([token])}
     for uid in sorted(uids):
         await uow.lock_user(uid)
@@ -37,8 +36,6 @@ async def take_push_token(
     the user's own old installation). Each device loses the token with its user's next
     version and a `device.push_token_revoked` event. Call after `lock_users_sharing`.
     """
-    if not isinstance(uow.devices, PushTokenHolders):
-        return []
     taken: list[Device] = []
     now = clock()
     for holder in await uow.devices.holding([token]):

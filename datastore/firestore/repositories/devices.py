@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from datastore.firestore.layout import DEVICES
 from datastore.firestore.mapping import devices as mapping
 from datastore.firestore.repositories.common import Documents, mark_deleted, replace_fields
@@ -15,6 +19,19 @@ class FirestoreDeviceRepository:
         if not snapshot.exists:
             return None
         return self._docs.map(snapshot, mapping.from_document, self._docs.context())
+
+    async def holding(self, tokens: Sequence[str]) -> list[Device]:
+        if not tokens:
+            return []
+        query = self._docs.client.collection_group(DEVICES).where(
+            filter=FieldFilter("pushToken", "in", list(tokens))
+        )
+        context = self._docs.context()
+        found = [
+            self._docs.map(snapshot, mapping.from_document, context)
+            async for snapshot in query.stream()
+        ]
+        return [device for device in found if device is not None]
 
     async def list(self, user_id: str) -> list[Device]:
         devices = await self._docs.map_all(user_id, DEVICES, mapping.from_document)

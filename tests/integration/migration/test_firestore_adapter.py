@@ -54,6 +54,10 @@ async def scenario(repos: Repositories, uid: str) -> dict[str, Any]:
     await repos.devices.delete(uid, other, version=7)
     seen["devices"] = (await repos.devices.list(uid), await repos.devices.count(uid))
     seen["deleted device"] = await repos.devices.get(uid, other)
+    token = entities.device(uid, other).push_token
+    assert token is not None
+    holders = await repos.devices.holding([token, "no-such-token"])
+    seen["token holders"] = sorted(d.installation_id for d in holders if d.user_id == uid)
 
     first_list, second_list, gone_list = ids[0], ids[1], ids[2]
     for blocklist_id in (first_list, second_list, gone_list):
