@@ -29,6 +29,7 @@ def test_unreachable_google_certificates_give_503_not_a_bypass(
         "FOCUS_PUSH": "log",
         "FOCUS_TASKS": "postgres",
         "FOCUS_TASK_WORKER_IN_PROCESS": "false",
+        "FOCUS_RATE_LIMITS": "false",  # in production limits need Redis; only auth is tested
         "GOOGLE_APPLICATION_CREDENTIALS": str(write_service_account(tmp_path, key, "demo-focus")),
         "HTTPS_PROXY": dead_proxy,
         "https_proxy": dead_proxy,
