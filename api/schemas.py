@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Annotated, Any
 
 from pydantic import (
@@ -22,6 +23,8 @@ from pydantic import (
     ConfigDict,
     StrictBool,
     StrictInt,
+    StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -33,12 +36,18 @@ __all__ = [
     "ResponseModel",
     "StrictBool",
     "StrictInt",
+    "Timezone",
     "UtcDatetime",
     "check_text",
+    "not_null",
 ]
 
 FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 """C0 controls, DEL and unpaired surrogates: no text the API takes may hold them."""
+TEXT_PATTERN = r"^[^\x00-\x1F\x7F]*$"
+"""The rule as the spec states it, on every request string without a pattern of its own."""
+NON_BLANK_TEXT_PATTERN = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+"""Text that must not be empty: spaces around it are stripped, so one other character at least."""
 
 
 def check_text(value: str) -> str:
@@ -69,6 +78,45 @@ refused here, so that no comparison or arithmetic later meets an overflow.
 """
 
 
+TIMEZONE_MARK = "x-focus-timezone"
+
+
+def timezone_component() -> dict[str, Any]:
+    """`#/components/schemas/Timezone`: the IANA names of the tzdata release we ship.
+
+    Read from the `tzdata` package (pinned), not from the machine's zoneinfo, so that the spec
+    is the same wherever it is generated. The server may know a few more (system zones).
+    """
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return {
+        "type": "string",
+        "enum": sorted(names),
+        "description": "An IANA timezone name",
+        "examples": ["Europe/Berlin"],
+    }
+
+
+Timezone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    WithJsonSchema({"type": "string", "maxLength": 64, TIMEZONE_MARK: True}),
+]
+"""An IANA timezone name (checked by the domain); the spec refers to the list of them
+(api.openapi replaces each marked schema by a reference to the Timezone component)."""
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """For a merge patch's optional field that refuses null: the spec says so (no null branch).
+
+    `Field(default=None, json_schema_extra=not_null)`: absent means unchanged, null is refused.
+    """
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -93,10 +141,31 @@ def _lax_scalars(schema: Any) -> Iterator[str]:
             yield from _lax_scalars(item)
 
 
+def _document_text(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _document_text(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
+        blank_allowed = schema.get("minLength", 0) == 0
+        schema["pattern"] = TEXT_PATTERN if blank_allowed else NON_BLANK_TEXT_PATTERN
+    for key in ("anyOf", "oneOf", "allOf", "items", "additionalProperties"):
+        _document_text(schema.get(key))
+
+
+def _document_input_rules(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        _document_text(prop)
+
+
 class RequestModel(BaseModel):
     """What clients send. Unknown fields (uid, ids, version, internal flags) are refused."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules
+    )
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, UtcDatetime
+from api.schemas import PageOut, RequestModel, ResponseModel, UtcDatetime, not_null
 from domain.blocklists.model import (
     MAX_NAME_LENGTH,
     BlockItem,
@@ -44,8 +44,10 @@ class BlocklistCreate(RequestModel):
 class BlocklistPatch(RequestModel):
     """JSON merge patch: only the fields sent change; `items`, when sent, replaces the list."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
-    items: list[BlockItemIn] | None = None
+    name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=not_null
+    )
+    items: list[BlockItemIn] | None = Field(default=None, json_schema_extra=not_null)
 
     def to_changes(self) -> BlocklistChanges:
         values: dict[str, Any] = {}

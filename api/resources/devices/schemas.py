@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import Field
 
-from api.schemas import RequestModel, ResponseModel, UtcDatetime
+from api.schemas import RequestModel, ResponseModel, Timezone, UtcDatetime
 from domain.devices.model import (
     INSTALLATION_ID_PATTERN,
     ApnsEnvironment,
@@ -28,13 +28,17 @@ class DevicePut(RequestModel):
     platform: Platform
     app_version: str = Field(min_length=1, max_length=32, examples=["4.2.0"])
     push_token: str | None = Field(
-        default=None, max_length=4096, description="APNs device token (hex) or FCM token"
+        default=None,
+        max_length=4096,
+        description="iOS: the APNs device token (hex); Android: the FCM registration token",
+        # The domain checks it against the platform (and names `invalid_push_token`).
+        json_schema_extra={"pattern": r"^([0-9a-fA-F]{64,200}|[A-Za-z0-9_:-]{100,4096})$"},
     )
     apns_environment: ApnsEnvironment | None = Field(
         default=None, description="iOS only: where the APNs token is valid"
     )
     os_version: str | None = Field(default=None, max_length=32)
-    timezone: str | None = Field(default=None, max_length=64, examples=["America/New_York"])
+    timezone: Timezone | None = None
 
     def to_registration(self) -> DeviceRegistration:
         return DeviceRegistration(

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, StrictInt, UtcDatetime
+from api.schemas import PageOut, RequestModel, ResponseModel, StrictInt, Timezone, UtcDatetime
 from domain.focus_sessions.model import (
     MAX_PLANNED_MINUTES,
     MIN_PLANNED_MINUTES,
@@ -35,10 +35,8 @@ class FocusSessionStart(RequestModel):
         description="When the session started on the device (offline starts); at most 7 days "
         "ago and 5 minutes ahead. Default: now",
     )
-    timezone: str | None = Field(
+    timezone: Timezone | None = Field(
         default=None,
-        max_length=64,
-        examples=["Europe/Berlin"],
         description="The device's IANA timezone when the session started: the session counts "
         "for that local day. Default: your profile's timezone when the start arrives (send it "
         "with offline starts: a trip may have changed the profile's since)",

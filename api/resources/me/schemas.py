@@ -1,18 +1,61 @@
 from __future__ import annotations
 
+import re
 from datetime import time
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from api.schemas import RequestModel, ResponseModel, StrictBool, StrictInt, UtcDatetime
+from api.schemas import (
+    RequestModel,
+    ResponseModel,
+    StrictBool,
+    StrictInt,
+    Timezone,
+    UtcDatetime,
+    not_null,
+)
 from domain.users.model import User
 
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+_WALL_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
+
+def _wall_clock(value: object) -> object:
+    # A local time as the phone's clock shows it: no offset, no seconds since midnight.
+    if not isinstance(value, str) or not _WALL_CLOCK.fullmatch(value):
+        raise PydanticCustomError("invalid_local_time", "a local time HH:MM, 00:00-23:59")
+    return value
+
+
+LocalTimeIn = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+            "examples": ["22:00"],
+        }
+    ),
+]
+LocalTimeOut = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?$",
+            "examples": ["22:00:00"],
+            "description": "Local wall-clock time, no offset",
+        }
+    ),
+]
 
 
 class QuietHoursIn(RequestModel):
-    start: time = Field(description="Local time, e.g. 22:00")
-    end: time = Field(description="Local time; may be earlier than start (crosses midnight)")
+    start: LocalTimeIn = Field(description="Local time, e.g. 22:00")
+    end: LocalTimeIn = Field(description="Local time; may be earlier than start (crosses midnight)")
 
 
 class NotificationsPatch(RequestModel):
@@ -29,16 +72,18 @@ class MePatch(RequestModel):
     """JSON merge patch of the profile: only the fields sent change; null clears a nullable one."""
 
     display_name: str | None = Field(default=None, max_length=80)
-    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
+    timezone: Timezone | None = Field(default=None, json_schema_extra=not_null)
     locale: str | None = Field(default=None, pattern=LOCALE_PATTERN, max_length=35)
-    daily_goal_minutes: StrictInt | None = Field(default=None, ge=1, le=1440)
+    daily_goal_minutes: StrictInt | None = Field(
+        default=None, ge=1, le=1440, json_schema_extra=not_null
+    )
     notifications: NotificationsPatch | None = None
     consents: ConsentsPatch | None = None
 
 
 class QuietHoursOut(ResponseModel):
-    start: time
-    end: time
+    start: LocalTimeOut
+    end: LocalTimeOut
 
 
 class NotificationsOut(ResponseModel):

@@ -5,7 +5,15 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas import PageOut, RequestModel, ResponseModel, StrictBool, UtcDatetime
+from api.schemas import (
+    PageOut,
+    RequestModel,
+    ResponseModel,
+    StrictBool,
+    Timezone,
+    UtcDatetime,
+    not_null,
+)
 from domain.blocklists.model import MAX_NAME_LENGTH
 from domain.errors import ValidationFailed
 from domain.schedules.model import (
@@ -31,7 +39,7 @@ class ScheduleCreate(RequestModel):
         description="Earlier than start_local: the window crosses midnight (and belongs to the "
         "day it starts on). Never equal to start_local.",
     )
-    timezone: str = Field(max_length=64, examples=["Europe/Berlin"])
+    timezone: Timezone
     blocklist_id: UUID = Field(description="One of the user's blocklists")
     strictness: Strictness = Strictness.NORMAL
     enabled: StrictBool = True
@@ -56,14 +64,20 @@ class ScheduleCreate(RequestModel):
 class SchedulePatch(RequestModel):
     """JSON merge patch: only the fields sent change; `paused_until: null` resumes."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
-    days: list[Weekday] | None = Field(default=None, min_length=1)
-    start_local: str | None = Field(default=None, pattern=LOCAL_TIME_PATTERN)
-    end_local: str | None = Field(default=None, pattern=LOCAL_TIME_PATTERN)
-    timezone: str | None = Field(default=None, max_length=64)
-    blocklist_id: UUID | None = None
-    strictness: Strictness | None = None
-    enabled: StrictBool | None = None
+    name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=not_null
+    )
+    days: list[Weekday] | None = Field(default=None, min_length=1, json_schema_extra=not_null)
+    start_local: str | None = Field(
+        default=None, pattern=LOCAL_TIME_PATTERN, json_schema_extra=not_null
+    )
+    end_local: str | None = Field(
+        default=None, pattern=LOCAL_TIME_PATTERN, json_schema_extra=not_null
+    )
+    timezone: Timezone | None = Field(default=None, json_schema_extra=not_null)
+    blocklist_id: UUID | None = Field(default=None, json_schema_extra=not_null)
+    strictness: Strictness | None = Field(default=None, json_schema_extra=not_null)
+    enabled: StrictBool | None = Field(default=None, json_schema_extra=not_null)
     paused_until: UtcDatetime | None = None
 
     def to_changes(self) -> ScheduleChanges:
