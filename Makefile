@@ -1,5 +1,5 @@
 # The two commands of the README — `make serve` and `make test` — install what they need first.
-.PHONY: serve test install lint spec spec-check terraform-check bench clean
+.PHONY: serve test install lint spec spec-check property terraform-check bench clean
 VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -25,6 +25,9 @@ spec-check: $(VENV)/.installed node_modules/.installed  ## committed spec curren
 	OPTIC_TELEMETRY_LEVEL=off NO_UPDATE_NOTIFIER=1 GIT_OPTIONAL_LOCKS=0 \
 	  node_modules/.bin/optic diff openapi/released/v1.json openapi/v1.json --check
 	$(BIN)/pytest -q tests/integration/test_openapi_spec.py
+
+property: $(VENV)/.installed  ## the property-based suite, 20 times the examples CI draws, fresh ones
+	FOCUS_PROPERTY_EXAMPLES=500 $(BIN)/pytest -q tests/property
 
 terraform-check: .venv-checkov/.installed  ## static checks of terraform/ (no provider needed)
 	.venv-checkov/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
