@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from limits import RateLimitItem, parse_many
@@ -78,22 +78,17 @@ class RateLimited(DomainError):
 TITLE = "Too many requests"
 
 
-@dataclass
-class _Budgets:
-    policy: RateLimitPolicy
-    table: dict[tuple[Scope, Kind], tuple[RateLimitItem, ...]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        p = self.policy
-        per_ip = limits_of(p.per_ip)
-        self.table = {
-            (Scope.IP, Kind.READ): per_ip,
-            (Scope.IP, Kind.WRITE): per_ip,
-            (Scope.USER, Kind.READ): limits_of(p.reads),
-            (Scope.USER, Kind.WRITE): limits_of(p.writes),
-            (Scope.ANONYMOUS, Kind.READ): limits_of(p.anonymous_reads),
-            (Scope.ANONYMOUS, Kind.WRITE): limits_of(p.anonymous_writes),
-        }
+def _budgets(policy: RateLimitPolicy) -> dict[tuple[Scope, Kind], tuple[RateLimitItem, ...]]:
+    """Which limits a request of each scope and kind must fit (one per-IP budget for both)."""
+    per_ip = limits_of(policy.per_ip)
+    return {
+        (Scope.IP, Kind.READ): per_ip,
+        (Scope.IP, Kind.WRITE): per_ip,
+        (Scope.USER, Kind.READ): limits_of(policy.reads),
+        (Scope.USER, Kind.WRITE): limits_of(policy.writes),
+        (Scope.ANONYMOUS, Kind.READ): limits_of(policy.anonymous_reads),
+        (Scope.ANONYMOUS, Kind.WRITE): limits_of(policy.anonymous_writes),
+    }
 
 
 class RateLimiter:
@@ -104,7 +99,7 @@ class RateLimiter:
     """
 
     def __init__(self, policy: RateLimitPolicy, storage_uri: str = MEMORY) -> None:
-        self._budgets = _Budgets(policy).table
+        self._budgets = _budgets(policy)
         self._shared = SlidingWindowCounterRateLimiter(_storage(storage_uri))
         self._local = (
             self._shared
