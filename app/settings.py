@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     relay_in_process: bool | None = None
     """Drain the outbox inside `focus serve` (default: everywhere but production)."""
     consumer_max_attempts: int = Field(default=10, ge=1)
-    """Deliveries of one Pub/Sub message before it is recorded as failed and acknowledged;
-    set it to the subscription's dead-letter max_delivery_attempts."""
+    """Deliveries of one event to a consumer (Pub/Sub, or in-process redeliveries) before it is
+    recorded as failed and acknowledged; set it to the subscription's dead-letter
+    max_delivery_attempts."""
     internal_audience: str | None = None
     """The audience Google signs Pub/Sub push / Cloud Tasks OIDC tokens for (this service's
     URL). Set, /internal/* calls must carry such a token; production requires it."""
