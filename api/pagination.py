@@ -47,6 +47,15 @@ def decode_cursor(cursor: str | None, field: str = "cursor") -> tuple[str, ...] 
     return tuple(value)
 
 
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        description="next_cursor of the page before; none: the first page",
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+    ),
+]
+"""`?cursor=`: the spec states what a cursor looks like; `decode_cursor` refuses the rest."""
+
 LimitQuery = Annotated[
     int | None,
     Query(

@@ -10,6 +10,7 @@ from api.deps import CurrentUser, Services, Uow
 from api.http import json_response
 from api.idempotency import run_idempotent
 from api.pagination import (
+    CURSOR_PATTERN,
     LimitQuery,
     clamp_limit,
     decode_cursor,
@@ -45,7 +46,11 @@ async def sync(
     user: CurrentUser,
     uow: Uow,
     since: Annotated[
-        str | None, Query(description="next_cursor of the last sync; none: everything")
+        str | None,
+        Query(
+            description="next_cursor of the last sync; none: everything",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
     ] = None,
     limit: LimitQuery = None,
 ) -> Response:
