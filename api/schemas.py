@@ -39,6 +39,7 @@ __all__ = [
     "Timezone",
     "UtcDatetime",
     "check_text",
+    "document_input_rules",
     "not_null",
 ]
 
@@ -155,7 +156,8 @@ def _document_text(schema: Any) -> None:
         _document_text(schema.get(key))
 
 
-def _document_input_rules(schema: dict[str, Any]) -> None:
+def document_input_rules(schema: dict[str, Any]) -> None:
+    """The text rule on every string property of a request model's schema."""
     for prop in schema.get("properties", {}).values():
         _document_text(prop)
 
@@ -164,7 +166,7 @@ class RequestModel(BaseModel):
     """What clients send. Unknown fields (uid, ids, version, internal flags) are refused."""
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_input_rules
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=document_input_rules
     )
 
     @classmethod

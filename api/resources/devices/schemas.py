@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from api.schemas import RequestModel, ResponseModel, Timezone, UtcDatetime
+from api.schemas import (
+    RequestModel,
+    ResponseModel,
+    Timezone,
+    UtcDatetime,
+    document_input_rules,
+)
 from domain.devices.model import (
     INSTALLATION_ID_PATTERN,
     ApnsEnvironment,
@@ -24,7 +30,37 @@ InstallationIdPath = Annotated[
 ]
 
 
+APNS_ENVIRONMENT = "#/components/schemas/ApnsEnvironment"
+
+
+def _push_target_rules(schema: dict[str, Any]) -> None:
+    """What the domain checks across fields, stated for client generators (JSON Schema 2020-12):
+    an iOS push token needs its APNs environment; Android has none."""
+    document_input_rules(schema)
+    ios_token = {
+        "properties": {"platform": {"const": "ios"}, "push_token": {"type": "string"}},
+        "required": ["platform", "push_token"],
+    }
+    schema["allOf"] = [
+        {
+            "if": ios_token,
+            "then": {
+                "required": ["apns_environment"],
+                "properties": {
+                    "apns_environment": {"$ref": "#/components/schemas/ApnsEnvironment"}
+                },
+            },
+        },
+        {
+            "if": {"properties": {"platform": {"const": "android"}}, "required": ["platform"]},
+            "then": {"properties": {"apns_environment": {"type": "null"}}},
+        },
+    ]
+
+
 class DevicePut(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_push_target_rules)
+
     platform: Platform
     app_version: str = Field(min_length=1, max_length=32, examples=["4.2.0"])
     push_token: str | None = Field(
