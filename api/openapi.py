@@ -45,7 +45,14 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "Idempotency-Key": {
         "description": "A retry with the same key gets the first answer back (24 h)",
-        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        # Printable latin-1 (what `str.isprintable` keeps of header octets): no controls,
+        # no no-break space (0xA0), no soft hyphen (0xAD).
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": r"^[\x20-\x7E\xA1-\xAC\xAE-\xFF]+$",
+        },
     },
 }
 """The headers routes read from the request itself, so FastAPI cannot see them."""
