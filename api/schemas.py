@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     StrictBool,
     StrictInt,
@@ -196,3 +197,18 @@ class ResponseModel(BaseModel):
 class PageOut(ResponseModel):
     next_cursor: str | None = None
     """Pass as `cursor` to get the next page; null on the last page."""
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only; fullmatch
+
+
+def _only_iso_dates(value: object) -> object:
+    # Pydantic would also take unix timestamps (`0` as 1970-01-01); a calendar day is only
+    # ever YYYY-MM-DD here.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("a calendar date as YYYY-MM-DD")
+    return value
+
+
+LocalDate = Annotated[date, BeforeValidator(_only_iso_dates)]
+"""A local calendar day (`2026-11-23`), in paths, queries and bodies alike."""

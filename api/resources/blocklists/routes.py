@@ -8,7 +8,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
-from api.pagination import LimitQuery, encode_cursor, page_request
+from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
 from api.resources.blocklists.schemas import (
     BlocklistCreate,
     BlocklistOut,
@@ -47,7 +47,7 @@ async def create_blocklist(
 async def list_blocklists(
     user: CurrentUser,
     uow: Uow,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = None,
 ) -> Response:
     """The user's blocklists, oldest first; follow `next_cursor` until it is null."""

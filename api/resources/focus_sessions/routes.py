@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
-from api.pagination import LimitQuery, encode_cursor, page_request
+from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
 from api.problems import documented_problem
 from api.resources.focus_sessions.schemas import (
     FocusSessionEnd,
@@ -18,6 +17,7 @@ from api.resources.focus_sessions.schemas import (
     FocusSessionPage,
     FocusSessionStart,
 )
+from api.schemas import LocalDate
 from domain.focus_sessions import use_cases
 from domain.focus_sessions.model import DayRange
 from domain.unit_of_work import UnitOfWork
@@ -89,11 +89,11 @@ async def list_focus_sessions(
     user: CurrentUser,
     uow: Uow,
     from_: Annotated[
-        date | None,
+        LocalDate | None,
         Query(alias="from", description="First local day (YYYY-MM-DD), as in stats"),
     ] = None,
-    to: Annotated[date | None, Query(description="Last local day, included")] = None,
-    cursor: str | None = None,
+    to: Annotated[LocalDate | None, Query(description="Last local day, included")] = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = None,
 ) -> Response:
     """Your sessions, newest first, on the local days they count for in stats."""

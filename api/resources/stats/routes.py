@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from starlette.responses import Response
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response
 from api.resources.stats.schemas import StatsOut
+from api.schemas import LocalDate
 from domain.stats import use_cases
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -19,8 +19,8 @@ async def get_stats(
     user: CurrentUser,
     uow: Uow,
     svc: Services,
-    from_: Annotated[date, Query(alias="from", description="First local day (YYYY-MM-DD)")],
-    to: Annotated[date, Query(description="Last local day, included; at most 366 days")],
+    from_: Annotated[LocalDate, Query(alias="from", description="First local day (YYYY-MM-DD)")],
+    to: Annotated[LocalDate, Query(description="Last local day, included; at most 366 days")],
 ) -> Response:
     """Completed focus per local day in your timezone, and your streaks.
 

@@ -7,8 +7,14 @@ from starlette.responses import Response
 
 from api.deps import CurrentUser, Services, Uow
 from api.http import json_response, preconditions, resource_response
-from api.pagination import LimitQuery, encode_cursor, page_request
-from api.resources.usage.schemas import LocalDate, UsagePut, UsageReportList, UsageReportOut
+from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
+from api.resources.usage.schemas import (
+    InstallationIdQuery,
+    UsagePut,
+    UsageReportList,
+    UsageReportOut,
+)
+from api.schemas import LocalDate
 from domain.usage import use_cases
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -46,7 +52,7 @@ async def list_usage_reports(
     uow: Uow,
     first: Annotated[LocalDate, Query(alias="from", description="First day, inclusive")],
     last: Annotated[LocalDate, Query(alias="to", description="Last day, inclusive; ≤ 366 days")],
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = None,
 ) -> Response:
     """Every device's reports of the days `from`..`to`, by date then device, a page at a time."""
@@ -64,7 +70,11 @@ async def list_usage_reports(
 
 @router.get("/{date}", response_model=UsageReportOut)
 async def get_usage_report(
-    request: Request, date: LocalDate, installation_id: str, user: CurrentUser, uow: Uow
+    request: Request,
+    date: LocalDate,
+    installation_id: InstallationIdQuery,
+    user: CurrentUser,
+    uow: Uow,
 ) -> Response:
     async with uow:
         report = await use_cases.get_usage_report(uow, user.uid, date, installation_id)

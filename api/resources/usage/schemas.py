@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from api.schemas import PageOut, RequestModel, ResponseModel, StrictInt, UtcDatetime
 from domain.devices.model import INSTALLATION_ID_PATTERN
@@ -19,19 +18,6 @@ from domain.usage.model import (
     UsageCategory,
     UsageReport,
 )
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only; fullmatch
-
-
-def _only_iso_dates(value: object) -> object:
-    # Pydantic would also take unix timestamps; a calendar day is only ever YYYY-MM-DD here.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise ValueError("a calendar date as YYYY-MM-DD")
-    return value
-
-
-LocalDate = Annotated[dt.date, BeforeValidator(_only_iso_dates)]
-"""A local calendar day (`2026-11-23`): the day as the user's phone saw it."""
 
 InstallationIdQuery = Annotated[
     str,
