@@ -6,6 +6,7 @@ solves every dependency on every request, and the hot reads pay for each one (be
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -56,9 +57,21 @@ class KnownUsers:
         self._seen.add(uid)
 
 
+_UID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+"""Firebase uids: 1-128 characters. Whatever signed the token, a uid with control characters
+is refused before it reaches a store, a log line or a key."""
+
+
+def check_uid(uid: str) -> str:
+    if not _UID.fullmatch(uid):
+        raise Unauthenticated(code="token_invalid", detail="the token names no valid user id")
+    return uid
+
+
 async def _authenticate(request: Request, *, check_revoked: bool) -> Principal:
     svc: ApiServices = request.app.state.services
     principal = await svc.verifier.verify(_token(request), check_revoked=check_revoked)
+    check_uid(principal.uid)
     await _protect(svc, request, principal)
     known: KnownUsers = request.app.state.known_users
     if principal.uid not in known:

@@ -53,7 +53,8 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, ValidationFailed):
         extra["errors"] = [
-            {"field": p.field, "code": p.code, "message": p.message} for p in exc.problems
+            {"field": p.field, "code": p.code, "message": p.message}
+            for p in exc.problems[:MAX_FIELD_ERRORS]
         ]
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = (

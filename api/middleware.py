@@ -18,7 +18,7 @@ from api import context
 from api.config import ApiConfig, Deprecation
 from api.problems import problem_response
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")  # fullmatch: no trailing newline
 _VERSIONED = ("/v1/", "/v2/")
 
 
@@ -36,7 +36,7 @@ class EdgeMiddleware:
             return
         headers = Headers(scope=scope)
         given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         context.request_id.set(request_id)
         path: str = scope["path"]
         versioned = path.startswith(_VERSIONED)
