@@ -472,6 +472,9 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
                 f"{endpoint}: {name}/bare throughput {ratio:.2f} (rounds: {rounds}; "
                 f"median {statistics.median(per_round):.2f})"
             )
+    for endpoint in ("single", "list"):
+        cost = throughput[endpoint, "lim"] / throughput[endpoint, "ours"]
+        print(f"{endpoint}: lim/ours throughput {cost:.2f} (what the limiter itself costs)")
     print(f"rate limits counted in {args.rate_limit_storage}")
     single = {
         name: throughput["single", name] / throughput["single", "bare"] for name in ("ours", "lim")

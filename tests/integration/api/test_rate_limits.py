@@ -196,3 +196,18 @@ def test_limits_can_be_switched_off(limited_app: AppFactory, alice: ApiUser) -> 
     client = limited_app(rate_limits=False, rate_limit_per_ip="1/minute")
 
     assert {client.get("/v1/me", headers=alice.headers).status_code for _ in range(5)} == {200}
+
+
+def test_addresses_are_counted_per_instance_even_with_redis(
+    limited_app: AppFactory, redis_url: str, make_user: Callable[[], ApiUser]
+) -> None:
+    # Cloud Armor counts addresses across instances at the edge; each instance counts its own.
+    settings = {"rate_limit_storage": redis_url, "rate_limit_per_ip": "2/minute"}
+    one, two = limited_app(**settings), limited_app(**settings)
+    users = [make_user() for _ in range(5)]
+
+    first = [one.get("/v1/me", headers=u.headers).status_code for u in users[:2]]
+    second = [two.get("/v1/me", headers=u.headers).status_code for u in users[2:4]]
+
+    assert first == second == [200, 200]
+    refused(one.get("/v1/me", headers=users[4].headers))
