@@ -30,8 +30,12 @@ Headers every app sends:
   gets 426 with an upgrade URL.
 - `X-Installation-Id: <installation id>` (optional): silent pushes caused by this request
   skip the device that sent it.
+- `X-Firebase-AppCheck: <App Check token>` on changes (POST, PUT, PATCH, DELETE): per
+  platform it is not checked, counted, or required (403 `app_check_missing` / `_invalid`).
 - `Idempotency-Key` on POSTs (retried safely for 24 h), `If-Match: "v<n>"` on PATCH / PUT /
-  DELETE to refuse a lost update with 412.
+  DELETE to refuse a lost update with 412 (`If-None-Match: *` on PUT: create only).
+
+Limits per user and per address answer 429 with `Retry-After`.
 
 Every answer carries `X-Request-Id`; errors are `application/problem+json` with a stable
 `code` and the fields at fault. Rules by area: docs/api-rules.md.

@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -144,6 +144,9 @@ def dev_token(
     uid: Annotated[str, typer.Option(help="The user id the token is for.")],
     ttl_days: Annotated[int, typer.Option(min=1, max=365)] = 30,
     anonymous: Annotated[bool, typer.Option(help="Issue it as for an anonymous user.")] = False,
+    signed_in_minutes_ago: Annotated[
+        int, typer.Option(min=0, help="Its sign-in time (auth_time) this long ago.")
+    ] = 0,
 ) -> None:
     """Print a bearer token the dev server accepts (dev issuer; refused in production)."""
     from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
@@ -152,7 +155,11 @@ def dev_token(
     if settings.env is Environment.PRODUCTION:
         raise _fail("dev tokens are refused when FOCUS_ENV=production")
     issuer = DevTokenIssuer(load_or_create_secret(settings.dev_secret_path))
-    typer.echo(issuer.issue(uid, ttl=timedelta(days=ttl_days), anonymous=anonymous))
+    signed_in_at = datetime.now(UTC) - timedelta(minutes=signed_in_minutes_ago)
+    token = issuer.issue(
+        uid, ttl=timedelta(days=ttl_days), anonymous=anonymous, signed_in_at=signed_in_at
+    )
+    typer.echo(token)
 
 
 @openapi.command("export")

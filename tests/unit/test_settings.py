@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import jwt
 import pytest
 from typer.testing import CliRunner
 
@@ -117,3 +118,17 @@ def test_the_dev_token_command_prints_a_token(
 
     assert result.exit_code == 0, result.output
     assert result.output.count(".") == 2  # header.payload.signature
+
+
+def test_the_dev_token_command_can_date_the_sign_in_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("FOCUS_DATA_DIR", str(tmp_path))
+
+    result = CliRunner().invoke(
+        cli, ["dev", "token", "--uid", "alice", "--signed-in-minutes-ago", "30"]
+    )
+
+    assert result.exit_code == 0, result.output
+    claims = jwt.decode(result.output.strip(), options={"verify_signature": False})
+    assert 29 * 60 <= claims["iat"] - claims["auth_time"] <= 31 * 60
