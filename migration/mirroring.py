@@ -33,7 +33,7 @@ log = logging.getLogger("migration.mirroring")
 MIRRORS = Counter(
     "focus_migration_mirrors_total",
     "Firestore mirrors of committed writes, by entity, path (commit, read, repair) and outcome"
-    " (written, stale, absent, failed).",
+    " (written, stale, failed).",
     ["entity", "path", "outcome"],
 )
 BACKLOG = Gauge(

@@ -71,8 +71,6 @@ class MirrorOutcome(StrEnum):
     WRITTEN = "written"
     STALE = "stale"
     """Firestore already holds this version or a newer one: nothing written."""
-    ABSENT = "absent"
-    """A deletion of a document Firestore does not have: nothing to mark."""
 
 
 def mirror_of_save(entity: Entity, record: Record, client: AsyncClient) -> PendingMirror:
@@ -176,8 +174,9 @@ class FirestoreMirrorWriter:
             data = snapshot.to_dict() if snapshot.exists else None
             try:
                 if data is None:
-                    if mirror.kind is MirrorKind.TOMBSTONE:
-                        return MirrorOutcome.ABSENT
+                    # A deletion of a document not written yet (its creation's mirror still
+                    # pending) leaves the tombstone all the same: that mirror, older, then
+                    # finds a newer document and can no longer bring the record back.
                     await reference.create(fields)
                     return MirrorOutcome.WRITTEN
                 if version_of(data) >= mirror.version:

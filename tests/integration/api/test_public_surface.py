@@ -85,6 +85,8 @@ def production_apps(
         "task_worker_in_process": None,
         "mirror_repair_in_process": None,
         "firebase_project_id": "demo-focus",
+        # The session's settings name the Auth emulator once a test has started it.
+        "firebase_auth_emulator_host": None,
         "internal_audience": "https://focus-api.example.run.app",
         "internal_invoker": "pubsub-push@demo-focus.iam.gserviceaccount.com",
         "google_jwks_url": f"http://{nobody}/oauth2/v3/certs",

@@ -1,0 +1,74 @@
+"""Mirrors applied out of order never bring a deleted record back in Firestore.
+
+A record's creation and its deletion owe Firestore a mirror each; the repair loop, background
+tasks and a restart may apply them in any order. Whatever the order, Firestore ends as
+Postgres is: deleted, at the deletion's version.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from app.settings import Settings
+from datastore.firestore.mirrors import (
+    MirrorOutcome,
+    mirror_of_creation,
+    mirror_of_delete,
+    mirror_of_save,
+)
+from domain.migration import Entity, PendingMirror, Phase
+from tests.conftest import ApiUser
+from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
+from tests.support import entities
+from tests.support.clock import TestClock
+from tests.support.firestore_emulator import FirestoreEmulator
+
+
+@pytest.fixture
+def app(
+    settings: Settings, database_url: str, clock: TestClock, firestore_emulator: FirestoreEmulator
+) -> Iterator[DualWriteApp]:
+    firestore_emulator.reset()
+    with dual_write_app(settings, database_url, clock, firestore_emulator) as app:
+        app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+        yield app
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM migration_phases")
+
+
+def _mirrors(app: DualWriteApp, uid: str) -> dict[str, PendingMirror]:
+    assert app.container.migration is not None
+    client = app.container.migration.unit_of_work.firestore.documents.client
+    record = uuid.uuid4()
+    created = entities.blocklist(uid, record, version=3)
+    renamed = entities.blocklist(uid, record, version=4)
+    return {
+        "create": mirror_of_creation(Entity.BLOCKLISTS, created, client),
+        "rename": mirror_of_save(Entity.BLOCKLISTS, renamed, client),
+        "delete": mirror_of_delete(Entity.BLOCKLISTS, uid, str(record), 5, entities.AT),
+    }
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["create", "rename", "delete"])))
+def test_in_any_order_a_deleted_record_stays_deleted(
+    app: DualWriteApp, alice: ApiUser, order: tuple[str, ...]
+) -> None:
+    assert app.container.migration is not None
+    writer = app.container.migration.mirroring.writer
+    portal = app.client.portal
+    assert portal is not None
+    mirrors = _mirrors(app, alice.uid)
+
+    outcomes = [portal.call(writer.apply, mirrors[step]) for step in order]
+
+    document = app.firestore_doc(alice.uid, "blocklists", mirrors["delete"].record_key)
+    assert document is not None
+    assert (document["_v"], document["deletedAt"] is not None) == (5, True)
+    delete_at = order.index("delete")
+    assert outcomes[delete_at] is MirrorOutcome.WRITTEN
+    assert all(o is MirrorOutcome.STALE for o in outcomes[delete_at + 1 :])
