@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.engine import create_engine
 from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
-from domain.focus_sessions.model import FocusMode, FocusSession, Outcome, local_date_of
+from domain.focus_sessions.model import FocusSession, Outcome
 from domain.stats.model import focus_per_day
+from tests.support.entities import ended_session
 
 T0 = datetime(2026, 3, 7, 0, 0, 0, 250_000, tzinfo=UTC)
 ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati")
@@ -41,27 +42,18 @@ def _sessions(uid: str) -> st.SearchStrategy[list[FocusSession]]:
     )
 
     def build(rows: list[tuple[int, int, str, Outcome, UUID]]) -> list[FocusSession]:
-        sessions = []
-        for n, (start, length, zone, outcome, session_id) in enumerate(rows):
-            started = T0 + timedelta(seconds=start)
-            sessions.append(
-                FocusSession(
-                    id=session_id,
-                    user_id=uid,
-                    blocklist_id=None,
-                    mode=FocusMode.NORMAL,
-                    planned_duration_seconds=60,
-                    started_at=started,
-                    ended_at=started + timedelta(seconds=length),
-                    outcome=outcome,
-                    timezone=zone,
-                    local_date=local_date_of(started, zone),
-                    version=n + 1,
-                    created_at=started,
-                    updated_at=started,
-                )
+        return [
+            ended_session(
+                uid,
+                session_id,
+                T0 + timedelta(seconds=start),
+                timedelta(seconds=length),
+                zone,
+                outcome,
+                version=n + 1,
             )
-        return sessions
+            for n, (start, length, zone, outcome, session_id) in enumerate(rows)
+        ]
 
     return st.lists(row, max_size=10, unique_by=lambda r: r[4]).map(build)
 

@@ -127,3 +127,31 @@ def usage_report(
         created_at=AT,
         updated_at=AT,
     )
+
+
+def ended_session(
+    uid: str,
+    session_id: UUID,
+    started_at: dt.datetime,
+    length: dt.timedelta,
+    timezone: str,
+    outcome: Outcome,
+    *,
+    version: int = 1,
+) -> FocusSession:
+    """A session that ran `length` from `started_at` in `timezone`, ended as `outcome`."""
+    return FocusSession(
+        id=session_id,
+        user_id=uid,
+        blocklist_id=None,
+        mode=FocusMode.NORMAL,
+        planned_duration_seconds=60,
+        started_at=started_at,
+        ended_at=started_at + length,
+        outcome=outcome,
+        timezone=timezone,
+        local_date=local_date_of(started_at, timezone),
+        version=version,
+        created_at=started_at,
+        updated_at=started_at,
+    )

@@ -8,8 +8,9 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.focus_sessions.model import FocusMode, FocusSession, Outcome, local_date_of
+from domain.focus_sessions.model import FocusSession, Outcome
 from domain.stats.model import focus_per_day
+from tests.support.entities import ended_session
 
 T0 = datetime(2026, 3, 8, 0, 0, tzinfo=UTC)  # a DST change in New York that night
 ZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati")
@@ -17,20 +18,8 @@ ZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati")
 
 def _session(n: int, start_min: int, length_min: int, zone: str, outcome: Outcome) -> FocusSession:
     started = T0 + timedelta(minutes=start_min)
-    return FocusSession(
-        id=UUID(int=n),
-        user_id="u",
-        blocklist_id=None,
-        mode=FocusMode.NORMAL,
-        planned_duration_seconds=60,
-        started_at=started,
-        ended_at=started + timedelta(minutes=length_min),
-        outcome=outcome,
-        timezone=zone,
-        local_date=local_date_of(started, zone),
-        version=n,
-        created_at=started,
-        updated_at=started,
+    return ended_session(
+        "u", UUID(int=n), started, timedelta(minutes=length_min), zone, outcome, version=n
     )
 
 
