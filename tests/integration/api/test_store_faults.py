@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 from starlette.testclient import TestClient
 
 from app.bootstrap import build, build_app
 from app.settings import Settings
 from tests.conftest import ApiUser
+from tests.support import db_faults
 
 BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
 
@@ -19,22 +19,10 @@ BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instag
 @pytest.fixture
 def connection_dies_on_insert(database_url: str, alice: ApiUser) -> Iterator[None]:
     """While active, the server connection that inserts alice's blocklist is terminated."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE OR REPLACE FUNCTION test_crash() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$"
-        )
-        conn.execute(
-            sql.SQL(
-                "CREATE TRIGGER test_crash BEFORE INSERT ON blocklists FOR EACH ROW"
-                " WHEN (NEW.user_id = {}) EXECUTE FUNCTION test_crash()"
-            ).format(sql.Literal(alice.uid))
-        )
-        try:
-            yield
-        finally:
-            conn.execute("DROP TRIGGER IF EXISTS test_crash ON blocklists")
-            conn.execute("DROP FUNCTION IF EXISTS test_crash()")
+    with db_faults.on_insert(
+        database_url, "blocklists", alice.uid, "PERFORM pg_terminate_backend(pg_backend_pid())"
+    ):
+        yield
 
 
 def test_a_connection_lost_mid_write_answers_503_and_saves_nothing(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
 from starlette.testclient import TestClient
 
 from tests.conftest import ApiUser
+from tests.support import db_faults
 
 BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
 
@@ -18,22 +17,10 @@ BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instag
 def inserts_fail(database_url: str, alice: ApiUser) -> Iterator[None]:
     """While active, inserting alice's blocklist fails inside the database (not a lost
     connection: an error the API has no rule for)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE OR REPLACE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'no rule for this'; END $$"
-        )
-        conn.execute(
-            sql.SQL(
-                "CREATE TRIGGER test_fail BEFORE INSERT ON blocklists FOR EACH ROW"
-                " WHEN (NEW.user_id = {}) EXECUTE FUNCTION test_fail()"
-            ).format(sql.Literal(alice.uid))
-        )
-        try:
-            yield
-        finally:
-            conn.execute("DROP TRIGGER IF EXISTS test_fail ON blocklists")
-            conn.execute("DROP FUNCTION IF EXISTS test_fail()")
+    with db_faults.on_insert(
+        database_url, "blocklists", alice.uid, "RAISE EXCEPTION 'no rule for this'"
+    ):
+        yield
 
 
 @pytest.mark.usefixtures("inserts_fail")
