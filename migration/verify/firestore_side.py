@@ -18,7 +18,6 @@ from google.cloud.firestore import AsyncClient, AsyncQuery
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from datastore.firestore import layout
-from datastore.firestore.mapping import blocklists
 from datastore.firestore.mapping.common import MappingContext, Unmappable, version_of
 from datastore.firestore.mapping.focus_sessions import settle_running
 from datastore.firestore.repositories.common import (
@@ -172,10 +171,22 @@ class FirestoreSide:
         values: dict[str, Any] = {"user_exists": (await self.docs.user(uid).get()).exists}
         if entity in NEEDS_USER and lacking:
             values["user_timezone"] = await self.docs.user_timezone(uid)
-        if entity is Entity.SCHEDULES:
-            lists = await self.docs.map_all(uid, layout.BLOCKLISTS, blocklists.from_document)
-            values["blocklist_ids"] = frozenset(b.id for b in lists)
+        if entity in NEEDS_USER:
+            values["blocklist_ids"] = await self._blocklist_ids(uid)
         return self.docs.context(**values)
+
+    async def _blocklist_ids(self, uid: str) -> frozenset[UUID]:
+        """The blocklists a schedule or session of `uid` may name, by the backfill's rule: every
+        blocklist document that reaches Postgres, live or a tombstone (a session keeps a deleted
+        blocklist as history). A quarantined or missing one is a dangling reference, which the
+        mapping drops (sessions) or quarantines (schedules) in both."""
+        context = self.docs.context(user_exists=True)
+        found: set[UUID] = set()
+        async for snapshot in self.docs.collection(uid, layout.BLOCKLISTS).stream():
+            record = self._record(Entity.BLOCKLISTS, uid, snapshot, context)
+            if isinstance(record, Found):
+                found.add(UUID(record.key))
+        return frozenset(found)
 
 
 def _in_layout(entity: Entity, path: str) -> bool:
