@@ -82,10 +82,8 @@ class PostgresLegacySyncLedger:
         row = (await self._connection.execute(stmt)).first()
         return None if row is None else RecordState(version=int(row[0]), deleted=bool(row[1]))
 
-    async def live_blocklist_ids(self, uid: str) -> frozenset[UUID]:
-        stmt = select(_BLOCKLISTS.c.id).where(
-            _BLOCKLISTS.c.user_id == uid, _BLOCKLISTS.c.deleted_at.is_(None)
-        )
+    async def blocklist_ids(self, uid: str) -> frozenset[UUID]:
+        stmt = select(_BLOCKLISTS.c.id).where(_BLOCKLISTS.c.user_id == uid)
         return frozenset(row[0] for row in await self._connection.execute(stmt))
 
 

@@ -26,7 +26,10 @@ class LegacySyncLedger(Protocol):
         """The record's version and whether it is a tombstone; None when there is no row."""
         ...
 
-    async def live_blocklist_ids(self, uid: str) -> frozenset[UUID]: ...
+    async def blocklist_ids(self, uid: str) -> frozenset[UUID]:
+        """Every blocklist of the user in Postgres, live or deleted: what a schedule or session
+        may name (the backfill's and verify's rule; a deleted one stays a session's history)."""
+        ...
 
 
 class LegacySyncUnitOfWork(UnitOfWork, Protocol):

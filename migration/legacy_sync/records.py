@@ -64,7 +64,7 @@ class RecordKind(Generic[R]):
         """What mapping this collection needs, read from Postgres (never from Firestore: the
         sync must not depend on a store the legacy app may still be writing)."""
         user = await uow.users.get(uid) if self.needs_user_timezone else None
-        known = await uow.legacy.live_blocklist_ids(uid) if self.needs_blocklists else None
+        known = await uow.legacy.blocklist_ids(uid) if self.needs_blocklists else None
         return MappingContext(
             as_of=as_of, user_timezone=user.timezone if user else None, blocklist_ids=known
         )

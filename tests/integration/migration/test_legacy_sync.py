@@ -473,3 +473,32 @@ def test_writes_made_in_firestore_reach_postgres(
     assert found.name == "Games and video"
     assert [item.value for item in found.items] == ["com.supercell.clashroyale", "youtube.com"]
     assert [kind for kind, _, _, _ in legacy.events()] == ["blocklist.created", "blocklist.updated"]
+
+
+def test_a_legacy_session_keeps_a_deleted_blocklist_and_drops_one_that_never_was(
+    legacy: Legacy,
+) -> None:
+    # The backfill's and verify's rule: a link stands when Postgres has the blocklist, live or
+    # deleted (history); a link to nothing is dropped.
+    uid, gone_doc, never_doc = legacy.uid, auto_id(), auto_id()
+    started = utc_now() - dt.timedelta(minutes=30)
+    created = blocklist_doc()
+    legacy.push(change(uid, BLOCKLISTS, gone_doc, None, created))
+    legacy.push(change(uid, BLOCKLISTS, gone_doc, created, None))
+    assert legacy.blocklist(gone_doc) is None  # deleted
+
+    sessions = {}
+    for doc in (gone_doc, never_doc):
+        session_doc = auto_id()
+        link = Reference(f"users/{uid}/blocklists/{doc}")
+        running = {"startedAt": started, "plannedMinutes": 25, "status": "abandoned",
+                   "endedAt": started + dt.timedelta(minutes=5), "blocklist": link}  # fmt: skip
+        assert legacy.push(change(uid, SESSIONS, session_doc, None, running)) == 204
+        session_id = record_id(uid, SESSIONS, session_doc)
+        sessions[doc] = legacy.read(lambda uow, i=session_id: uow.focus_sessions.get(uid, i))
+
+    kept, dropped = sessions[gone_doc], sessions[never_doc]
+    assert kept is not None
+    assert dropped is not None
+    assert kept.blocklist_id == blocklist_id(legacy, gone_doc)
+    assert dropped.blocklist_id is None
