@@ -22,7 +22,7 @@ from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support.apns_rules import ApnsCredentials
 from tests.support.fake_apns import FakeApns
 from tests.support.fake_fcm import FakeFcm
-from tests.support.google import new_signing_key
+from tests.support.live_push import live_push_env
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.server import focus_serve
 
@@ -73,10 +73,7 @@ def stack(
     upgrade(scratch_database)  # its own database: no other test's relay or events
     topic = pubsub_emulator.create_topic()
     tap = pubsub_emulator.create_subscription(topic)
-    key_file = tmp_path / "apns.p8"
-    key_file.write_text(apns_credentials.private_key_pem)
     with FakeFcm(pubsub_emulator.project_id) as fake_fcm:
-        fcm_account = fake_fcm.service_account_file(tmp_path, new_signing_key())
         env = {
             "DATABASE_URL": scratch_database,
             "FOCUS_ENV": "test",
@@ -86,16 +83,7 @@ def stack(
             "FOCUS_EVENTS": "pubsub",
             "FOCUS_PUBSUB_TOPIC": topic,
             "FOCUS_RELAY_IN_PROCESS": "true",
-            "FOCUS_PUSH": "live",
-            "FOCUS_APNS_KEY_ID": apns_credentials.key_id,
-            "FOCUS_APNS_TEAM_ID": apns_credentials.team_id,
-            "FOCUS_APNS_TOPIC": apns_credentials.topic,
-            "FOCUS_APNS_KEY_FILE": str(key_file),
-            "FOCUS_APNS_PRODUCTION_URL": fake_apns.url,
-            "FOCUS_APNS_SANDBOX_URL": fake_apns.url,
-            "FOCUS_APNS_CA_FILE": str(fake_apns.ca_file),
-            "FOCUS_FCM_BASE_URL": fake_fcm.base_url,
-            "FOCUS_FCM_CREDENTIALS_FILE": str(fcm_account),
+            **live_push_env(tmp_path, apns_credentials, fake_apns, fake_fcm),
             "FOCUS_TASKS": "postgres",
             "FOCUS_TASK_WORKER_IN_PROCESS": "true",
         }
