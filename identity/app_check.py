@@ -10,10 +10,10 @@ with a hard-coded key URL and a looser issuer check (any App Check issuer): ADR 
 
 from __future__ import annotations
 
-import anyio.to_thread
 import jwt
 
-from domain.errors import AuthUnavailable, Forbidden
+from domain.errors import Forbidden
+from identity.key_sets import KeySet
 
 APP_CHECK_JWKS_URL = "https://firebaseappcheck.googleapis.com/v1/jwks"
 ISSUER_BASE = "https://firebaseappcheck.googleapis.com/"
@@ -36,9 +36,11 @@ class FirebaseAppCheckVerifier:
     ) -> None:
         self._issuer = ISSUER_BASE + project_number
         self._audiences = [f"projects/{project_number}", f"projects/{project_id}"]
-        # PyJWT caches the key set and fetches again only for a key id it has not seen.
-        self._keys = jwt.PyJWKClient(
-            jwks_url, cache_keys=True, lifespan=KEYS_LIFESPAN_SECONDS, timeout=fetch_timeout_seconds
+        self._keys = KeySet(
+            jwks_url,
+            owner="App Check",
+            timeout_seconds=fetch_timeout_seconds,
+            lifespan_seconds=KEYS_LIFESPAN_SECONDS,
         )
 
     async def verify(self, token: str) -> str:
@@ -49,16 +51,9 @@ class FirebaseAppCheckVerifier:
         if header.get("typ") != "JWT" or header.get("alg") != "RS256":
             raise Forbidden(code="app_check_invalid", detail="not an App Check token")
         try:
-            # The key set fetch (rare) is blocking urllib: keep it off the event loop.
-            key = await anyio.to_thread.run_sync(self._keys.get_signing_key_from_jwt, token)
-        except jwt.PyJWKClientConnectionError as error:
-            raise AuthUnavailable(detail=f"App Check's signing keys: {error}") from error
-        except jwt.PyJWTError as error:
-            raise Forbidden(code="app_check_invalid", detail=str(error)) from error
-        try:
             claims = jwt.decode(
                 token,
-                key.key,
+                await self._keys.key_for(token),
                 algorithms=["RS256"],
                 audience=self._audiences,
                 issuer=self._issuer,

@@ -9,10 +9,10 @@ our invoker service account with a verified email. Anything else that reaches th
 
 from __future__ import annotations
 
-import anyio.to_thread
 import jwt
 
-from domain.errors import AuthUnavailable, Forbidden, Unauthenticated
+from domain.errors import Forbidden, Unauthenticated
+from identity.key_sets import KeySet
 
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
@@ -31,21 +31,13 @@ class GoogleOidcVerifier:
     ) -> None:
         self._audience = audience
         self._email = service_account_email
-        # PyJWT caches the key set and fetches again only for a key id it has not seen.
-        self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=fetch_timeout_seconds)
+        self._keys = KeySet(jwks_url, owner="Google", timeout_seconds=fetch_timeout_seconds)
 
     async def verify(self, token: str) -> None:
         try:
-            # The key set fetch (rare) is blocking urllib: keep it off the event loop.
-            key = await anyio.to_thread.run_sync(self._keys.get_signing_key_from_jwt, token)
-        except jwt.PyJWKClientConnectionError as error:
-            raise AuthUnavailable(detail=f"Google's signing keys: {error}") from error
-        except jwt.PyJWTError as error:
-            raise Unauthenticated(code="token_invalid", detail=str(error)) from error
-        try:
             claims = jwt.decode(
                 token,
-                key.key,
+                await self._keys.key_for(token),
                 algorithms=["RS256"],
                 audience=self._audience,
                 issuer=GOOGLE_ISSUERS,
