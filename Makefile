@@ -1,5 +1,5 @@
 # The two commands of the README — `make serve` and `make test` — install what they need first.
-.PHONY: serve test install lint spec spec-check property terraform-check bench clean
+.PHONY: serve test install lint spec spec-check property soak terraform-check bench clean
 VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -28,6 +28,9 @@ spec-check: $(VENV)/.installed node_modules/.installed  ## committed spec curren
 
 property: $(VENV)/.installed  ## the property-based suite, 20 times the examples CI draws, fresh ones
 	FOCUS_PROPERTY_EXAMPLES=500 $(BIN)/pytest -q tests/property
+
+soak: $(VENV)/.installed  ## the migration's soak, 5 minutes (FOCUS_SOAK_SEED=<the seed a failure names> replays it)
+	FOCUS_SOAK_SECONDS=$${FOCUS_SOAK_SECONDS:-300} $(BIN)/pytest -q tests/integration/migration/test_soak.py
 
 terraform-check: .venv-checkov/.installed  ## static checks of terraform/ (no provider needed)
 	.venv-checkov/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
