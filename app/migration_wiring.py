@@ -23,6 +23,7 @@ from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from domain.common import Clock
 from migration.dual_write import DualWriteUnitOfWorkFactory
 from migration.legacy_sync import LegacySync
+from migration.legacy_sync.rules import Owed
 from migration.mirroring import FirestoreBehind, Mirroring
 from migration.phases import PhaseReader
 from migration.shadow import ShadowReads
@@ -95,6 +96,8 @@ def build_migration(
         phases.snapshot,
         PostgresFailedMessages(engine),
         clock=clock,
+        owed=Owed(client),
+        mirroring=mirroring,
         max_attempts=settings.consumer_max_attempts,
     )
     return Migration(phases, mirroring, factory, legacy_sync, _listen_url(database_url))

@@ -2,15 +2,17 @@
 
 The sync decides each legacy change against state the repositories do not show: whether the
 user was erased, how far each Firestore document has been applied (`legacy_sync_positions`),
-and a record's version even when the record is a tombstone (a legacy edit must not bring back
-what an API delete removed). `PostgresLegacySyncUnitOfWork` puts these queries on the unit of
-work's own connection, so the position moves in the same transaction as the record.
+a record's version even when the record is a tombstone (a legacy edit must not bring back
+what an API delete removed), and the Firestore mirrors of what it wrote (the version it
+assigned goes back into the document). `PostgresLegacySyncUnitOfWork` puts these queries on
+the unit of work's own connection, so the position moves in the same transaction as the record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Self
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from sqlalchemy import Table, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from datastore.postgres.pending_mirrors import PostgresPendingMirrors
 from datastore.postgres.tables.blocklists import BlocklistRow
 from datastore.postgres.tables.devices import DeviceRow
 from datastore.postgres.tables.focus_sessions import FocusSessionRow
@@ -26,7 +29,7 @@ from datastore.postgres.tables.schedules import ScheduleRow
 from datastore.postgres.tables.usage import UsageReportRow
 from datastore.postgres.tables.users import UserRow
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
-from domain.migration import Entity
+from domain.migration import Entity, PendingMirror
 
 _POSITIONS: Table = LegacySyncPositionRow.__table__  # type: ignore[attr-defined]
 _BLOCKLISTS: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
@@ -52,6 +55,16 @@ class RecordState:
 class PostgresLegacySyncLedger:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._mirrors = PostgresPendingMirrors(connection)
+
+    async def owe(self, mirror: PendingMirror, *, due_in: timedelta) -> PendingMirror:
+        """Firestore owes `mirror` once this transaction commits (the repair loop takes it
+        after `due_in` unless the sync applies it first)."""
+        mirror_id = await self._mirrors.record(mirror, due_in=due_in)
+        return replace(mirror, id=mirror_id)
+
+    async def forget_owed(self, entity: Entity, uid: str, record_key: str) -> None:
+        await self._mirrors.forget(entity, uid, record_key)
 
     async def is_erased(self, uid: str) -> bool:
         return (await self._connection.execute(_ERASED, {"uid": uid})).first() is not None

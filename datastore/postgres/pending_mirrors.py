@@ -55,14 +55,24 @@ class PostgresPendingMirrors:
         return int((await self._connection.execute(stmt)).scalar_one())
 
     async def of_user(self, user_id: str, entity: Entity) -> list[PendingMirror]:
-        """The user's pending mirrors of one entity, oldest first (normally none), read on the
-        unit of work's own connection: no second connection for a read's check."""
+        """The user's pending mirrors of one entity in version order (normally none), read on
+        the unit of work's own connection: no second connection for a read's check."""
         stmt = (
             select(_TABLE)
             .where(_TABLE.c.user_id == user_id, _TABLE.c.entity == entity.value)
-            .order_by(_TABLE.c.id)
+            .order_by(_TABLE.c.version, _TABLE.c.id)
         )
         return [_mirror(row) for row in await self._connection.execute(stmt)]
+
+    async def forget(self, entity: Entity, user_id: str, record_key: str) -> int:
+        """Drops the record's pending mirrors (an old app removed its document, and nothing
+        older may bring it back); how many there were."""
+        stmt = delete(_TABLE).where(
+            _TABLE.c.user_id == user_id,
+            _TABLE.c.entity == entity.value,
+            _TABLE.c.record_key == record_key,
+        )
+        return (await self._connection.execute(stmt)).rowcount
 
 
 class PostgresMirrorQueue:
@@ -71,7 +81,8 @@ class PostgresMirrorQueue:
         self._clock = clock
 
     async def lease_due(self, limit: int, lease: timedelta) -> list[PendingMirror]:
-        """Up to `limit` due mirrors, oldest first, hidden from other repairs for `lease`."""
+        """Up to `limit` due mirrors, hidden from other repairs for `lease`: the longest due
+        first, returned in each user's version order (the order they are applied in)."""
         now = self._clock()
         due = (
             select(_TABLE.c.id)
@@ -89,7 +100,7 @@ class PostgresMirrorQueue:
         )
         async with self._engine.begin() as conn:
             rows = list(await conn.execute(stmt))
-        return sorted((_mirror(row) for row in rows), key=lambda m: m.id or 0)
+        return sorted((_mirror(row) for row in rows), key=lambda m: (m.user_id, m.version))
 
     async def done(self, ids: Sequence[int]) -> None:
         if ids:

@@ -7,7 +7,8 @@ the same case (not newer than the position), and the position moves in the recor
 transaction. The verdict becomes the HTTP status Pub/Sub sees:
 
 - handled, applied or dropped on purpose (stale, own mirror, lost race, erased, the entity
-  still `firestore_only`: the backfill copies it later) → acknowledged;
+  still `firestore_only`: the backfill copies it later) → acknowledged; in a dual-write phase
+  what it wrote is then mirrored to Firestore at its new version (rule 7 of `rules`);
 - a transient failure (Postgres unreachable, a statement failing) → not acknowledged: Pub/Sub
   delivers it again with backoff; on the `max_attempts`-th delivery it is kept and
   acknowledged, so that one change cannot hold up the user's ordering key forever;
@@ -33,7 +34,8 @@ from domain.migration import Entity, Phase
 from functions.legacy_change import LegacyChange, MessageError, decode_change
 from migration.legacy_sync.ports import LegacySyncUnitOfWorkFactory
 from migration.legacy_sync.records import KINDS, RecordKind
-from migration.legacy_sync.rules import Outcome, Result, sync_change
+from migration.legacy_sync.rules import Outcome, Owed, Result, sync_change
+from migration.mirroring import Mirroring
 
 log = logging.getLogger("migration.legacy_sync")
 
@@ -65,12 +67,16 @@ class LegacySync:
         failed: FailedMessages,
         *,
         clock: Clock,
+        owed: Owed,
+        mirroring: Mirroring,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._phases = phases
         self._failed = failed
         self._clock = clock
+        self._owed = owed
+        self._mirroring = mirroring
         self._max_attempts = max_attempts
 
     async def receive(self, message: ReceivedMessage) -> Verdict:
@@ -86,27 +92,37 @@ class LegacySync:
             await self._keep(message, change, result)
             _count(UNKNOWN, result)
             return Verdict.ACK
-        if not self._phases()[kind.entity].writes_postgres:
+        phase = self._phases()[kind.entity]
+        if not phase.writes_postgres:
             _count(kind.entity, Result(Outcome.PHASE_SKIPPED))
             return Verdict.ACK
+        owed = self._owed if phase.writes_firestore else None
         try:
-            result = await self._sync(message, kind, change)
+            result = await self._sync(message, kind, change, owed)
         except Exception as error:
             return await self._failed_once(message, kind, change, error)
         _count(kind.entity, result)
+        if result.owed:
+            # Best effort, as after an API write: what fails stays pending and is repaired,
+            # and a read of a Firestore-read phase applies it first.
+            await self._mirroring.apply(result.owed, path="legacy")
         return Verdict.ACK
 
     async def _sync(
-        self, message: ReceivedMessage, kind: RecordKind[Any], change: LegacyChange
+        self,
+        message: ReceivedMessage,
+        kind: RecordKind[Any],
+        change: LegacyChange,
+        owed: Owed | None,
     ) -> Result:
         async with self._unit_of_work() as uow:
-            result = await sync_change(uow, kind, change, self._clock())
+            result = await sync_change(uow, kind, change, self._clock(), owed)
             if result.outcome is Outcome.UNMAPPABLE:
                 # Before the commit: a failed commit leaves at worst a second pointer.
                 await self._keep(message, change, result)
             await uow.commit()
-        if result.outcome is Outcome.LOST_RACE:
-            log.info("migration.legacy_sync.lost_race", extra=_ids(change))
+        if result.outcome in (Outcome.LOST_RACE, Outcome.STALE_MIRROR):
+            log.info(f"migration.legacy_sync.{result.outcome.value}", extra=_ids(change))
         return result
 
     async def _failed_once(

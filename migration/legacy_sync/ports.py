@@ -4,15 +4,25 @@ also answers for erasures, positions and tombstoned versions, on the same transa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
 from datastore.postgres.legacy_sync import RecordState
-from domain.migration import Entity
+from domain.migration import Entity, PendingMirror
 from domain.unit_of_work import UnitOfWork
 
 
 class LegacySyncLedger(Protocol):
+    async def owe(self, mirror: PendingMirror, *, due_in: timedelta) -> PendingMirror:
+        """Records `mirror` in this transaction (Firestore owes it once committed); returns
+        it with its id."""
+        ...
+
+    async def forget_owed(self, entity: Entity, uid: str, record_key: str) -> None:
+        """Drops the record's pending mirrors: an old app removed its document."""
+        ...
+
     async def is_erased(self, uid: str) -> bool: ...
 
     async def position(self, uid: str, path: str) -> str | None:

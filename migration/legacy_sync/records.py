@@ -8,7 +8,7 @@ none of them), so a legacy delete of one is not applied: `delete` returns None.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 from datastore.firestore.layout import (
@@ -39,6 +39,15 @@ from migration.legacy_sync.ports import LegacySyncUnitOfWork
 R = TypeVar("R")
 UoW = LegacySyncUnitOfWork
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    event_type: str
+    """The type of the event an API write records."""
+    records: tuple[tuple[Entity, Any], ...]
+    """Every record written, at its new version: the saved one, and any other the save
+    changed (a session's start ends the one still running)."""
 
 
 class RecordKind(Generic[R]):
@@ -78,9 +87,12 @@ class RecordKind(Generic[R]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> R | None:
         raise NotImplementedError
 
-    async def save(self, uow: UoW, record: R, existing: R | None) -> str:
-        """Writes the record; returns the type of the event an API write records."""
+    async def save(self, uow: UoW, record: R, existing: R | None) -> Saved:
+        """Writes the record; says what was written and the event an API write records."""
         raise NotImplementedError
+
+    def saved(self, event_type: str, *records: Any) -> Saved:
+        return Saved(event_type, tuple((self.entity, record) for record in records))
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
@@ -106,9 +118,9 @@ class UserKind(RecordKind[User]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> User | None:
         return await uow.users.get(uid)
 
-    async def save(self, uow: UoW, record: User, existing: User | None) -> str:
+    async def save(self, uow: UoW, record: User, existing: User | None) -> Saved:
         await uow.users.save(record)  # the row exists: the sync ensures it first
-        return "profile.updated"
+        return self.saved("profile.updated", record)
 
 
 class DeviceKind(RecordKind[Device]):
@@ -124,9 +136,9 @@ class DeviceKind(RecordKind[Device]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> Device | None:
         return await uow.devices.get(uid, doc_id)
 
-    async def save(self, uow: UoW, record: Device, existing: Device | None) -> str:
+    async def save(self, uow: UoW, record: Device, existing: Device | None) -> Saved:
         await uow.devices.save(record)
-        return "device.registered" if existing is None else "device.updated"
+        return self.saved("device.registered" if existing is None else "device.updated", record)
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
@@ -155,9 +167,9 @@ class BlocklistKind(RecordKind[Blocklist]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> Blocklist | None:
         return await uow.blocklists.get(uid, record_id(uid, BLOCKLISTS, doc_id))
 
-    async def save(self, uow: UoW, record: Blocklist, existing: Blocklist | None) -> str:
+    async def save(self, uow: UoW, record: Blocklist, existing: Blocklist | None) -> Saved:
         await uow.blocklists.save(record)
-        return "blocklist.created" if existing is None else "blocklist.updated"
+        return self.saved("blocklist.created" if existing is None else "blocklist.updated", record)
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
@@ -175,9 +187,9 @@ class ScheduleKind(RecordKind[Schedule]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> Schedule | None:
         return await uow.schedules.get(uid, record_id(uid, SCHEDULES, doc_id))
 
-    async def save(self, uow: UoW, record: Schedule, existing: Schedule | None) -> str:
+    async def save(self, uow: UoW, record: Schedule, existing: Schedule | None) -> Saved:
         await uow.schedules.save(record)
-        return "schedule.created" if existing is None else "schedule.updated"
+        return self.saved("schedule.created" if existing is None else "schedule.updated", record)
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
@@ -193,30 +205,34 @@ class FocusSessionKind(RecordKind[FocusSession]):
     async def get(self, uow: UoW, uid: str, doc_id: str) -> FocusSession | None:
         return await uow.focus_sessions.get(uid, record_id(uid, SESSIONS, doc_id))
 
-    async def save(self, uow: UoW, record: FocusSession, existing: FocusSession | None) -> str:
-        record = await _one_running(uow, record)
+    async def save(self, uow: UoW, record: FocusSession, existing: FocusSession | None) -> Saved:
+        record, ended = await _one_running(uow, record)
         if existing is None:
             await uow.focus_sessions.add(record)
         else:
             await uow.focus_sessions.save(record)
-        return _session_event(record)
+        return self.saved(_session_event(record), record, *ended)
 
 
-async def _one_running(uow: UoW, session: FocusSession) -> FocusSession:
+async def _one_running(
+    uow: UoW, session: FocusSession
+) -> tuple[FocusSession, tuple[FocusSession, ...]]:
     """A user has one running session (a unique index says so): as the backfill does, the
-    newest stays running and the other ends at its planned end or the newer one's start."""
+    newest stays running and the other ends at its planned end or the newer one's start.
+    The session to save, and the one ended for it (if any), already saved."""
     running = await uow.focus_sessions.running(session.user_id)
     if session.outcome is not None or running is None or running.id == session.id:
-        return session
+        return session, ()
     settled = {s.id: s for s in focus_sessions.settle_running([running, session])}
-    if settled[running.id] != running:
-        version = await uow.next_version(session.user_id)
-        ended = replace(settled[running.id], version=version)
-        await uow.focus_sessions.save(ended)
-        occurred = ended.ended_at or ended.updated_at
-        event = DomainEvent(_session_event(ended), ended.user_id, str(ended.id), version, occurred)
-        await uow.outbox.add(event)
-    return settled[session.id]
+    if settled[running.id] == running:
+        return settled[session.id], ()
+    version = await uow.next_version(session.user_id)
+    ended = replace(settled[running.id], version=version)
+    await uow.focus_sessions.save(ended)
+    occurred = ended.ended_at or ended.updated_at
+    event = DomainEvent(_session_event(ended), ended.user_id, str(ended.id), version, occurred)
+    await uow.outbox.add(event)
+    return settled[session.id], (ended,)
 
 
 def _session_event(session: FocusSession) -> str:
@@ -239,9 +255,9 @@ class UsageKind(RecordKind[UsageReport]):
         day, installation_id = _usage_id(doc_id)
         return await uow.usage.get(uid, installation_id, day)
 
-    async def save(self, uow: UoW, record: UsageReport, existing: UsageReport | None) -> str:
+    async def save(self, uow: UoW, record: UsageReport, existing: UsageReport | None) -> Saved:
         await uow.usage.save(record)
-        return "usage.reported"
+        return self.saved("usage.reported", record)
 
 
 def _usage_id(doc_id: str) -> tuple[dt.date, str]:
@@ -264,4 +280,4 @@ KINDS: dict[str, RecordKind[Any]] = {
 }
 """By legacy collection name."""
 
-__all__ = ["KINDS", "RecordKind"]
+__all__ = ["KINDS", "RecordKind", "Saved"]

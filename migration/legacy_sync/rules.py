@@ -14,7 +14,16 @@ In order, under the user's row lock:
    API write won the race: the edit is dropped, and that write's pending mirror overwrites
    the document;
 5. a delete (or a document with `deletedAt`) becomes a tombstone by the same rules;
-6. an applied change records the event an API write of the entity records, without origin.
+6. an applied change records the event an API write of the entity records, without origin;
+7. while the entity's phase writes Firestore, what was applied is owed back to Firestore in the
+   same transaction, at the version it was given (`_v`, `_writer: backend`): Firestore's
+   version never trails Postgres's, so a read of either store serves the edit at the same
+   version, and an older mirror still pending finds a newer document and changes nothing. A
+   document the old app removed stays removed: the record's pending mirrors are dropped
+   instead (the tombstone is in Postgres; old apps do not know `deletedAt`);
+8. a mirror of ours older than Postgres's record (a retry that landed on an old app's `set`,
+   which drops `_v`, before that edit's own mirror) is no legacy edit: Firestore is owed the
+   record as Postgres has it again.
 """
 
 from __future__ import annotations
@@ -24,15 +33,19 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from datastore.firestore.layout import BACKEND_WRITER, DELETED_AT_FIELD, USERS
 from datastore.firestore.mapping.common import MappingContext, Unmappable, utc, version_of
+from datastore.firestore.mirrors import mirror_of_delete, mirror_of_save
 from datastore.postgres.legacy_sync import RecordState
 from domain.events import DomainEvent
+from domain.migration import Entity, PendingMirror
 from functions.legacy_change import LegacyChange, Reference, Timestamp
 from migration.legacy_sync.ports import LegacySyncUnitOfWork
 from migration.legacy_sync.records import RecordKind
+from migration.mirroring import GRACE
 
 DELETE_UNSUPPORTED = "delete_unsupported"
 """The unmappable reason of a legacy delete of an entity the backend never deletes."""
@@ -44,6 +57,8 @@ class Outcome(StrEnum):
     """A legacy write that changed nothing we map (an unknown field, a repeated value)."""
     STALE = "stale"
     OWN_MIRROR = "own_mirror"
+    STALE_MIRROR = "stale_mirror"
+    """A mirror of ours older than Postgres's record: Firestore is owed the record again."""
     LOST_RACE = "lost_race"
     ERASED = "erased"
     UNMAPPABLE = "unmappable"
@@ -59,12 +74,35 @@ class Result:
     reason: str | None = None
     """Why it is unmappable (a `QuarantineReason`, or `delete_unsupported`)."""
     field: str | None = None
+    owed: tuple[PendingMirror, ...] = ()
+    """Firestore mirrors recorded with the change, to apply once it is committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """How the sync builds what Firestore is owed for its writes (rule 7)."""
+
+    client: AsyncClient
+    """Makes the document references mirrored documents hold."""
+
+    def save(self, entity: Entity, record: Any) -> PendingMirror:
+        return mirror_of_save(entity, record, self.client)
+
+    def tombstone(
+        self, entity: Entity, uid: str, key: str, version: int, at: dt.datetime
+    ) -> PendingMirror:
+        return mirror_of_delete(entity, uid, key, version, at)
 
 
 async def sync_change(
-    uow: LegacySyncUnitOfWork, kind: RecordKind[Any], change: LegacyChange, now: dt.datetime
+    uow: LegacySyncUnitOfWork,
+    kind: RecordKind[Any],
+    change: LegacyChange,
+    now: dt.datetime,
+    owed: Owed | None = None,
 ) -> Result:
-    """Decides and writes one change; the caller commits."""
+    """Decides and writes one change; the caller commits. `owed`: the entity's phase writes
+    Firestore, which is owed what is written (rules 7 and 8)."""
     if await uow.legacy.is_erased(change.uid):
         return Result(Outcome.ERASED)
     await uow.users.ensure(change.uid)  # the positions (and every record) hang off the user
@@ -78,7 +116,7 @@ async def sync_change(
     # `before`'s, which the mapping needs where a field falls back to it (no `updatedAt`).
     before_time = Timestamp.parse(previous) if previous else change.update_time
     try:
-        return await _apply(uow, kind, change, before_time, now)
+        return await _apply(uow, kind, change, before_time, now, owed)
     except Unmappable as unmappable:
         return Result(Outcome.UNMAPPABLE, str(unmappable.reason), unmappable.field)
 
@@ -89,14 +127,24 @@ async def _apply(
     change: LegacyChange,
     before_time: dt.datetime,
     now: dt.datetime,
+    owed: Owed | None,
 ) -> Result:
     uid, doc_id = change.uid, change.doc_id
+    state = await uow.legacy.state(kind.entity, kind.key(uid, doc_id))
+    current = await kind.get(uow, uid, doc_id)
+    if _stale_mirror(change, state):
+        if owed is None or state is None:
+            return Result(Outcome.STALE_MIRROR)
+        if current is not None:
+            again = owed.save(kind.entity, current)
+        else:
+            at = _deleted_at(change)
+            again = owed.tombstone(kind.entity, uid, kind.subject(uid, doc_id), state.version, at)
+        return Result(Outcome.STALE_MIRROR, owed=(await _owe(uow, again),))
     context = await kind.context(uow, uid, now)
     target = _mapped(kind, change, change.after, change.update_time, context)
     if target is None and not kind.deletes:
         return Result(Outcome.UNMAPPABLE, DELETE_UNSUPPORTED)
-    state = await uow.legacy.state(kind.entity, kind.key(uid, doc_id))
-    current = await kind.get(uow, uid, doc_id)
     if _own_mirror(kind, change, state, current, target):
         return Result(Outcome.OWN_MIRROR)
     if _unchanged(kind, state, current, target):
@@ -104,13 +152,27 @@ async def _apply(
     if not _based_on_postgres(kind, change, state, current, _Mapped(before_time, context)):
         return Result(Outcome.LOST_RACE)
     version = await uow.next_version(uid)
+    key = kind.subject(uid, doc_id)
+    mirrors: list[PendingMirror] = []
     if target is None:
-        event_type = await kind.delete(uow, uid, doc_id, version, _deleted_at(change))
+        at = _deleted_at(change)
+        event_type = await kind.delete(uow, uid, doc_id, version, at)
+        if owed is not None and change.after is None:
+            await uow.legacy.forget_owed(kind.entity, uid, key)  # removed: it stays removed
+        elif owed is not None:
+            mirrors.append(owed.tombstone(kind.entity, uid, key, version, at))
     else:
-        event_type = await kind.save(uow, replace(target, version=version), current)
+        saved = await kind.save(uow, replace(target, version=version), current)
+        event_type = saved.event_type
+        if owed is not None:
+            mirrors.extend(owed.save(entity, record) for entity, record in saved.records)
     assert event_type is not None, "a kind that deletes names the event of its delete"
-    await uow.outbox.add(DomainEvent(event_type, uid, kind.subject(uid, doc_id), version, now))
-    return Result(Outcome.APPLIED)
+    await uow.outbox.add(DomainEvent(event_type, uid, key, version, now))
+    return Result(Outcome.APPLIED, owed=tuple([await _owe(uow, m) for m in mirrors]))
+
+
+async def _owe(uow: LegacySyncUnitOfWork, mirror: PendingMirror) -> PendingMirror:
+    return await uow.legacy.owe(mirror, due_in=GRACE)
 
 
 def _position(change: LegacyChange) -> str:
@@ -176,6 +238,14 @@ def _own_mirror(
     if target is None:
         return state.deleted
     return current is not None and _same(kind, target, current)
+
+
+def _stale_mirror(change: LegacyChange, state: RecordState | None) -> bool:
+    """Our write (it raised `_v`: old apps never write it) of a version Postgres has passed."""
+    if change.writer != BACKEND_WRITER or state is None or change.after is None:
+        return False
+    written = version_of(change.after)
+    return version_of(change.before or {}) < written < state.version
 
 
 def _unchanged(kind: RecordKind[Any], state: RecordState | None, current: Any, target: Any) -> bool:

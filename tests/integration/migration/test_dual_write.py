@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -26,20 +26,6 @@ from tests.support.clock import TestClock
 from tests.support.firestore_emulator import FirestoreEmulator
 
 BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
-
-
-@pytest.fixture
-def app(
-    settings: Settings,
-    database_url: str,
-    clock: TestClock,
-    firestore_emulator: FirestoreEmulator,
-) -> Iterator[DualWriteApp]:
-    firestore_emulator.reset()
-    with dual_write_app(settings, database_url, clock, firestore_emulator) as app:
-        yield app
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM migration_phases")
 
 
 def create_blocklist(app: DualWriteApp, user: ApiUser, name: str = "Social") -> dict[str, Any]:

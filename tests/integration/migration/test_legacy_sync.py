@@ -21,9 +21,12 @@ from api.app import create_app
 from app.bootstrap import Container
 from datastore.firestore.layout import BLOCKLISTS, SCHEDULES, SESSIONS, record_id
 from datastore.firestore.mapping import blocklists as blocklist_mapping
+from datastore.firestore.mirrors import FirestoreMirrorWriter
+from datastore.firestore.store import FirestoreStore
 from datastore.postgres.consumer_log import PostgresFailedMessages
 from datastore.postgres.engine import create_engine
 from datastore.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
+from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.model import BlockItem, Blocklist, ItemKind
 from domain.common import new_id, utc_now
@@ -31,6 +34,8 @@ from domain.migration import Entity, Phase
 from functions import main as trigger
 from functions.legacy_change import LegacyChange, Reference, encode_change
 from migration.legacy_sync import SUBSCRIPTION, LegacySync
+from migration.legacy_sync.rules import Owed
+from migration.mirroring import Mirroring
 from tests.support.firestore_emulator import FirestoreEmulator
 
 T = TypeVar("T")
@@ -90,14 +95,21 @@ class Legacy:
 
 
 @pytest.fixture
-def legacy(container: Container, database_url: str) -> Iterator[Legacy]:
+def legacy(
+    container: Container, database_url: str, firestore_emulator: FirestoreEmulator
+) -> Iterator[Legacy]:
     engine = create_engine(database_url, pool_size=2)
     phases = dict.fromkeys(Entity, Phase.DUAL_WRITE_READ_FIRESTORE)
+    firestore = firestore_emulator.async_client()
+    documents = FirestoreStore(firestore).documents
+    mirroring = Mirroring(PostgresMirrorQueue(engine), FirestoreMirrorWriter(firestore, documents))
     sync = LegacySync(
         lambda: PostgresLegacySyncUnitOfWork(engine),
         lambda: phases,
         PostgresFailedMessages(engine),
         clock=utc_now,
+        owed=Owed(firestore),
+        mirroring=mirroring,
         max_attempts=10,
     )
     app = create_app(replace(container.services, legacy_sync=sync))

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from app.settings import Settings
 from datastore.firestore.mirrors import (
     MirrorOutcome,
     mirror_of_creation,
@@ -23,22 +20,14 @@ from datastore.firestore.mirrors import (
 )
 from domain.migration import Entity, PendingMirror, Phase
 from tests.conftest import ApiUser
-from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
+from tests.integration.migration.dual_write_app import DualWriteApp
 from tests.support import entities
-from tests.support.clock import TestClock
-from tests.support.firestore_emulator import FirestoreEmulator
 
 
 @pytest.fixture
-def app(
-    settings: Settings, database_url: str, clock: TestClock, firestore_emulator: FirestoreEmulator
-) -> Iterator[DualWriteApp]:
-    firestore_emulator.reset()
-    with dual_write_app(settings, database_url, clock, firestore_emulator) as app:
-        app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
-        yield app
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM migration_phases")
+def app(app: DualWriteApp) -> DualWriteApp:
+    app.set_phase(Phase.DUAL_WRITE_READ_POSTGRES)
+    return app
 
 
 def _mirrors(app: DualWriteApp, uid: str) -> dict[str, PendingMirror]:
