@@ -10,13 +10,14 @@ the unit of work's own connection, so the position moves in the same transaction
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Self
 from uuid import UUID
 
-from sqlalchemy import Table, literal, select, text
+from sqlalchemy import Table, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -94,6 +95,17 @@ class PostgresLegacySyncLedger:
             stmt = stmt.where(table.c[column] == value)
         row = (await self._connection.execute(stmt)).first()
         return None if row is None else RecordState(version=int(row[0]), deleted=bool(row[1]))
+
+    async def created_no_later_than(self, uid: str, at: dt.datetime) -> None:
+        """The user's `created_at` becomes `at` if that is earlier (the sync makes the row
+        before it reads the profile, at its own time)."""
+        users = _TABLES[Entity.USERS]
+        stmt = (
+            update(users)
+            .where(users.c.uid == uid, users.c.created_at > at)
+            .values(created_at=at)
+        )
+        await self._connection.execute(stmt)
 
     async def blocklist_ids(self, uid: str) -> frozenset[UUID]:
         stmt = select(_BLOCKLISTS.c.id).where(_BLOCKLISTS.c.user_id == uid)

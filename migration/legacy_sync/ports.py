@@ -4,7 +4,7 @@ also answers for erasures, positions and tombstoned versions, on the same transa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -34,6 +34,10 @@ class LegacySyncLedger(Protocol):
 
     async def state(self, entity: Entity, key: Mapping[str, object]) -> RecordState | None:
         """The record's version and whether it is a tombstone; None when there is no row."""
+        ...
+
+    async def created_no_later_than(self, uid: str, at: datetime) -> None:
+        """The user's creation is the earliest either store knows of."""
         ...
 
     async def blocklist_ids(self, uid: str) -> frozenset[UUID]:

@@ -120,7 +120,10 @@ class UserKind(RecordKind[User]):
 
     async def save(self, uow: UoW, record: User, existing: User | None) -> Saved:
         await uow.users.save(record)  # the row exists: the sync ensures it first
-        return self.saved("profile.updated", record)
+        # ... at its own time, which is later than the profile's when an old app made it.
+        first = min(record.created_at, existing.created_at) if existing else record.created_at
+        await uow.legacy.created_no_later_than(record.uid, first)
+        return self.saved("profile.updated", replace(record, created_at=first))
 
 
 class DeviceKind(RecordKind[Device]):

@@ -211,6 +211,17 @@ def test_a_legacy_blocklist_is_created_updated_and_deleted_in_postgres(legacy: L
     ]
 
 
+def test_a_user_first_known_from_an_old_apps_profile_was_created_when_it_says(
+    legacy: Legacy,
+) -> None:
+    created = (utc_now() - dt.timedelta(days=2)).replace(microsecond=0)
+    profile = {"timezone": "Europe/Paris", "createdAt": created, "updatedAt": created}
+
+    assert legacy.push(change(legacy.uid, "users", legacy.uid, None, profile)) == 204
+
+    assert legacy.sql("SELECT created_at FROM users WHERE uid = %s", legacy.uid) == [(created,)]
+
+
 def test_a_legacy_profile_device_and_usage_report_land_with_their_events(legacy: Legacy) -> None:
     uid, installation = legacy.uid, str(uuid.uuid4()).upper()
     day = utc_now().date()
