@@ -101,9 +101,7 @@ class PostgresLegacySyncLedger:
         before it reads the profile, at its own time)."""
         users = _TABLES[Entity.USERS]
         stmt = (
-            update(users)
-            .where(users.c.uid == uid, users.c.created_at > at)
-            .values(created_at=at)
+            update(users).where(users.c.uid == uid, users.c.created_at > at).values(created_at=at)
         )
         await self._connection.execute(stmt)
 
