@@ -159,10 +159,24 @@ _BUMP_COUNTER = text(
 )
 
 
+_BUMP_COUNTER_ABOVE = text(
+    "UPDATE users SET change_seq = greatest(change_seq, :floor) + 1 WHERE uid = :uid"
+    " RETURNING change_seq"
+)
+
+
 async def next_version_if_user(conn: AsyncConnection, uid: str) -> int | None:
     """The user's next version, or None when Postgres has no such user (and must not get one:
     a Firestore tombstone needs a version, not a new user row)."""
     return (await conn.execute(_BUMP_COUNTER, {"uid": uid})).scalar_one_or_none()
+
+
+async def next_version_above(conn: AsyncConnection, uid: str, floor: int) -> int | None:
+    """The user's next version, made greater than `floor` too (a document's `_v` the counter
+    has not reached: the repair's write must be newer than both stores); None when Postgres
+    has no such user."""
+    params = {"uid": uid, "floor": floor}
+    return (await conn.execute(_BUMP_COUNTER_ABOVE, params)).scalar_one_or_none()
 
 
 async def restore_row(

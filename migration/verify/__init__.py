@@ -15,7 +15,6 @@ from google.cloud.firestore import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.firestore.repositories.common import Documents
-from datastore.firestore.store import FirestoreStore
 from datastore.postgres import verify_reads
 from domain.common import Clock, utc_now
 from domain.migration import Entity, PhaseStore, VerificationMode
@@ -52,9 +51,8 @@ class Verifier:
         repairer = None
         if options.repair:
             source = (await self._phases.current())[entity].source_of_truth
-            store = FirestoreStore(self._client, clock=self._clock)
             repairer = Repairer(
-                self._engine, store, documents, source=source, erased=erased, clock=self._clock
+                self._engine, documents, source=source, erased=erased, clock=self._clock
             )
         found = Tally()
         await self._compare(run, keys, found, repairer)

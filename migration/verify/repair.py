@@ -1,13 +1,20 @@
 """Repairing the follower store from the phase's source of truth, record by divergent record.
 
-Source Firestore: Postgres gets Firestore's record (or its tombstone) with a new version from
-the user's counter, so that clients' sync sees the repair (versions only grow). Source
-Postgres: Firestore gets Postgres's record as the backend writes it (`_v`, `_writer`); a
-document Postgres does not have becomes a tombstone. Erased users are never written.
+A repair is a write like any other, by the rule the whole migration rests on: a record's
+version only grows, in both stores. Source Firestore: Postgres gets Firestore's record (or its
+tombstone) with a new version from the user's counter, so that clients' sync sees the repair,
+and the document gets that version back (`_v`, `_writer`); a record whose document is gone is
+deleted in Postgres and its pending mirrors dropped, so nothing brings the document back.
+Source Postgres: Firestore gets Postgres's record through the mirrors' conditional write (a
+document Postgres does not have becomes a tombstone); where the document's version is not
+below Postgres's, Postgres first gives the record a new one. Every Firestore write is a
+pending mirror first (`pending_mirrors`), so a repair cut short is finished by the repair
+loop. Erased users are never written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -16,16 +23,18 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore import layout
-from datastore.firestore.mapping import focus_sessions, users
-from datastore.firestore.repositories.common import Documents, mark_deleted, replace_fields
-from datastore.firestore.store import FirestoreStore
+from datastore.firestore.mirrors import FirestoreMirrorWriter, mirror_of_delete, mirror_of_save
+from datastore.firestore.repositories.common import Documents
 from datastore.postgres import verify_reads
+from datastore.postgres.pending_mirrors import PostgresMirrorQueue, PostgresPendingMirrors
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock
-from domain.migration import Entity, Store
+from domain.migration import Entity, PendingMirror, Store
+from migration.mirroring import GRACE, Mirroring
 from migration.verify.compare import Divergent
 
+FIRESTORE_FAILED = "firestore_failed"
+"""Firestore did not take the repair now: it stays pending, and the repair loop retries it."""
 NO_TOMBSTONE = "no_tombstone_in_postgres"
 """Users and usage reports have no tombstone in Postgres: an extra one is left to an operator."""
 INTEGRITY = "integrity"
@@ -36,7 +45,6 @@ class Repairer:
     def __init__(
         self,
         engine: AsyncEngine,
-        store: FirestoreStore,
         documents: Documents,
         *,
         source: Store,
@@ -44,8 +52,9 @@ class Repairer:
         clock: Clock,
     ) -> None:
         self._engine = engine
-        self._store = store
-        self._docs = documents
+        self._client = documents.client
+        queue = PostgresMirrorQueue(engine, clock=clock)
+        self._mirroring = Mirroring(queue, FirestoreMirrorWriter(self._client, documents))
         self.source = source
         self._erased = erased
         self._clock = clock
@@ -69,20 +78,36 @@ class Repairer:
             return
         try:
             async with PostgresUnitOfWork(self._engine) as uow:
-                version = await uow.next_version(d.uid)
+                owed = PostgresPendingMirrors(uow.connection, clock=self._clock)
+                await uow.users.ensure(d.uid)
+                version = await self._above(uow, d)
+                mirror: PendingMirror | None = None
                 if theirs is not None and theirs.record is not None:
-                    await _save_postgres(uow, entity, d, replace(theirs.record, version=version))
-                else:
+                    record = replace(theirs.record, version=version)
+                    await _save_postgres(uow, entity, d, record)
+                    mirror = mirror_of_save(entity, record, self._client)
+                elif theirs is None:
+                    # No document: it stays so, and no older mirror may bring it back.
                     await self._delete_postgres(uow, entity, d, version)
+                    await owed.forget(entity, d.uid, _record_key(entity, d))
+                else:
+                    at = await self._delete_postgres(uow, entity, d, version)
+                    mirror = mirror_of_delete(entity, d.uid, _record_key(entity, d), version, at)
+                if mirror is not None:
+                    # Firestore gets the version Postgres gave the repair: its `_v` never
+                    # trails Postgres's, and an older mirror still pending changes nothing.
+                    mirror = await _owe(owed, mirror)
                 await uow.commit()
         except IntegrityError:
             self.unrepaired[INTEGRITY] += 1
             return
+        if mirror is not None:
+            await self._mirroring.apply([mirror], path="verify")
         self.repaired += 1
 
     async def _delete_postgres(
         self, uow: PostgresUnitOfWork, entity: Entity, d: Divergent, version: int
-    ) -> None:
+    ) -> dt.datetime:
         now = self._clock()
         match entity:
             case Entity.DEVICES:
@@ -93,63 +118,59 @@ class Repairer:
                 await uow.schedules.delete(d.uid, UUID(d.key), version, now)
             case Entity.FOCUS_SESSIONS:
                 await verify_reads.delete_session(uow.connection, d.uid, UUID(d.key), version, now)
+        return now
 
     async def _firestore(self, entity: Entity, d: Divergent) -> None:
-        ours = d.postgres
-        if ours is not None and not ours.deleted:
-            await self._save_firestore(entity, ours.record)
-        else:
-            version = ours.version if ours is not None else await self._next_version(d)
-            await self._delete_firestore(entity, d, version)
+        """Firestore gets Postgres's record (or a tombstone) through the mirrors' conditional
+        write, at a version above the document's: a repair that races a newer write changes
+        nothing, and never puts an older version over a newer one."""
+        ours, theirs = d.postgres, d.firestore
+        below = theirs.version if theirs is not None else 0
+        async with PostgresUnitOfWork(self._engine) as uow:
+            owed = PostgresPendingMirrors(uow.connection, clock=self._clock)
+            if ours is not None and ours.record is not None and not ours.deleted:
+                record = ours.record
+                if record.version <= below:  # Firestore is ahead by its count: write anew
+                    record = replace(record, version=await self._above(uow, d))
+                    await _save_postgres(uow, entity, d, record)
+                mirror = mirror_of_save(entity, record, self._client)
+            else:
+                version = ours.version if ours is not None else 0
+                if version <= below:
+                    above = await verify_reads.next_version_above(uow.connection, d.uid, below)
+                    version = above if above is not None else below + 1
+                key = _record_key(entity, d)
+                mirror = mirror_of_delete(entity, d.uid, key, version, self._clock())
+            mirror = await _owe(owed, mirror)
+            await uow.commit()
+        if not await self._mirroring.apply([mirror], path="verify"):
+            self.unrepaired[FIRESTORE_FAILED] += 1
+            return
         self.repaired += 1
 
-    async def _next_version(self, d: Divergent) -> int:
-        """The user's next version; when Postgres has no such user, one above the document's."""
-        async with self._engine.begin() as conn:
-            version = await verify_reads.next_version_if_user(conn, d.uid)
-        known = d.firestore.version if d.firestore is not None else 0
-        return version if version is not None else known + 1
+    @staticmethod
+    async def _above(uow: PostgresUnitOfWork, d: Divergent) -> int:
+        """The user's next version, above the document's too: the repair is the newest write."""
+        floor = d.firestore.version if d.firestore is not None else 0
+        version = await verify_reads.next_version_above(uow.connection, d.uid, floor)
+        assert version is not None, "the user's row exists"
+        return version
 
-    async def _save_firestore(self, entity: Entity, record: Any) -> None:
-        match entity:
-            case Entity.USERS:
-                # The port's save is an UPDATE that keeps `createdAt`: write the whole user.
-                await replace_fields(self._docs.user(record.uid), users.to_document(record))
-            case Entity.FOCUS_SESSIONS:
-                # The port's save is an UPDATE: it neither creates nor revives a document.
-                reference = await self._docs.reference_of(
-                    record.user_id, layout.SESSIONS, record.id
-                )
-                document = focus_sessions.to_document(record, self._docs.client)
-                await replace_fields(reference, document)
-            case Entity.DEVICES:
-                await self._store.devices.save(record)
-            case Entity.BLOCKLISTS:
-                await self._store.blocklists.save(record)
-            case Entity.SCHEDULES:
-                await self._store.schedules.save(record)
-            case Entity.USAGE:
-                await self._store.usage.save(record)
 
-    async def _delete_firestore(self, entity: Entity, d: Divergent, version: int) -> None:
-        now = self._clock()
-        match entity:
-            case Entity.DEVICES:
-                await self._store.devices.delete(d.uid, d.key, version)
-            case Entity.BLOCKLISTS:
-                await self._store.blocklists.delete(d.uid, UUID(d.key), version, now)
-            case Entity.SCHEDULES:
-                await self._store.schedules.delete(d.uid, UUID(d.key), version, now)
-            case Entity.USERS:
-                await mark_deleted(self._docs.user(d.uid), version, now)
-            case Entity.FOCUS_SESSIONS:
-                reference = await self._docs.reference_of(d.uid, layout.SESSIONS, UUID(d.key))
-                await mark_deleted(reference, version, now, updatedAt=now)
-            case Entity.USAGE:
-                day, installation_id = d.key.split("/", 1)
-                doc_id = f"{day}_{installation_id}"
-                reference = self._docs.collection(d.uid, layout.USAGE).document(doc_id)
-                await mark_deleted(reference, version, now)
+async def _owe(owed: PostgresPendingMirrors, mirror: PendingMirror) -> PendingMirror:
+    """Recorded first: a repair that dies before Firestore answers leaves it to the repair loop."""
+    return replace(mirror, id=await owed.record(mirror, due_in=GRACE))
+
+
+def _record_key(entity: Entity, d: Divergent) -> str:
+    """The key a mirror names the record by (verify's key is the same but for these two)."""
+    match entity:
+        case Entity.USERS:
+            return d.uid
+        case Entity.USAGE:
+            return d.key.replace("/", "_", 1)
+        case _:
+            return d.key
 
 
 async def _save_postgres(

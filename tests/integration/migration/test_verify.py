@@ -221,9 +221,11 @@ def test_writes_in_flight_when_compared_are_not_divergences(database: str) -> No
     assert recorded.passed
 
 
-def test_repair_from_firestore_fixes_postgres_with_newer_versions(database: str) -> None:
+def test_repair_from_firestore_fixes_postgres_with_newer_versions(
+    database: str, firestore_emulator: FirestoreEmulator
+) -> None:
     set_phase(database, Entity.BLOCKLISTS, Phase.DUAL_WRITE_READ_FIRESTORE)
-    _user, equal, missing, extra, renamed = plant_divergences(database)
+    user, equal, missing, extra, renamed = plant_divergences(database)
     before = dict(rows(database, "SELECT id, version FROM blocklists"))
 
     repaired = focus("verify", "blocklists", "--full", "--repair")
@@ -239,6 +241,11 @@ def test_repair_from_firestore_fixes_postgres_with_newer_versions(database: str)
     assert after[renamed].name == "Social"
     assert after[extra].deleted_at is not None
     assert after[missing].deleted_at is None
+    # Firestore serves reads in this phase: its documents carry the versions Postgres gave.
+    documents = firestore_emulator.client().collection(f"users/{user}/blocklists")
+    for repaired_id in (missing, renamed):
+        assert documents.document(str(repaired_id)).get().get("_v") == after[repaired_id].version
+    assert not documents.document(str(extra)).get().exists  # never written back as a tombstone
     recorded = last_verification(database, Entity.BLOCKLISTS)
     assert recorded is not None
     assert recorded.passed
@@ -258,6 +265,29 @@ def test_repair_from_postgres_fixes_firestore(
     assert documents.document(str(missing)).get().get("deletedAt") is not None
     assert documents.document(str(extra)).get().get("_writer") == "backend"
     assert documents.document(str(renamed)).get().get("name") == SECRET_NAME
+
+
+def test_repair_never_puts_an_older_version_over_a_newer_document(
+    database: str, firestore_emulator: FirestoreEmulator
+) -> None:
+    """Postgres is the source, but the document's version is ahead of the row's (a write
+    Postgres has not taken yet): the repair is a new write, above both."""
+    set_phase(database, Entity.BLOCKLISTS, Phase.DUAL_WRITE_READ_POSTGRES)
+    user, _, _, _, renamed = plant_divergences(database)
+    (planted,) = rows(database, "SELECT version FROM blocklists WHERE id = :id", id=renamed)[0]
+    document = firestore_emulator.client().document(f"users/{user}/blocklists/{renamed}")
+    document.update({"_v": planted + 10})
+
+    repaired = focus("verify", "blocklists", "--full", "--repair")
+
+    assert repaired.exit_code == 0, repaired.output
+    ((version, name),) = rows(
+        database, "SELECT version, name FROM blocklists WHERE id = :id", id=renamed
+    )
+    assert version > planted + 10
+    assert name == SECRET_NAME
+    snapshot = document.get()
+    assert (snapshot.get("name"), snapshot.get("_v")) == (SECRET_NAME, version)
 
 
 def test_quarantined_documents_and_erased_users_are_no_divergence(
