@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -22,6 +23,8 @@ from domain.migration import Entity, PendingMirror, Phase
 from tests.conftest import ApiUser
 from tests.integration.migration.dual_write_app import DualWriteApp
 from tests.support import entities
+from tests.support.clock import TestClock
+from tests.support.concurrency import at_once
 
 
 @pytest.fixture
@@ -61,3 +64,41 @@ def test_in_any_order_a_deleted_record_stays_deleted(
     delete_at = order.index("delete")
     assert outcomes[delete_at] is MirrorOutcome.WRITTEN
     assert all(o is MirrorOutcome.STALE for o in outcomes[delete_at + 1 :])
+
+
+PAIRS = 40
+
+
+def test_records_created_and_deleted_at_the_same_instant_stay_deleted(
+    app: DualWriteApp, alice: ApiUser, clock: TestClock
+) -> None:
+    """The race as users make it, with no fault: pairs of create-then-delete sent at once,
+    each write's mirror applied by a background task of its own, in whatever order."""
+
+    def create_then_delete(n: int) -> Callable[[], str]:
+        def pair() -> str:
+            created = app.client.post(
+                "/v1/blocklists",
+                headers=alice.headers,
+                json={"name": f"List {n}", "items": [{"kind": "web_domain", "value": "x.com"}]},
+            )
+            assert created.status_code == 201, created.text
+            record: str = created.json()["id"]
+            deleted = app.client.delete(f"/v1/blocklists/{record}", headers=alice.headers)
+            assert deleted.status_code == 204, deleted.text
+            return record
+
+        return pair
+
+    records = at_once([create_then_delete(n) for n in range(PAIRS)], timeout=120)
+    app.drain()
+    app.repair_until_done(alice.uid, clock)
+
+    assert app.postgres_blocklists(alice.uid) == []
+    live = [
+        record
+        for record in records
+        if (document := app.firestore_doc(alice.uid, "blocklists", record)) is not None
+        and document.get("deletedAt") is None
+    ]
+    assert live == [], f"{len(live)} of {PAIRS} deleted records are live in Firestore"
