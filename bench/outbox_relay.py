@@ -91,7 +91,7 @@ async def bench(url: str, count: int, rounds: int, warmup: int, sizes: list[int]
     from datastore.postgres.engine import create_engine
     from datastore.postgres.unit_of_work import PostgresUnitOfWork
     from domain.common import utc_now
-    from domain.events import DomainEvent
+    from domain.events import DomainEvent, EventType
     from events.in_process import InProcessPublisher
     from events.relay import OutboxRelay
 
@@ -100,7 +100,7 @@ async def bench(url: str, count: int, rounds: int, warmup: int, sizes: list[int]
 
     publisher = InProcessPublisher()
     for event_type in TYPES:
-        publisher.subscribe(event_type, nothing)
+        publisher.subscribe(EventType.parse(event_type), nothing)
     engine = create_engine(url, pool_size=2)
     relays = {
         f"relay b={size}": OutboxRelay(

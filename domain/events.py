@@ -2,8 +2,13 @@
 
 An event carries ids, not personal data: a consumer looks the rest up (and finds nothing if the
 user was erased meanwhile). `record_version` is the changed record's version, so consumers can
-drop an event older than what they have already applied. Event types and their payloads are
-documented in docs/events.md; `schema_version` grows when a payload changes shape.
+drop an event older than what they have already applied.
+
+Every type is declared once, below (`EventType`): its name on the wire, what its `subject_id`
+names, its schema version and its payload. Code names the members, never strings, so a
+misspelt type fails mypy; a string from the wire becomes a member through `EventType.parse`,
+which refuses a type not declared here. docs/events.md lists them (tests/unit/test_event_types.py
+checks it against these declarations); docs/adr/0015-event-types.md says why.
 """
 
 from __future__ import annotations
@@ -11,29 +16,102 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.common import new_id
 
-SCHEMA_VERSION = 1
+
+class Subject(StrEnum):
+    """What an event's `subject_id` names (the values are docs/events.md's words)."""
+
+    USER = "uid"
+    DEVICE = "installation id"
+    BLOCKLIST = "blocklist UUID"
+    SCHEDULE = "schedule UUID"
+    FOCUS_SESSION = "session UUID"
+    USAGE_REPORT = "<date>/<installation id>"
+
+
+class UnknownEventType(ValueError):
+    """A type on the wire (or in an outbox row) that `EventType` does not declare."""
+
+
+class EventType(StrEnum):
+    """Every domain event type, with what its subject is, its schema version and payload."""
+
+    subject: Subject
+    schema_version: int
+    """Grows when the type's payload changes shape; consumers refuse versions they don't know."""
+    payload: tuple[str, ...]
+    """The payload's keys at `schema_version`: none in version 1 (a consumer reads the rest
+    through `subject_id`)."""
+
+    def __new__(
+        cls, value: str, subject: Subject, schema_version: int = 1, payload: tuple[str, ...] = ()
+    ) -> EventType:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.subject = subject
+        member.schema_version = schema_version
+        member.payload = payload
+        return member
+
+    PROFILE_UPDATED = "profile.updated", Subject.USER
+    DEVICE_REGISTERED = "device.registered", Subject.DEVICE
+    DEVICE_UPDATED = "device.updated", Subject.DEVICE
+    DEVICE_REMOVED = "device.removed", Subject.DEVICE
+    DEVICE_PUSH_TOKEN_REVOKED = "device.push_token_revoked", Subject.DEVICE
+    BLOCKLIST_CREATED = "blocklist.created", Subject.BLOCKLIST
+    BLOCKLIST_UPDATED = "blocklist.updated", Subject.BLOCKLIST
+    BLOCKLIST_DELETED = "blocklist.deleted", Subject.BLOCKLIST
+    SCHEDULE_CREATED = "schedule.created", Subject.SCHEDULE
+    SCHEDULE_UPDATED = "schedule.updated", Subject.SCHEDULE
+    SCHEDULE_DELETED = "schedule.deleted", Subject.SCHEDULE
+    FOCUS_SESSION_STARTED = "focus_session.started", Subject.FOCUS_SESSION
+    FOCUS_SESSION_COMPLETED = "focus_session.completed", Subject.FOCUS_SESSION
+    FOCUS_SESSION_ABANDONED = "focus_session.abandoned", Subject.FOCUS_SESSION
+    USAGE_REPORTED = "usage.reported", Subject.USAGE_REPORT
+    SYNC_REQUESTED = "sync.requested", Subject.USER
+
+    @classmethod
+    def parse(cls, value: str) -> EventType:
+        """The declared type named `value`; raises `UnknownEventType` for any other string."""
+        try:
+            return _BY_NAME[value]
+        except KeyError:
+            raise UnknownEventType(f"{value!r} is not a declared event type") from None
+
+
+_BY_NAME: dict[str, EventType] = {member.value: member for member in EventType}
 
 
 @dataclass(frozen=True, slots=True)
 class DomainEvent:
-    type: str
-    """Past tense, dotted: `focus_session.started`."""
+    type: EventType
     user_id: str
     subject_id: str
-    """The changed record: a UUID, an installation id, a uid, `<date>/<installation_id>`."""
+    """The changed record, as `type.subject` says: a UUID, an installation id, a uid,
+    `<date>/<installation_id>`."""
     record_version: int
     occurred_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = 0
+    """The payload's shape; 0 (the default) stands for the type's declared version. An event
+    read back from the outbox or the wire keeps the version it was written with."""
     origin_installation_id: str | None = None
     """The installation that made the change, when its request said (`X-Installation-Id`):
     silent pushes go to the user's other devices, not back to this one."""
     id: UUID = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        # mypy holds our packages to `EventType`; this holds everything else (tests, scripts)
+        # to it too, so a misspelt string fails where it is written, not in a consumer.
+        if not isinstance(self.type, EventType):
+            raise TypeError(f"an event's type is an EventType, not {self.type!r}")
+        if self.schema_version == 0:
+            object.__setattr__(self, "schema_version", self.type.schema_version)
 
 
 class EventOutbox(Protocol):
@@ -43,7 +121,9 @@ class EventOutbox(Protocol):
 
     async def claim_pending(self, limit: int) -> list[DomainEvent]:
         """The oldest unpublished events, locked for this transaction; ones that another
-        relay holds are skipped, so several relays can drain the outbox at once."""
+        relay holds are skipped, so several relays can drain the outbox at once. Only events
+        of the types declared here: another version's new type waits for a relay that knows
+        it (it still counts in `oldest_pending_at`)."""
         ...
 
     async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 
 
 class UndecodableEvent(ValueError):
@@ -20,7 +20,7 @@ def encode(event: DomainEvent) -> bytes:
     occurred_at = event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     body: dict[str, Any] = {
         "id": str(event.id),
-        "type": event.type,
+        "type": event.type.value,
         "schema_version": event.schema_version,
         "user_id": event.user_id,
         "subject_id": event.subject_id,
@@ -36,17 +36,24 @@ def encode(event: DomainEvent) -> bytes:
 def decode(data: bytes) -> DomainEvent:
     try:
         body = orjson.loads(data)
-        if not isinstance(body, dict) or body.get("schema_version") != 1:
-            raise UndecodableEvent(f"not an event of schema version 1: {data[:80]!r}")
+        if not isinstance(body, dict):
+            raise UndecodableEvent(f"not an event: {data[:80]!r}")
+        # An undeclared type (a newer producer's, or a misspelt one) is poison like any other
+        # undecodable message: consumers keep it in failed_messages for a replay.
+        event_type = EventType.parse(_text(body.get("type")))
+        if body.get("schema_version") != event_type.schema_version:
+            raise UndecodableEvent(
+                f"not {event_type} of schema version {event_type.schema_version}: {data[:80]!r}"
+            )
         origin = body.get("origin_installation_id")
         event = DomainEvent(
-            type=_text(body["type"]),
+            type=event_type,
             user_id=_text(body["user_id"]),
             subject_id=_text(body["subject_id"]),
             record_version=int(body["record_version"]),
             occurred_at=datetime.fromisoformat(body["occurred_at"]),
             payload=dict(body.get("payload") or {}),
-            schema_version=1,
+            schema_version=event_type.schema_version,
             origin_installation_id=None if origin is None else _text(origin),
             id=UUID(body["id"]),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
 
@@ -15,10 +15,10 @@ class InProcessPublisher:
     (the relay publishes it again later: handlers are idempotent by event id)."""
 
     def __init__(self) -> None:
-        self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._handlers: defaultdict[EventType, list[Handler]] = defaultdict(list)
         self._every: list[Handler] = []
 
-    def subscribe(self, event_type: str, handler: Handler) -> None:
+    def subscribe(self, event_type: EventType, handler: Handler) -> None:
         self._handlers[event_type].append(handler)
 
     def subscribe_all(self, handler: Handler) -> None:

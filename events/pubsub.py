@@ -60,7 +60,7 @@ class PubSubPublisher:
                 encode(event),
                 ordering_key=event.user_id,
                 event_id=str(event.id),
-                event_type=event.type,
+                event_type=event.type.value,
                 schema_version=str(event.schema_version),
             )
             for event in events

@@ -24,7 +24,7 @@ from domain.devices import push_tokens
 from domain.devices.model import ApnsEnvironment, Device, Platform
 from domain.events import DomainEvent
 from domain.push.model import PushKind, PushOutcome, PushResult, SilentPush
-from domain.push.policy import TRIGGERS, PushPolicy, recipients, silent_push, still_holding
+from domain.push.policy import PushPolicy, push_kind, recipients, silent_push, still_holding
 from domain.push.ports import PushBudgets, PushSender
 from domain.tasks import Task, TaskScheduler
 from domain.unit_of_work import UnitOfWork
@@ -72,7 +72,7 @@ class SilentPushes:
 
     async def on_event(self, event: DomainEvent) -> None:
         """The `notifications` subscription: wake the user's other devices."""
-        kind = TRIGGERS.get(event.type)
+        kind = push_kind(event.type)
         if kind is None:
             return
         async with self._unit_of_work() as uow:

@@ -20,7 +20,7 @@ from domain.blocklists.model import (
 )
 from domain.common import Clock, Page, PageRequest, new_id, position_id
 from domain.errors import Conflict, NotFound
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 
@@ -43,7 +43,9 @@ async def create_blocklist(
         updated_at=now,
     )
     await uow.blocklists.save(blocklist)
-    await uow.outbox.add(DomainEvent("blocklist.created", user_id, str(blocklist.id), version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.BLOCKLIST_CREATED, user_id, str(blocklist.id), version, now)
+    )
     return blocklist
 
 
@@ -79,7 +81,9 @@ async def update_blocklist(
     updated = replace(changed, version=version, updated_at=clock())
     await uow.blocklists.save(updated)
     await uow.outbox.add(
-        DomainEvent("blocklist.updated", user_id, str(blocklist_id), version, updated.updated_at)
+        DomainEvent(
+            EventType.BLOCKLIST_UPDATED, user_id, str(blocklist_id), version, updated.updated_at
+        )
     )
     return updated
 
@@ -108,4 +112,6 @@ async def delete_blocklist(
         )
     now = clock()
     await uow.blocklists.delete(user_id, blocklist_id, version, now)
-    await uow.outbox.add(DomainEvent("blocklist.deleted", user_id, str(blocklist_id), version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.BLOCKLIST_DELETED, user_id, str(blocklist_id), version, now)
+    )

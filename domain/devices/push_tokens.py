@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.common import Clock
 from domain.devices.model import ApnsEnvironment, Device
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.unit_of_work import UnitOfWork
 
 
@@ -52,7 +52,11 @@ async def take_push_token(
         await uow.devices.save(revoked)
         await uow.outbox.add(
             DomainEvent(
-                "device.push_token_revoked", holder.user_id, holder.installation_id, version, now
+                EventType.DEVICE_PUSH_TOKEN_REVOKED,
+                holder.user_id,
+                holder.installation_id,
+                version,
+                now,
             )
         )
         taken.append(holder)
@@ -85,7 +89,7 @@ async def forget_push_token(
         replace(device, push_token=None, apns_environment=None, version=version, updated_at=now)
     )
     await uow.outbox.add(
-        DomainEvent("device.push_token_revoked", user_id, installation_id, version, now)
+        DomainEvent(EventType.DEVICE_PUSH_TOKEN_REVOKED, user_id, installation_id, version, now)
     )
     return True
 
@@ -109,5 +113,7 @@ async def move_to_apns_environment(
     await uow.devices.save(
         replace(device, apns_environment=environment, version=version, updated_at=now)
     )
-    await uow.outbox.add(DomainEvent("device.updated", user_id, installation_id, version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.DEVICE_UPDATED, user_id, installation_id, version, now)
+    )
     return True

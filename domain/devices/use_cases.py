@@ -14,7 +14,7 @@ from domain.devices.model import (
     validate_registration,
 )
 from domain.errors import NotFound
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import validate_timezone
@@ -65,7 +65,7 @@ async def register_device(
         updated_at=now,
     )
     await uow.devices.save(device)
-    kind = "device.registered" if current is None else "device.updated"
+    kind = EventType.DEVICE_REGISTERED if current is None else EventType.DEVICE_UPDATED
     await uow.outbox.add(DomainEvent(kind, user_id, installation_id, version, now))
     return device, current is None
 
@@ -103,7 +103,9 @@ async def remove_device(
     check_expected_version(current.version if current else None, expected_version, "device")
     version = await uow.next_version(user_id)
     await uow.devices.delete(user_id, installation_id, version)
-    await uow.outbox.add(DomainEvent("device.removed", user_id, installation_id, version, clock()))
+    await uow.outbox.add(
+        DomainEvent(EventType.DEVICE_REMOVED, user_id, installation_id, version, clock())
+    )
 
 
 async def get_device(uow: UnitOfWork, user_id: str, installation_id: str) -> Device:

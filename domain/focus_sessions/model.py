@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from domain.common import MAX_CLIENT_CLOCK_SKEW_SECONDS
 from domain.errors import Conflict, ValidationFailed
+from domain.events import EventType
 
 MIN_PLANNED_MINUTES = 1
 # Half a day: a longer hard-mode lock is far more likely a slip of the finger than a plan.
@@ -57,6 +58,17 @@ class FocusSession:
     @property
     def is_running(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def event_type(self) -> EventType:
+        """The event its latest change records: started while it runs, else how it ended."""
+        match self.outcome:
+            case None:
+                return EventType.FOCUS_SESSION_STARTED
+            case Outcome.COMPLETED:
+                return EventType.FOCUS_SESSION_COMPLETED
+            case Outcome.ABANDONED:
+                return EventType.FOCUS_SESSION_ABANDONED
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.common import Clock, Page, PageRequest, new_id
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.focus_sessions.model import (
     DayRange,
     FocusSession,
@@ -73,7 +73,7 @@ async def start_focus_session(
     )
     await uow.focus_sessions.add(session)
     await uow.outbox.add(
-        DomainEvent("focus_session.started", user_id, str(session.id), version, now)
+        DomainEvent(EventType.FOCUS_SESSION_STARTED, user_id, str(session.id), version, now)
     )
     return session, True
 
@@ -132,8 +132,7 @@ async def end_focus_session(
     ended = replace(end_session(current, end, now), version=version)
     await uow.focus_sessions.save(ended)
     assert ended.outcome is not None, "an ended session has an outcome"
-    kind = f"focus_session.{ended.outcome.value}"  # focus_session.completed | .abandoned
-    await uow.outbox.add(DomainEvent(kind, user_id, str(session_id), version, now))
+    await uow.outbox.add(DomainEvent(ended.event_type, user_id, str(session_id), version, now))
     return ended
 
 

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.devices.model import Device
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.push.model import PushKind, SilentPush
 
-TRIGGERS: dict[str, PushKind] = {
-    "schedule.created": PushKind.SYNC,
-    "schedule.updated": PushKind.SYNC,
-    "schedule.deleted": PushKind.SYNC,
-    "blocklist.created": PushKind.SYNC,
-    "blocklist.updated": PushKind.SYNC,
-    "blocklist.deleted": PushKind.SYNC,
-    "sync.requested": PushKind.SYNC,
-    "focus_session.started": PushKind.FOCUS,
-    "focus_session.completed": PushKind.FOCUS,
-    "focus_session.abandoned": PushKind.FOCUS,
+SILENT_PUSHES: Mapping[EventType, PushKind | None] = {
+    EventType.SCHEDULE_CREATED: PushKind.SYNC,
+    EventType.SCHEDULE_UPDATED: PushKind.SYNC,
+    EventType.SCHEDULE_DELETED: PushKind.SYNC,
+    EventType.BLOCKLIST_CREATED: PushKind.SYNC,
+    EventType.BLOCKLIST_UPDATED: PushKind.SYNC,
+    EventType.BLOCKLIST_DELETED: PushKind.SYNC,
+    EventType.SYNC_REQUESTED: PushKind.SYNC,
+    EventType.FOCUS_SESSION_STARTED: PushKind.FOCUS,
+    EventType.FOCUS_SESSION_COMPLETED: PushKind.FOCUS,
+    EventType.FOCUS_SESSION_ABANDONED: PushKind.FOCUS,
+    # Nothing another device applies or mirrors: its next sync brings these.
+    EventType.PROFILE_UPDATED: None,
+    EventType.DEVICE_REGISTERED: None,
+    EventType.DEVICE_UPDATED: None,
+    EventType.DEVICE_REMOVED: None,
+    EventType.DEVICE_PUSH_TOKEN_REVOKED: None,
+    EventType.USAGE_REPORTED: None,
 }
-"""Event types that send silent pushes; every other event sends none."""
+"""The silent push each event type sends, or None: every declared type is named here, so a
+new type is a decision (tests/unit/test_push_policy.py fails while one is missing)."""
+
+
+def push_kind(event_type: EventType) -> PushKind | None:
+    """The silent push an event of this type sends (None: it wakes no device)."""
+    return SILENT_PUSHES[event_type]
 
 
 @dataclass(frozen=True, slots=True)

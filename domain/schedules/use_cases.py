@@ -13,7 +13,7 @@ from uuid import UUID
 from domain.blocklists.model import validate_name
 from domain.common import Clock, Page, PageRequest, new_id, position_id
 from domain.errors import NotFound, ValidationFailed
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.schedules.model import (
     Schedule,
@@ -56,7 +56,7 @@ async def create_schedule(
     await _check_blocklist(uow, user_id, schedule.blocklist_id)
     await uow.schedules.save(schedule)
     await uow.outbox.add(
-        DomainEvent("schedule.created", user_id, str(schedule.id), schedule.version, now)
+        DomainEvent(EventType.SCHEDULE_CREATED, user_id, str(schedule.id), schedule.version, now)
     )
     return schedule
 
@@ -95,7 +95,9 @@ async def update_schedule(
         await _check_blocklist(uow, user_id, changed.blocklist_id)
     updated = replace(changed, version=version, updated_at=now)
     await uow.schedules.save(updated)
-    await uow.outbox.add(DomainEvent("schedule.updated", user_id, str(schedule_id), version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.SCHEDULE_UPDATED, user_id, str(schedule_id), version, now)
+    )
     return updated
 
 
@@ -112,7 +114,9 @@ async def delete_schedule(
     check_expected_version(current.version, expected_version, "schedule")
     now = clock()
     await uow.schedules.delete(user_id, schedule_id, version, now)
-    await uow.outbox.add(DomainEvent("schedule.deleted", user_id, str(schedule_id), version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.SCHEDULE_DELETED, user_id, str(schedule_id), version, now)
+    )
 
 
 async def _check_blocklist(uow: UnitOfWork, user_id: str, blocklist_id: UUID) -> None:

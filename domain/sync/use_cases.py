@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.common import Clock
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.sync.model import ChangePage
 from domain.unit_of_work import UnitOfWork
 
@@ -36,5 +36,5 @@ async def request_sync(uow: UnitOfWork, user_id: str, *, clock: Clock) -> int:
     Takes a version, so the push tells the other devices what to sync to at least.
     """
     version = await uow.next_version(user_id)
-    await uow.outbox.add(DomainEvent("sync.requested", user_id, user_id, version, clock()))
+    await uow.outbox.add(DomainEvent(EventType.SYNC_REQUESTED, user_id, user_id, version, clock()))
     return version

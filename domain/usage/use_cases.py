@@ -7,7 +7,7 @@ import datetime as dt
 from domain.common import Clock, Page, PageRequest
 from domain.devices.model import validate_installation_id
 from domain.errors import NotFound, ValidationFailed
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.usage.model import (
@@ -64,7 +64,9 @@ async def submit_usage_report(
     )
     await uow.usage.save(report)
     subject = f"{day.isoformat()}/{installation_id}"
-    await uow.outbox.add(DomainEvent("usage.reported", user_id, subject, report.version, now))
+    await uow.outbox.add(
+        DomainEvent(EventType.USAGE_REPORTED, user_id, subject, report.version, now)
+    )
     return report, current is None
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from domain.common import Clock
 from domain.errors import NotFound
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
 from domain.users.model import ProfileChanges, User
@@ -41,5 +41,7 @@ async def update_profile(
     version = await uow.next_version(uid)
     updated = replace(changed, version=version, updated_at=clock())
     await uow.users.save(updated)
-    await uow.outbox.add(DomainEvent("profile.updated", uid, uid, version, updated.updated_at))
+    await uow.outbox.add(
+        DomainEvent(EventType.PROFILE_UPDATED, uid, uid, version, updated.updated_at)
+    )
     return updated

@@ -27,7 +27,7 @@ from datastore.firestore.mapping.common import MappingContext, Unmappable
 from datastore.firestore.repositories.common import FromDocument
 from domain.blocklists.model import Blocklist, ItemKind
 from domain.devices.model import Device
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.focus_sessions.model import FocusSession
 from domain.migration import Entity
 from domain.schedules.model import Schedule
@@ -43,7 +43,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 @dataclass(frozen=True, slots=True)
 class Saved:
-    event_type: str
+    event_type: EventType
     """The type of the event an API write records."""
     records: tuple[tuple[Entity, Any], ...]
     """Every record written, at its new version: the saved one, and any other the save
@@ -91,12 +91,12 @@ class RecordKind(Generic[R]):
         """Writes the record; says what was written and the event an API write records."""
         raise NotImplementedError
 
-    def saved(self, event_type: str, *records: Any) -> Saved:
+    def saved(self, event_type: EventType, *records: Any) -> Saved:
         return Saved(event_type, tuple((self.entity, record) for record in records))
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
-    ) -> str | None:
+    ) -> EventType | None:
         """Tombstones the record; the event's type, or None when this entity has no delete."""
         return None
 
@@ -123,7 +123,7 @@ class UserKind(RecordKind[User]):
         # ... at its own time, which is later than the profile's when an old app made it.
         first = min(record.created_at, existing.created_at) if existing else record.created_at
         await uow.legacy.created_no_later_than(record.uid, first)
-        return self.saved("profile.updated", replace(record, created_at=first))
+        return self.saved(EventType.PROFILE_UPDATED, replace(record, created_at=first))
 
 
 class DeviceKind(RecordKind[Device]):
@@ -141,13 +141,15 @@ class DeviceKind(RecordKind[Device]):
 
     async def save(self, uow: UoW, record: Device, existing: Device | None) -> Saved:
         await uow.devices.save(record)
-        return self.saved("device.registered" if existing is None else "device.updated", record)
+        return self.saved(
+            EventType.DEVICE_REGISTERED if existing is None else EventType.DEVICE_UPDATED, record
+        )
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
-    ) -> str | None:
+    ) -> EventType | None:
         await uow.devices.delete(uid, doc_id, version)
-        return "device.removed"
+        return EventType.DEVICE_REMOVED
 
 
 _ITEM_GROUPS = {
@@ -172,15 +174,17 @@ class BlocklistKind(RecordKind[Blocklist]):
 
     async def save(self, uow: UoW, record: Blocklist, existing: Blocklist | None) -> Saved:
         await uow.blocklists.save(record)
-        return self.saved("blocklist.created" if existing is None else "blocklist.updated", record)
+        return self.saved(
+            EventType.BLOCKLIST_CREATED if existing is None else EventType.BLOCKLIST_UPDATED, record
+        )
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
-    ) -> str | None:
+    ) -> EventType | None:
         # Unlike the API, a schedule still using it does not refuse: the legacy app already
         # deleted the document, and the schedule's row keeps its key (a soft delete).
         await uow.blocklists.delete(uid, record_id(uid, BLOCKLISTS, doc_id), version, at)
-        return "blocklist.deleted"
+        return EventType.BLOCKLIST_DELETED
 
 
 class ScheduleKind(RecordKind[Schedule]):
@@ -192,13 +196,15 @@ class ScheduleKind(RecordKind[Schedule]):
 
     async def save(self, uow: UoW, record: Schedule, existing: Schedule | None) -> Saved:
         await uow.schedules.save(record)
-        return self.saved("schedule.created" if existing is None else "schedule.updated", record)
+        return self.saved(
+            EventType.SCHEDULE_CREATED if existing is None else EventType.SCHEDULE_UPDATED, record
+        )
 
     async def delete(
         self, uow: UoW, uid: str, doc_id: str, version: int, at: dt.datetime
-    ) -> str | None:
+    ) -> EventType | None:
         await uow.schedules.delete(uid, record_id(uid, SCHEDULES, doc_id), version, at)
-        return "schedule.deleted"
+        return EventType.SCHEDULE_DELETED
 
 
 class FocusSessionKind(RecordKind[FocusSession]):
@@ -214,7 +220,7 @@ class FocusSessionKind(RecordKind[FocusSession]):
             await uow.focus_sessions.add(record)
         else:
             await uow.focus_sessions.save(record)
-        return self.saved(_session_event(record), record, *ended)
+        return self.saved(record.event_type, record, *ended)
 
 
 async def _one_running(
@@ -233,15 +239,9 @@ async def _one_running(
     ended = replace(settled[running.id], version=version)
     await uow.focus_sessions.save(ended)
     occurred = ended.ended_at or ended.updated_at
-    event = DomainEvent(_session_event(ended), ended.user_id, str(ended.id), version, occurred)
+    event = DomainEvent(ended.event_type, ended.user_id, str(ended.id), version, occurred)
     await uow.outbox.add(event)
     return settled[session.id], (ended,)
-
-
-def _session_event(session: FocusSession) -> str:
-    if session.outcome is None:
-        return "focus_session.started"
-    return f"focus_session.{session.outcome.value}"  # focus_session.completed | .abandoned
 
 
 class UsageKind(RecordKind[UsageReport]):
@@ -260,7 +260,7 @@ class UsageKind(RecordKind[UsageReport]):
 
     async def save(self, uow: UoW, record: UsageReport, existing: UsageReport | None) -> Saved:
         await uow.usage.save(record)
-        return self.saved("usage.reported", record)
+        return self.saved(EventType.USAGE_REPORTED, record)
 
 
 def _usage_id(doc_id: str) -> tuple[dt.date, str]:

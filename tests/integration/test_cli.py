@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from datastore.postgres.migrate import head, upgrade
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.codec import encode
 
 
@@ -61,7 +61,7 @@ def test_events_replay_reruns_what_consumers_gave_up_on_and_says_what_still_fail
             "INSERT INTO users (uid, change_seq, created_at, updated_at)"
             " VALUES ('u-1', 1, now(), now())"
         )
-    fixed = DomainEvent("schedule.updated", "u-1", "s-1", 1, utc_now())
+    fixed = DomainEvent(EventType.SCHEDULE_UPDATED, "u-1", "s-1", 1, utc_now())
     _failed_message(scratch_database, encode(fixed))
     _failed_message(scratch_database, b"still not an event")
     runner = CliRunner()

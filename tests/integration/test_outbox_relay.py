@@ -19,7 +19,7 @@ from app.settings import Settings
 from datastore.postgres.migrate import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.unit_of_work import UnitOfWork
 from events.relay import OutboxRelay
 from tests.conftest import ApiUser
@@ -157,7 +157,7 @@ def test_the_embedded_default_drains_the_outbox_while_it_serves(
     async def remember(event: DomainEvent) -> None:
         seen.append(event.type)
 
-    container.handlers.subscribe("profile.updated", remember)
+    container.handlers.subscribe(EventType.PROFILE_UPDATED, remember)
     with TestClient(build_app(container)) as serving:
         serving.patch("/v1/me", headers=alice.headers, json={"timezone": "Europe/Paris"})
         deadline = time.monotonic() + 10

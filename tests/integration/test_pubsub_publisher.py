@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from datastore.postgres.migrate import upgrade
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.pubsub import PublishFailed, PubSubPublisher
 from events.relay import OutboxRelay
 from tests.support.pubsub_emulator import PubSubEmulator
@@ -33,7 +33,7 @@ def make_events(user_id: str, count: int, start: int = 1) -> list[DomainEvent]:
     at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     return [
         DomainEvent(
-            type="focus_session.started",
+            type=EventType.FOCUS_SESSION_STARTED,
             user_id=user_id,
             subject_id=f"s-{n}",
             record_version=n,
@@ -79,7 +79,7 @@ async def test_a_message_carries_the_event_as_json_and_attributes(
     publisher = PubSubPublisher(pubsub_emulator.project_id, topic)
     paris = timezone(timedelta(hours=1))
     event = DomainEvent(
-        type="blocklist.updated",
+        type=EventType.BLOCKLIST_UPDATED,
         user_id="carol",
         subject_id="b-1",
         record_version=7,

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from prometheus_client import REGISTRY
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.relay import OutboxRelay
 from tests.support.clock import TestClock
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -58,7 +58,9 @@ def outbox_with(*ages: timedelta) -> FakeUnitOfWork:
     async def add() -> None:
         async with uow:
             for age in ages:
-                await uow.outbox.add(DomainEvent("profile.updated", "u1", "u1", 1, NOW - age))
+                await uow.outbox.add(
+                    DomainEvent(EventType.PROFILE_UPDATED, "u1", "u1", 1, NOW - age)
+                )
             await uow.commit()
 
     anyio.run(add)

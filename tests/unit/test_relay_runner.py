@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import anyio
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.relay import OutboxRelay
 from events.runner import relay_until
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -32,7 +32,7 @@ class FlakyPublisher:
 
 def test_a_failing_publisher_is_retried_until_the_events_are_out() -> None:
     uow = FakeUnitOfWork()
-    event = DomainEvent("profile.updated", "u1", "u1", 1, NOW)
+    event = DomainEvent(EventType.PROFILE_UPDATED, "u1", "u1", 1, NOW)
     publisher = FlakyPublisher(failures=2)
     relay = OutboxRelay(lambda: uow, publisher, clock=lambda: NOW)
 
@@ -57,7 +57,7 @@ def test_a_failing_publisher_is_retried_until_the_events_are_out() -> None:
 
 def test_a_drain_stops_between_batches_when_told() -> None:
     uow = FakeUnitOfWork()
-    events = [DomainEvent("profile.updated", "u1", "u1", n, NOW) for n in range(1, 4)]
+    events = [DomainEvent(EventType.PROFILE_UPDATED, "u1", "u1", n, NOW) for n in range(1, 4)]
     stop = asyncio.Event()
 
     class StopsAfterOneBatch:

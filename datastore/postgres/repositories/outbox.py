@@ -6,15 +6,20 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Table, Text, bindparam, cast, insert, literal_column, select
+from sqlalchemy import Table, Text, any_, bindparam, cast, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datastore.postgres.driver_sql import DriverSQL
 from datastore.postgres.tables.outbox import OutboxEventRow
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 
 _TABLE: Table = OutboxEventRow.__table__  # type: ignore[attr-defined]
 _PENDING = _TABLE.c.published_at.is_(None)
+# A relay claims only the types this version declares. A row of another type (written by a
+# newer version, seen by an older relay during a rollout or after a rollback) stays pending
+# for a relay that knows it: nothing is published as something else, no batch is stuck on
+# it, and the outbox lag shows it while no such relay runs (docs/adr/0015-event-types.md).
+_DECLARED = [event_type.value for event_type in EventType]
 # The relay's statements are compiled once and sent as driver SQL: built per batch as Core
 # statements, with SQLAlchemy's row processing and an `IN` of 100 parameters, claim and mark
 # took about half of a drain's CPU (bench/outbox_relay.py). The payload comes as text for
@@ -31,7 +36,7 @@ _CLAIM = DriverSQL(
         _TABLE.c.schema_version,
         _TABLE.c.origin_installation_id,
     )
-    .where(_PENDING)
+    .where(_PENDING, _TABLE.c.type == any_(bindparam("types")))
     .order_by(_TABLE.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -62,7 +67,7 @@ class PostgresEventOutbox:
         values: dict[str, Any] = {
             "id": event.id,
             "user_id": event.user_id,
-            "type": event.type,
+            "type": event.type.value,
             "schema_version": event.schema_version,
             "subject_id": event.subject_id,
             "record_version": event.record_version,
@@ -73,10 +78,10 @@ class PostgresEventOutbox:
         await self._connection.execute(insert(_TABLE).values(**values))
 
     async def claim_pending(self, limit: int) -> list[DomainEvent]:
-        rows = await _CLAIM.all(self._connection, limit=limit)
+        rows = await _CLAIM.all(self._connection, limit=limit, types=_DECLARED)
         return [
             DomainEvent(
-                type=type_,
+                type=EventType.parse(type_),
                 user_id=user_id,
                 subject_id=subject_id,
                 record_version=record_version,

@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
+from datastore.postgres.repositories.outbox import PostgresEventOutbox
+from domain.common import new_id
+from domain.events import EventType
 from tests.conftest import ApiUser
 
 BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
@@ -105,3 +110,31 @@ def test_refused_and_replayed_writes_record_nothing(
     client.patch("/v1/me", headers=alice.with_headers(If_Match='"v999"'), json={"locale": "de"})
 
     assert [t for t, _, _ in outbox()] == ["blocklist.created"]
+
+
+@pytest.mark.anyio
+async def test_an_outbox_row_of_an_undeclared_type_waits_and_holds_back_no_other_event(
+    client: TestClient, alice: ApiUser, engine: AsyncEngine
+) -> None:
+    """A row written by a version that declares more types (met by an older relay during a
+    rollout, or after a rollback) is neither published as something else nor in the way."""
+    client.get("/v1/me", headers=alice.headers)  # the user exists
+    unknown, known = new_id(), new_id()
+    async with engine.connect() as connection:  # rolled back: no other relay ever sees them
+        for event_id, event_type in ((unknown, "blocklist.renamed"), (known, "profile.updated")):
+            await connection.execute(
+                text(
+                    "INSERT INTO outbox_events (id, user_id, type, schema_version, subject_id,"
+                    " record_version, payload, occurred_at)"
+                    " VALUES (:id, :uid, :type, 1, 'b-1', 1, '{}', now())"
+                ),
+                {"id": event_id, "uid": alice.uid, "type": event_type},
+            )
+        outbox = PostgresEventOutbox(connection)
+
+        claimed = {event.id: event.type for event in await outbox.claim_pending(100_000)}
+
+        assert unknown not in claimed
+        assert claimed[known] is EventType.PROFILE_UPDATED
+        assert await outbox.oldest_pending_at() is not None  # the lag still counts it
+        await connection.rollback()

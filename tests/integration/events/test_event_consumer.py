@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from domain.common import utc_now
 from domain.consumers import PoisonMessage, ReceivedMessage, Verdict
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.codec import encode
 from events.consumer import EventConsumer
 
@@ -71,7 +71,7 @@ def message(event: DomainEvent, attempt: int | None = None) -> ReceivedMessage:
 
 
 def event_of(user_id: str) -> DomainEvent:
-    return DomainEvent("schedule.updated", user_id, str(uuid.uuid4()), 7, utc_now())
+    return DomainEvent(EventType.SCHEDULE_UPDATED, user_id, str(uuid.uuid4()), 7, utc_now())
 
 
 def failed_rows(database_url: str, event_id: str) -> list[tuple[str, str, int]]:

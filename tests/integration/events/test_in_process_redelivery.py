@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.codec import encode
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
@@ -84,7 +84,7 @@ async def change(engine: AsyncEngine, clock: TestClock, uid: str) -> DomainEvent
     """What a write commits: the user's next version and its event in the outbox."""
     async with PostgresUnitOfWork(engine) as uow:
         version = await uow.next_version(uid)
-        event = DomainEvent("sync.requested", uid, uid, version, clock())
+        event = DomainEvent(EventType.SYNC_REQUESTED, uid, uid, version, clock())
         await uow.outbox.add(event)
         await uow.commit()
     return event
@@ -186,7 +186,7 @@ async def test_a_redelivery_for_a_subscription_removed_since_is_kept_for_replay(
 ) -> None:
     alice = new_uid()
     stack = embedded(engine, frozen, Handler({alice}), attempts=10)
-    event = DomainEvent("sync.requested", alice, alice, 1, frozen())
+    event = DomainEvent(EventType.SYNC_REQUESTED, alice, alice, 1, frozen())
     payload = {"subscription": "retired", "event": encode(event).decode(), "attempt": 2}
 
     await stack.consumer.redeliver(payload)

@@ -21,7 +21,7 @@ from app.bootstrap import build, build_app
 from app.settings import Settings
 from app.spec import openapi_documents
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.codec import encode
 from tests.conftest import ApiUser
 from tests.support.google import new_signing_key
@@ -48,7 +48,7 @@ def envelope(data: bytes, attempt: int | None = None) -> dict[str, Any]:
 
 def test_a_pushed_event_is_acknowledged_with_204(client: TestClient, alice: ApiUser) -> None:
     client.get("/v1/me", headers=alice.headers)  # the user exists
-    event = DomainEvent("schedule.updated", alice.uid, str(uuid.uuid4()), 3, utc_now())
+    event = DomainEvent(EventType.SCHEDULE_UPDATED, alice.uid, str(uuid.uuid4()), 3, utc_now())
 
     response = client.post("/internal/pubsub/notifications", json=envelope(encode(event)))
 
@@ -78,6 +78,33 @@ def test_a_pushed_message_that_is_not_an_event_is_acknowledged_and_kept(
         ).fetchone()
     assert kept is not None
     assert bytes(kept[0]) == b"\x00 not an event"
+
+
+def test_a_pushed_event_of_an_undeclared_type_is_acknowledged_and_kept_by_name(
+    client: TestClient, alice: ApiUser, database_url: str
+) -> None:
+    client.get("/v1/me", headers=alice.headers)  # the user exists
+    event = DomainEvent(EventType.SCHEDULE_UPDATED, alice.uid, str(uuid.uuid4()), 3, utc_now())
+    data = encode(event).replace(b'"schedule.updated"', b'"schedule.renamed"')
+    body = envelope(data)
+    body["message"]["attributes"]["event_id"] = str(event.id)
+
+    response = client.post("/internal/pubsub/notifications", json=body)
+
+    assert response.status_code == 204
+    with psycopg.connect(database_url) as conn:
+        kept = conn.execute(
+            "SELECT data, error FROM failed_messages WHERE event_id = %s", (str(event.id),)
+        ).fetchone()
+        handled = conn.execute(
+            "SELECT count(*) FROM processed_events WHERE event_id = %s", (event.id,)
+        ).fetchone()
+    assert kept is not None
+    assert bytes(kept[0]) == data
+    assert kept[1] == (
+        "UndecodableEvent: UnknownEventType: 'schedule.renamed' is not a declared event type"
+    )
+    assert handled == (0,)
 
 
 def test_the_internal_endpoints_are_not_in_the_mobile_spec() -> None:

@@ -42,7 +42,8 @@ def seed(database_url: str, uid: str) -> None:
         # an old event never published stays: the relay still owes it
         conn.execute(
             "INSERT INTO outbox_events (id, user_id, type, schema_version, subject_id,"
-            " record_version, payload, occurred_at) VALUES (%s, %s, 'x.y', 1, 's', 1, '{}', %s)",
+            " record_version, payload, occurred_at)"
+            " VALUES (%s, %s, 'schedule.updated', 1, 's', 1, '{}', %s)",
             (uuid.uuid4(), uid, old),
         )
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.relay import OutboxRelay
@@ -41,7 +41,9 @@ async def test_a_batch_published_twice_is_handled_once(
     async with PostgresUnitOfWork(engine) as uow:
         for n in range(3):
             version = await uow.next_version(uid)
-            await uow.outbox.add(DomainEvent("schedule.updated", uid, f"s-{n}", version, utc_now()))
+            await uow.outbox.add(
+                DomainEvent(EventType.SCHEDULE_UPDATED, uid, f"s-{n}", version, utc_now())
+            )
         await uow.commit()
     handled: list[str] = []
 

@@ -25,7 +25,7 @@ from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProc
 from datastore.postgres.tables import metadata
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.consumer import EventConsumer
 
 pytestmark = pytest.mark.anyio
@@ -92,7 +92,7 @@ async def test_a_consumers_handler_may_write_for_the_events_own_user(
         PostgresFailedMessages(engine),
         clock=utc_now,
     )
-    event = DomainEvent("sync.requested", user, user, 1, utc_now())
+    event = DomainEvent(EventType.SYNC_REQUESTED, user, user, 1, utc_now())
 
     assert await consumer.consume("notifications", event) is True
     assert versions == [2]

@@ -16,7 +16,7 @@ from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.devices import use_cases as devices
 from domain.devices.model import ApnsEnvironment, Device, DeviceRegistration, Platform
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
 from domain.tasks import TaskScheduler
@@ -111,7 +111,9 @@ async def new_family(engine: AsyncEngine, clock: TestClock) -> Family:
     return Family(uid, phone, tablet, pixel)
 
 
-def change(family: Family, kind: str = "schedule.updated", version: int = 40) -> DomainEvent:
+def change(
+    family: Family, kind: EventType = EventType.SCHEDULE_UPDATED, version: int = 40
+) -> DomainEvent:
     return DomainEvent(
         kind,
         family.user_id,

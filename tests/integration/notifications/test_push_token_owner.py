@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.devices import use_cases as devices
 from domain.devices.model import ApnsEnvironment, Device, DeviceRegistration, Platform
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from tests.integration.notifications.family import Wired, apns_token, to
 from tests.support.clock import TestClock
 from tests.support.fake_apns import FakeApns
@@ -51,7 +51,9 @@ def new_installation() -> str:
 
 
 def sync_requested(uid: str, origin: str | None = None) -> DomainEvent:
-    return DomainEvent("sync.requested", uid, uid, 99, TestClock()(), origin_installation_id=origin)
+    return DomainEvent(
+        EventType.SYNC_REQUESTED, uid, uid, 99, TestClock()(), origin_installation_id=origin
+    )
 
 
 def revoked(database_url: str, uid: str) -> list[str]:

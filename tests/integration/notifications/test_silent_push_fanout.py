@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from domain.devices.model import ApnsEnvironment
+from domain.events import EventType
 from tests.integration.notifications.family import Family, Wired, change, fcm_to, metric, to
 from tests.support import fcm_errors as fcm
 from tests.support.apns_rules import Failure, Reply
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("frozen_clock")]
 async def test_a_schedule_change_wakes_every_other_device_and_not_the_one_that_made_it(
     wired: Wired, family: Family, fake_apns: FakeApns, fake_fcm: FakeFcm, clock: TestClock
 ) -> None:
-    await wired.pushes.on_event(change(family, "schedule.updated", version=41))
+    await wired.pushes.on_event(change(family, EventType.SCHEDULE_UPDATED, version=41))
 
     [tablet] = to(fake_apns, family.tablet)
     assert tablet["payload"] == {"aps": {"content-available": 1}, "kind": "sync", "version": "41"}
@@ -49,7 +50,7 @@ async def test_a_schedule_change_wakes_every_other_device_and_not_the_one_that_m
 async def test_a_focus_session_started_elsewhere_is_mirrored_urgently(
     wired: Wired, family: Family, fake_apns: FakeApns, fake_fcm: FakeFcm
 ) -> None:
-    await wired.pushes.on_event(change(family, "focus_session.started", version=7))
+    await wired.pushes.on_event(change(family, EventType.FOCUS_SESSION_STARTED, version=7))
 
     [pixel] = fcm_to(fake_fcm, family.pixel)
     assert pixel["android"] == {"priority": "HIGH", "collapse_key": "focus-focus", "ttl": "900s"}
@@ -60,8 +61,8 @@ async def test_a_focus_session_started_elsewhere_is_mirrored_urgently(
 async def test_changes_that_devices_need_not_apply_send_nothing(
     wired: Wired, family: Family, fake_apns: FakeApns, fake_fcm: FakeFcm
 ) -> None:
-    await wired.pushes.on_event(change(family, "usage.reported"))
-    await wired.pushes.on_event(change(family, "profile.updated"))
+    await wired.pushes.on_event(change(family, EventType.USAGE_REPORTED))
+    await wired.pushes.on_event(change(family, EventType.PROFILE_UPDATED))
 
     assert to(fake_apns, family.tablet) == []
     assert fcm_to(fake_fcm, family.pixel) == []
