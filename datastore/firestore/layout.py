@@ -13,6 +13,9 @@ import re
 from enum import StrEnum
 from uuid import UUID, uuid5
 
+from domain.migration import Entity
+from domain.user_data import DataStore, of_entity
+
 USERS = "users"
 DEVICES = "devices"
 BLOCKLISTS = "blocklists"
@@ -21,6 +24,13 @@ SESSIONS = "sessions"
 USAGE = "usage"
 SUBCOLLECTIONS = (DEVICES, BLOCKLISTS, SCHEDULES, SESSIONS, USAGE)
 """Under `users/{uid}`; the legacy app wrote nothing else."""
+
+
+def collection_of(entity: Entity) -> str:
+    """The legacy collection of `entity`'s records (`users` itself for profiles; sessions keep
+    their legacy name), as the registry of per-user data names it."""
+    return of_entity(entity, DataStore.FIRESTORE).location
+
 
 LEGACY_ID_NAMESPACE = UUID("0f3c5a7e-9b1d-5e2f-8a4c-6d7e8f9a0b1c")
 """Fixed forever: changing it would give every migrated record a second id."""

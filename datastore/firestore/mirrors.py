@@ -23,14 +23,10 @@ from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from datastore.firestore.layout import (
     BACKEND_WRITER,
-    BLOCKLISTS,
     DELETED_AT_FIELD,
-    DEVICES,
-    SCHEDULES,
-    SESSIONS,
-    USAGE,
     VERSION_FIELD,
     WRITER_FIELD,
+    collection_of,
     record_id,
     usage_doc_id,
 )
@@ -48,12 +44,8 @@ from functions import legacy_change as codec
 
 Record = User | Device | Blocklist | Schedule | FocusSession | UsageReport
 
-COLLECTIONS = {
-    Entity.DEVICES: DEVICES,
-    Entity.BLOCKLISTS: BLOCKLISTS,
-    Entity.SCHEDULES: SCHEDULES,
-    Entity.FOCUS_SESSIONS: SESSIONS,
-    Entity.USAGE: USAGE,
+COLLECTIONS: dict[Entity, str] = {
+    entity: collection_of(entity) for entity in Entity if entity is not Entity.USERS
 }
 """Each entity's subcollection under `users/{uid}` (users are the `users/{uid}` documents)."""
 _BY_UUID = (Entity.BLOCKLISTS, Entity.SCHEDULES, Entity.FOCUS_SESSIONS)

@@ -22,27 +22,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from datastore.postgres.pending_mirrors import PostgresPendingMirrors
-from datastore.postgres.tables.blocklists import BlocklistRow
-from datastore.postgres.tables.devices import DeviceRow
-from datastore.postgres.tables.focus_sessions import FocusSessionRow
+from datastore.postgres.tables import table_of
 from datastore.postgres.tables.mirrors import LegacySyncPositionRow
-from datastore.postgres.tables.schedules import ScheduleRow
-from datastore.postgres.tables.usage import UsageReportRow
-from datastore.postgres.tables.users import UserRow
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.migration import Entity, PendingMirror
 
 _POSITIONS: Table = LegacySyncPositionRow.__table__  # type: ignore[attr-defined]
-_BLOCKLISTS: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
+_BLOCKLISTS: Table = table_of(Entity.BLOCKLISTS)
 _ERASED = text("SELECT 1 FROM erased_users WHERE uid = :uid")
-_TABLES: Mapping[Entity, Table] = {
-    Entity.USERS: UserRow.__table__,  # type: ignore[attr-defined]
-    Entity.DEVICES: DeviceRow.__table__,  # type: ignore[attr-defined]
-    Entity.BLOCKLISTS: _BLOCKLISTS,
-    Entity.SCHEDULES: ScheduleRow.__table__,  # type: ignore[attr-defined]
-    Entity.FOCUS_SESSIONS: FocusSessionRow.__table__,  # type: ignore[attr-defined]
-    Entity.USAGE: UsageReportRow.__table__,  # type: ignore[attr-defined]
-}
+_TABLES: Mapping[Entity, Table] = {entity: table_of(entity) for entity in Entity}
 
 
 @dataclass(frozen=True, slots=True)

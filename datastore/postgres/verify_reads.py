@@ -24,13 +24,8 @@ from datastore.postgres.repositories.focus_sessions import to_focus_session
 from datastore.postgres.repositories.schedules import to_schedule
 from datastore.postgres.repositories.usage import to_usage_report
 from datastore.postgres.repositories.users import to_user
-from datastore.postgres.tables.blocklists import BlocklistRow
-from datastore.postgres.tables.devices import DeviceRow
-from datastore.postgres.tables.focus_sessions import FocusSessionRow
+from datastore.postgres.tables import table_of
 from datastore.postgres.tables.mirrors import ErasedUserRow
-from datastore.postgres.tables.schedules import ScheduleRow
-from datastore.postgres.tables.usage import UsageReportRow
-from datastore.postgres.tables.users import UserRow
 from domain.migration import Entity
 
 
@@ -40,13 +35,16 @@ def _table(row: type[Any]) -> Table:
 
 
 _ERASED = _table(ErasedUserRow)
+_TO_RECORD: dict[Entity, Callable[[Row[Any]], Any]] = {
+    Entity.USERS: to_user,
+    Entity.DEVICES: to_device,
+    Entity.BLOCKLISTS: to_blocklist,
+    Entity.SCHEDULES: to_schedule,
+    Entity.FOCUS_SESSIONS: to_focus_session,
+    Entity.USAGE: to_usage_report,
+}
 _TABLES: dict[Entity, tuple[Table, Callable[[Row[Any]], Any]]] = {
-    Entity.USERS: (_table(UserRow), to_user),
-    Entity.DEVICES: (_table(DeviceRow), to_device),
-    Entity.BLOCKLISTS: (_table(BlocklistRow), to_blocklist),
-    Entity.SCHEDULES: (_table(ScheduleRow), to_schedule),
-    Entity.FOCUS_SESSIONS: (_table(FocusSessionRow), to_focus_session),
-    Entity.USAGE: (_table(UsageReportRow), to_usage_report),
+    entity: (table_of(entity), to_record) for entity, to_record in _TO_RECORD.items()
 }
 
 

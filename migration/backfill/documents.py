@@ -34,14 +34,7 @@ ORDER = (
 )
 """Owners before what they own: users first (their rows carry the version counters), blocklists
 before the schedules and sessions that point at them."""
-COLLECTIONS = {
-    Entity.USERS: layout.USERS,
-    Entity.DEVICES: layout.DEVICES,
-    Entity.BLOCKLISTS: layout.BLOCKLISTS,
-    Entity.SCHEDULES: layout.SCHEDULES,
-    Entity.FOCUS_SESSIONS: layout.SESSIONS,
-    Entity.USAGE: layout.USAGE,
-}
+COLLECTIONS = {entity: layout.collection_of(entity) for entity in Entity}
 """The legacy collection of each entity (sessions keep their legacy name)."""
 FROM_DOCUMENT: dict[Entity, FromDocument[Any]] = {
     Entity.USERS: users.from_document,

@@ -17,12 +17,7 @@ from sqlalchemy import Table
 from datastore.postgres.repositories.focus_sessions import focus_session_row
 from datastore.postgres.repositories.schedules import schedule_row
 from datastore.postgres.repositories.usage import usage_report_row
-from datastore.postgres.tables.blocklists import BlocklistRow
-from datastore.postgres.tables.devices import DeviceRow
-from datastore.postgres.tables.focus_sessions import FocusSessionRow
-from datastore.postgres.tables.schedules import ScheduleRow
-from datastore.postgres.tables.usage import UsageReportRow
-from datastore.postgres.tables.users import UserRow
+from datastore.postgres.tables import table_of
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession
@@ -121,16 +116,11 @@ def _usage_row(report: UsageReport, version: int, deleted_at: datetime | None) -
     return {**usage_report_row(report), "version": version}
 
 
-def _table(row: Any) -> Table:
-    table: Table = row.__table__
-    return table
-
-
 SPECS: dict[Entity, RecordSpec] = {
-    Entity.USERS: RecordSpec(_table(UserRow), _user_row),
-    Entity.DEVICES: RecordSpec(_table(DeviceRow), _device_row),
-    Entity.BLOCKLISTS: RecordSpec(_table(BlocklistRow), _blocklist_row),
-    Entity.SCHEDULES: RecordSpec(_table(ScheduleRow), _schedule_row),
-    Entity.FOCUS_SESSIONS: RecordSpec(_table(FocusSessionRow), _session_row),
-    Entity.USAGE: RecordSpec(_table(UsageReportRow), _usage_row),
+    Entity.USERS: RecordSpec(table_of(Entity.USERS), _user_row),
+    Entity.DEVICES: RecordSpec(table_of(Entity.DEVICES), _device_row),
+    Entity.BLOCKLISTS: RecordSpec(table_of(Entity.BLOCKLISTS), _blocklist_row),
+    Entity.SCHEDULES: RecordSpec(table_of(Entity.SCHEDULES), _schedule_row),
+    Entity.FOCUS_SESSIONS: RecordSpec(table_of(Entity.FOCUS_SESSIONS), _session_row),
+    Entity.USAGE: RecordSpec(table_of(Entity.USAGE), _usage_row),
 }

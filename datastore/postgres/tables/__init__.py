@@ -1,5 +1,6 @@
 """Every table of the schema. Importing this package fills `SQLModel.metadata`."""
 
+from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 from datastore.postgres.tables import (
@@ -18,8 +19,16 @@ from datastore.postgres.tables import (
     usage,
     users,
 )
+from domain.migration import Entity
+from domain.user_data import DataStore, of_entity
 
 metadata = SQLModel.metadata
+
+
+def table_of(entity: Entity) -> Table:
+    """The table of `entity`'s records, as the registry of per-user data names it."""
+    return metadata.tables[of_entity(entity, DataStore.POSTGRES).location]
+
 
 __all__ = [
     "backfill",
@@ -34,6 +43,7 @@ __all__ = [
     "outbox",
     "push_budgets",
     "schedules",
+    "table_of",
     "tasks",
     "usage",
     "users",

@@ -1,0 +1,72 @@
+"""The registry of per-user data covers every store's per-user data, and names only what exists.
+
+A new table holding a uid, or a new collection in the legacy layout, fails here until it is
+declared in `domain/user_data.py` (with how export and erasure treat it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from datastore.firestore import layout
+from datastore.postgres.tables import metadata
+from domain.migration import Entity
+from domain.user_data import REGISTRY, DataStore, Erasure, in_store, locations, of_entity
+
+NOT_PER_USER = {
+    # Keyed by entity kind, not by anything of a user: phases, their audit trail, checkpoints.
+    "migration_phases",
+    "migration_phase_changes",
+    "backfill_checkpoints",
+}
+"""Tables that hold nothing of any user."""
+USER_COLUMNS = ("uid", "user_id")
+
+
+def test_every_postgres_table_is_declared_or_holds_nothing_of_a_user() -> None:
+    declared = locations(in_store(DataStore.POSTGRES))
+    undeclared = set(metadata.tables) - declared - NOT_PER_USER
+
+    assert undeclared == set(), f"declare {sorted(undeclared)} in domain/user_data.py"
+
+
+def test_a_table_keyed_by_a_uid_is_never_called_not_per_user() -> None:
+    for name in NOT_PER_USER:
+        columns = set(metadata.tables[name].columns.keys())
+        assert not columns & set(USER_COLUMNS), f"{name} holds a uid: declare it"
+
+
+def test_every_legacy_collection_is_declared() -> None:
+    declared = locations(in_store(DataStore.FIRESTORE))
+
+    assert declared == {layout.USERS, *layout.SUBCOLLECTIONS}
+
+
+def test_every_declared_table_exists_and_cascading_ones_reference_users() -> None:
+    for entry in in_store(DataStore.POSTGRES):
+        table = metadata.tables.get(entry.location)
+        assert table is not None, f"{entry.name}: no table {entry.location}"
+        if entry.erasure is Erasure.CASCADE:
+            to_users = [
+                fk.ondelete
+                for fk in table.columns["user_id"].foreign_keys
+                if fk.target_fullname == "users.uid"
+            ]
+            assert to_users == ["CASCADE"], entry.name
+
+
+def test_names_are_unique_and_every_entity_is_in_both_stores() -> None:
+    assert [n for n, c in Counter(e.name for e in REGISTRY).items() if c > 1] == []
+    for entity in Entity:
+        assert of_entity(entity, DataStore.POSTGRES).exported, entity
+        assert of_entity(entity, DataStore.FIRESTORE).personal, entity
+
+
+def test_what_is_exported_is_what_is_personal_in_the_stores_we_own() -> None:
+    """An export gives the user their records; copies kept for the machinery (stored
+    responses, pending mirrors) and the legacy copies of migrated records are not repeated."""
+    exported = {e.name for e in REGISTRY if e.exported}
+
+    assert exported == {
+        "users", "devices", "blocklists", "schedules", "focus_sessions", "usage_reports",
+        "firebase_account",
+    }  # fmt: skip
