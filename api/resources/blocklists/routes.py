@@ -1,3 +1,8 @@
+"""/v1/blocklists: create (retried safely with `Idempotency-Key`), list, read, patch, delete.
+
+A blocklist that a live schedule uses cannot be deleted (409 `blocklist_in_use`).
+"""
+
 from __future__ import annotations
 
 from uuid import UUID

@@ -1,3 +1,8 @@
+"""Wire shapes of blocklists: create, merge-patch (`items`, when sent, replaces the list), out.
+
+They check form only; the domain normalises items, drops duplicates and enforces the caps.
+"""
+
 from __future__ import annotations
 
 from typing import Any

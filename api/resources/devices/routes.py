@@ -1,3 +1,8 @@
+"""/v1/devices/{installation_id}: an app installation registers itself with an idempotent PUT,
+and is listed, read and removed. Registering and removing change where pushes go, so they
+refuse revoked tokens and disabled users (`SensitiveUser`).
+"""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request

@@ -1,3 +1,7 @@
+"""Wire shapes of devices. `DevicePut`'s schema states the cross-field rule the domain checks:
+an iOS push token needs its `apns_environment`; Android has none.
+"""
+
 from __future__ import annotations
 
 from typing import Annotated, Any

@@ -1,3 +1,8 @@
+"""/v1/focus-sessions: start and end (both safe to retry), list by local day, read one.
+
+A user has one running session at a time; a hard-mode session cannot be ended early (409).
+"""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,3 +1,7 @@
+"""Wire shapes of focus sessions. The API speaks minutes, the domain seconds; a start made
+offline carries the app's own `id`, `started_at` and `timezone`, so a retry finds its session.
+"""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,3 +1,8 @@
+"""/v1/me: the caller's profile, read and merge-patched (a patch refuses revoked tokens).
+
+`_changes` keeps only the fields the client sent, nested ones field by field.
+"""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,7 @@
+"""Wire shapes of the profile. Quiet hours are local wall-clock times (`HH:MM`, no offset);
+`MePatch` is a JSON merge patch: null clears a nullable field and is refused for the others.
+"""
+
 from __future__ import annotations
 
 import re

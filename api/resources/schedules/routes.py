@@ -1,3 +1,8 @@
+"""/v1/schedules: create (retried safely with `Idempotency-Key`), list, read, patch, delete.
+
+A schedule always points at one of the user's live blocklists; the domain checks it.
+"""
+
 from __future__ import annotations
 
 from uuid import UUID

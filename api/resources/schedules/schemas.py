@@ -1,3 +1,8 @@
+"""Wire shapes of schedules: a local `HH:MM` window on chosen weekdays in an IANA timezone.
+
+An end earlier than the start crosses midnight; `paused_until: null` in a patch resumes.
+"""
+
 from __future__ import annotations
 
 from typing import Any

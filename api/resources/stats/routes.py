@@ -1,3 +1,8 @@
+"""/v1/stats: completed focus per local day and the streaks, computed from sessions on read.
+
+A session counts for the local day it started on, in the timezone it started in.
+"""
+
 from __future__ import annotations
 
 from typing import Annotated

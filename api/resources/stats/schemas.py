@@ -1,3 +1,7 @@
+"""Wire shapes of stats: one entry for every day of the range (days without focus too), the
+current streak and the longest ever.
+"""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,3 +1,9 @@
+"""/v1/sync: the delta feed (every change after a cursor, deletions as tombstones), and
+`POST /v1/sync/requests`, which wakes the user's other devices with a silent push.
+
+A cursor wraps a version; one this API could not have issued is refused (422).
+"""
+
 from __future__ import annotations
 
 import re

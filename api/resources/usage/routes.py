@@ -1,3 +1,8 @@
+"""/v1/usage: each device's screen time per day, one report per (date, installation), put
+idempotently and read by day or range. A day is accepted once it has begun where the user is,
+and for 400 days after.
+"""
+
 from __future__ import annotations
 
 from typing import Annotated

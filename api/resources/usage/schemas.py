@@ -1,3 +1,8 @@
+"""Wire shapes of usage reports: total minutes, pickups, minutes per category and top apps.
+
+The parts may not add up to more than `total_minutes` (the domain checks the sums).
+"""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,3 +1,8 @@
+"""`BlocklistRepository` on the legacy Firestore layout (`users/{uid}/blocklists`).
+
+A record keeps the document it has (a legacy auto-id or its UUID); a delete leaves `deletedAt`.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,8 @@
+"""`DeviceRepository` on the legacy Firestore layout: `users/{uid}/devices/{installation_id}`.
+
+`holding` finds push tokens across users with a collection-group query.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,3 +1,8 @@
+"""`FocusSessionRepository` on the legacy Firestore layout (`users/{uid}/sessions`).
+
+Stats are computed in Python (`domain.stats.focus_per_day`) from the completed sessions read.
+"""
+
 from __future__ import annotations
 
 import contextlib

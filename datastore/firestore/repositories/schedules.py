@@ -1,3 +1,7 @@
+"""`ScheduleRepository` on the legacy Firestore layout (`users/{uid}/schedules`), read whole
+and paged in memory in the order Postgres pages them (by id).
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,7 @@
+"""`UsageReportRepository` on the legacy Firestore layout: one document per day and device,
+`users/{uid}/usage/<date>_<installationId>`, listed by a range of document ids.
+"""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,3 +1,8 @@
+"""`UserRepository` on the legacy Firestore layout: the profile is the `users/{uid}` document.
+
+A profile without a valid timezone takes its devices' (most recently seen first), else UTC.
+"""
+
 from __future__ import annotations
 
 import contextlib

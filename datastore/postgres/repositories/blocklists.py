@@ -1,3 +1,8 @@
+"""`BlocklistRepository` on Postgres: the items are one JSONB list on the blocklist's row.
+
+Reads and soft deletes go through `OwnedCollection`; `to_blocklist` maps tombstones too (sync).
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

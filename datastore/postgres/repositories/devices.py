@@ -1,3 +1,9 @@
+"""`DeviceRepository` on Postgres, keyed by (user_id, installation_id).
+
+A removed device stays as a tombstone without its push token, so no push reaches it;
+`holding` finds the devices of any user that hold given tokens.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,3 +1,8 @@
+"""`FocusSessionRepository` on Postgres, with the stats queries: completed focus per local day,
+each instant counted once where sessions overlap (as `domain.stats.focus_per_day`).
+The hot reads (`get`, `running`) are compiled once and sent as driver SQL.
+"""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta

@@ -1,3 +1,9 @@
+"""`IdempotencyStore` on Postgres: the first response to each (user, `Idempotency-Key`).
+
+A transaction-scoped advisory lock makes a concurrent duplicate fail at once (409) rather
+than wait; a key older than its 24 hours is replaced by a new use of it.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,9 @@
+"""The event outbox on Postgres: events are inserted in the transaction of their change; the
+relay claims pending rows oldest first (SKIP LOCKED) and marks them published.
+
+Only the types this version declares are claimed; others wait for a relay that knows them.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

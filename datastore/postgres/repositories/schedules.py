@@ -1,3 +1,9 @@
+"""`ScheduleRepository` on Postgres, through `OwnedCollection`.
+
+`count_using_blocklist` is what keeps a blocklist in use from being deleted; `schedule_row`
+is the row the backfill writes too.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

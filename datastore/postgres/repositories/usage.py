@@ -1,3 +1,9 @@
+"""`UsageReportRepository` on Postgres: one row per (user, installation, date), upserted.
+
+`get(for_update=True)` locks the row a report's write was decided on; `usage_report_row` is
+the row the backfill writes too.
+"""
+
 from __future__ import annotations
 
 import datetime as dt

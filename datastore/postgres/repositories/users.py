@@ -1,3 +1,7 @@
+"""`UserRepository` on Postgres. `ensure` creates the profile row the first time a uid is seen
+(every other table's `user_id` points at it); `save` updates that row and never creates one.
+"""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,8 @@
+"""The `devices` table: one row per app installation of a user, with its push target.
+
+Indexed by push token too: a token belongs to one device of one user, wherever it was seen.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,7 @@
+"""The `idempotency_keys` table: the stored first response of each (user, `Idempotency-Key`)
+POST, replayed to retries; indexed by `created_at` for the hourly purge.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,7 @@
+"""The `users` table, keyed by the Firebase uid: the profile, and `change_seq`, the user's
+change counter from which every write of the user's data takes its version.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime, time
