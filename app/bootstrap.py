@@ -48,12 +48,12 @@ from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
-from events.maintenance import PURGE_TASK, Maintenance
 from events.redelivery import REDELIVER_TASK, Redeliveries
 from events.relay import OutboxRelay
 from events.runner import relay_until
-from events.tasks.registry import TaskHandlers, UnknownTaskKind
-from events.tasks.worker import TaskWorker
+from jobs.housekeeping import PURGE_TASK, Maintenance
+from jobs.registry import TaskHandlers, UnknownTaskKind
+from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
 
 log = logging.getLogger("app.bootstrap")
@@ -144,7 +144,7 @@ def task_scheduler(settings: Settings, queue: PostgresTaskQueue) -> TaskSchedule
         case TasksTransport.POSTGRES:
             return queue
         case TasksTransport.CLOUD_TASKS:
-            from events.tasks.cloud_tasks import CloudTasksScheduler, cloud_tasks_client
+            from jobs.cloud_tasks import CloudTasksScheduler, cloud_tasks_client
 
             assert settings.firebase_project_id
             assert settings.cloud_tasks_target_url

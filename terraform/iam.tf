@@ -97,7 +97,7 @@ resource "google_project_iam_member" "migrate_sql_client" {
 # --- focus-invoker ---------------------------------------------------------------------
 
 # Cloud Tasks signs a task's OIDC token as the account the creator names: focus-api must be
-# allowed to act as focus-invoker to create such tasks (events/tasks/cloud_tasks.py).
+# allowed to act as focus-invoker to create such tasks (jobs/cloud_tasks.py).
 resource "google_service_account_iam_member" "api_acts_as_invoker" {
   service_account_id = google_service_account.invoker.name
   role               = "roles/iam.serviceAccountUser"

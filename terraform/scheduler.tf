@@ -1,4 +1,4 @@
-# The hourly purge (events/maintenance.py): published outbox rows, processed events, expired
+# The hourly purge (jobs/housekeeping.py): published outbox rows, processed events, expired
 # idempotency keys. The task also schedules its next run through Cloud Tasks; this job is the
 # net that starts the chain and restarts it if it ever breaks. Two runs in one hour are
 # harmless: the purge is idempotent.

@@ -11,8 +11,8 @@ import anyio
 import pytest
 
 from domain.tasks import Task, UnknownTaskKind
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
+from jobs.registry import TaskHandlers
+from jobs.worker import TaskWorker
 from tests.support.clock import TestClock
 from tests.unit.fakes.task_queue import FakeTaskQueue
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.bootstrap import NOTIFICATIONS
-from events.maintenance import PURGE_TASK
+from jobs.housekeeping import PURGE_TASK
 from tests.support.terraform import (
     API,
     PUBSUB_AGENT,

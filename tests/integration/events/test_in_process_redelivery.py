@@ -24,8 +24,8 @@ from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.redelivery import REDELIVER_TASK, Redeliveries
 from events.relay import OutboxRelay
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
+from jobs.registry import TaskHandlers
+from jobs.worker import TaskWorker
 from tests.support.clock import TestClock
 
 pytestmark = pytest.mark.anyio

@@ -21,8 +21,8 @@ from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
 from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
+from jobs.registry import TaskHandlers
+from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
 from tests.support.clock import TestClock
 from tests.support.fake_apns import FakeApns

@@ -12,7 +12,7 @@ import pytest
 
 from domain.common import utc_now
 from domain.tasks import Task
-from events.tasks.cloud_tasks import CloudTasksScheduler
+from jobs.cloud_tasks import CloudTasksScheduler
 
 if TYPE_CHECKING:  # imported by pytest as a plugin, not here: else it is not assert-rewritten
     from tests.support.cloud_tasks_emulator import CloudTasksEmulator, TaskTarget

@@ -19,7 +19,7 @@ from typing import Any
 
 from domain.common import Clock, utc_now
 from domain.tasks import ClaimedTask, TaskBatch, TaskQueue
-from events.tasks.registry import TaskHandlers
+from jobs.registry import TaskHandlers
 
 log = logging.getLogger("events.tasks")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.housekeeping import PostgresHousekeeping
 from datastore.postgres.task_queue import PostgresTaskQueue
-from events.maintenance import PURGE_TASK, Maintenance
+from jobs.housekeeping import PURGE_TASK, Maintenance
 from tests.support.clock import TestClock
 
 pytestmark = pytest.mark.anyio

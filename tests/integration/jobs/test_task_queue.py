@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.task_queue import PostgresTaskQueue
 from domain.common import utc_now
 from domain.tasks import Task
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
+from jobs.registry import TaskHandlers
+from jobs.worker import TaskWorker
 from tests.support.clock import TestClock
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -220,8 +220,8 @@ KILLED_WORKER = """
 import asyncio, sys
 from datastore.postgres.engine import create_engine
 from datastore.postgres.task_queue import PostgresTaskQueue
-from events.tasks.registry import TaskHandlers
-from events.tasks.worker import TaskWorker
+from jobs.registry import TaskHandlers
+from jobs.worker import TaskWorker
 
 async def hang(payload):
     print("started", flush=True)
