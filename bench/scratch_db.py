@@ -14,7 +14,7 @@ def scratch_database(given: str | None) -> Iterator[str]:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from datastore.postgres.migrate import upgrade
+    from datastore.postgres.schema import upgrade
 
     with tempfile.TemporaryDirectory(prefix="focus-bench-pg-") as folder, ExitStack() as stack:
         if given is None:

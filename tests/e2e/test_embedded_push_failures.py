@@ -22,7 +22,7 @@ import httpx2
 import psycopg
 import pytest
 
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support import fcm_errors
 from tests.support.apns_rules import ApnsCredentials, Reply

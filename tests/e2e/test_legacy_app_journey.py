@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from google.cloud import firestore
 
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from functions import main
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support.firestore_emulator import FirestoreEmulator

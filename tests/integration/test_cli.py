@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from datastore.postgres.migrate import head, upgrade
+from datastore.postgres.schema import head, upgrade
 from domain.common import utc_now
 from domain.events import DomainEvent, EventType
 from events.codec import encode

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from app.bootstrap import build, build_app
 from app.settings import Settings
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import utc_now
 from domain.events import DomainEvent, EventType

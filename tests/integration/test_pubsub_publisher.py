@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from domain.common import utc_now
 from domain.events import DomainEvent, EventType
 from events.pubsub import PublishFailed, PubSubPublisher

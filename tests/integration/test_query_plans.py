@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import PageRequest
 from domain.focus_sessions import use_cases as sessions

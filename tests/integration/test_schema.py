@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from datastore.postgres.engine import sqlalchemy_url
-from datastore.postgres.migrate import current, downgrade, head, upgrade
+from datastore.postgres.schema import current, downgrade, head, upgrade
 from datastore.postgres.tables import metadata
 
 

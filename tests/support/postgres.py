@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 
 
 @contextmanager

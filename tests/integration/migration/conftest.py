@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from app.settings import Settings
-from datastore.postgres.migrate import upgrade
+from datastore.postgres.schema import upgrade
 from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import FirestoreEmulator

@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migrate import upgrade
 from datastore.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
+from datastore.postgres.schema import upgrade
 from domain.common import utc_now
 from domain.migration import (
     Entity,

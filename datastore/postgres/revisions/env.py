@@ -1,4 +1,4 @@
-"""Alembic environment: online migrations only, on the URL given by `migrate.alembic_config`."""
+"""Alembic environment: online migrations only, on the URL given by `schema.alembic_config`."""
 
 from __future__ import annotations
 

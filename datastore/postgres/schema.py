@@ -1,4 +1,6 @@
-"""Run Alembic programmatically: the CLI (`focus db ...`), the server and the tests share it."""
+"""The Postgres schema's revisions (Alembic, `revisions/`), run programmatically: the CLI
+(`focus db ...`), the server and the tests share it. Not to be confused with the Firestore
+migration (`migration/`), which moves data, not schema."""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from sqlalchemy import create_engine
 
 from datastore.postgres.engine import sqlalchemy_url
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+REVISIONS = Path(__file__).parent / "revisions"
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config(stdout=io.StringIO())
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(REVISIONS))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
     return config
 
@@ -41,4 +43,4 @@ def current(database_url: str) -> str | None:
 
 
 def head() -> str | None:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return ScriptDirectory(str(REVISIONS)).get_current_head()

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli_migration_jobs import fail, run_on_both_stores
+from app.cli.common import fail
+from app.cli.stores import run_on_both_stores
 from domain.migration import Entity, VerificationMode
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.common import fail
 from app.settings import Environment, Settings
 
 EMULATOR_PROJECT_ID = "demo-focus"
@@ -15,11 +16,6 @@ legacy = typer.Typer(
     help="The legacy Firestore data the Firebase app writes (refused in production).",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code=2)
 
 
 @legacy.command("seed")
@@ -47,16 +43,16 @@ def seed_command(
 
     settings = Settings()
     if settings.env is Environment.PRODUCTION:
-        raise _fail("seeding legacy data is refused when FOCUS_ENV=production")
+        raise fail("seeding legacy data is refused when FOCUS_ENV=production")
     emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
     if not emulator and not not_the_emulator:
-        raise _fail(
+        raise fail(
             "FIRESTORE_EMULATOR_HOST is not set: start the emulator (`gcloud emulators "
             "firestore start`) and export it, or pass --i-know-this-is-not-the-emulator"
         )
     project = settings.firebase_project_id or (EMULATOR_PROJECT_ID if emulator else None)
     if project is None:
-        raise _fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
+        raise fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
     target = f"emulator {emulator}" if emulator else "Firestore"
     typer.echo(f"seeding {target}, project {project}: {users} users, seed {seed}, drift {drift}")
     report = write_dataset(firestore.Client(project=project), users, seed=seed, drift=drift)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from app import logs
+from app.cli.common import fail
 from app.settings import ConfigurationError, Settings
 from domain.common import utc_now
 from domain.migration import (
@@ -34,11 +35,6 @@ migrate = typer.Typer(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code=2)
-
-
 def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
     """Runs `job` on the phase store of the configured database (no full container needed)."""
     from datastore.postgres.migration_phases import PostgresPhaseStore
@@ -56,7 +52,7 @@ def _with_engine(job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     try:
         engine = create_engine(database_url(settings), pool_size=1, max_overflow=1)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
     async def run() -> T:
         try:
@@ -85,7 +81,7 @@ def migrate_phase(
 
     who = by or os.environ.get("USER")
     if not who:
-        raise _fail("who is changing the phase? pass --by NAME (or set USER)")
+        raise fail("who is changing the phase? pass --by NAME (or set USER)")
     try:
         change = _with_store(
             lambda store: change_phase(
@@ -93,7 +89,7 @@ def migrate_phase(
             )
         )
     except (PhaseTransitionRefused, PhaseChangedMeanwhile) as exc:
-        raise _fail(f"{entity}: {exc.detail}") from exc
+        raise fail(f"{entity}: {exc.detail}") from exc
     forced = " (forced: a phase was skipped)" if change.forced else ""
     typer.echo(f"{entity}: {change.from_phase} → {change.to_phase}{forced}")
 
@@ -151,10 +147,10 @@ def _age(age: timedelta) -> str:
     return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m"
 
 
-from app.cli_backfill import backfill_command  # noqa: E402
+from app.cli.backfill import backfill_command  # noqa: E402
 
 migrate.command("backfill")(backfill_command)
 
-from app.cli_verify import verify_command  # noqa: E402
+from app.cli.verify import verify_command  # noqa: E402
 
 migrate.command("verify")(verify_command)

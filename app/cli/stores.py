@@ -1,4 +1,4 @@
-"""What `focus migrate backfill` and `verify` share: a usage error, and a job run on both stores.
+"""What `focus migrate backfill` and `verify` share: a job run on both stores.
 
 Both read the settings, log as configured, find the Firebase project (the emulator's demo one
 when `FIRESTORE_EMULATOR_HOST` is set), open a small Postgres pool and a Firestore client, and
@@ -12,10 +12,9 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import typer
-
 from app import logs
-from app.cli_legacy import EMULATOR_PROJECT_ID
+from app.cli.common import fail
+from app.cli.legacy import EMULATOR_PROJECT_ID
 from app.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
-
-
-def fail(message: str) -> typer.Exit:
-    """A usage error: said on stderr, exit code 2."""
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code=2)
 
 
 def run_on_both_stores(

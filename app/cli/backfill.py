@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli_migration_jobs import fail, run_on_both_stores
+from app.cli.common import fail
+from app.cli.stores import run_on_both_stores
 from domain.migration import Entity
 
 if TYPE_CHECKING:
