@@ -27,6 +27,12 @@ pytest_plugins = [
 ]
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """`@pytest.mark.anyio` tests run on asyncio, as the app does (defined once, here)."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def clock() -> TestClock:
     return TestClock()

@@ -11,11 +11,6 @@ from datastore.postgres.engine import create_engine
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, pool_size=4)  # this test's own loop, its own pool
     yield engine

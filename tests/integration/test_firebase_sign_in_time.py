@@ -17,11 +17,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def verifier(auth_emulator: AuthEmulator) -> Iterator[FirebaseTokenVerifier]:
     name = f"test-sign-in-time-{secrets.token_hex(4)}"
     yield FirebaseTokenVerifier(PROJECT_ID, app_name=name)

@@ -25,11 +25,6 @@ HOUR = 3600
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def app_names() -> Iterator[list[str]]:
     """Each test gets fresh firebase-admin apps (they cache clients and certificates)."""
     names: list[str] = []

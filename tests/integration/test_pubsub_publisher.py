@@ -24,11 +24,6 @@ from tests.unit.fakes.unit_of_work import FakeUnitOfWork
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def make_events(user_id: str, count: int, start: int = 1) -> list[DomainEvent]:
     at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     return [

@@ -49,11 +49,6 @@ INVALID_ITEMS = [
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def clock() -> datetime:
     return NOW
 

@@ -14,11 +14,6 @@ from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 SECRET = b"s" * 32
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def refusal(issuer: DevTokenIssuer, token: str) -> str:
     with pytest.raises(Unauthenticated) as refused:
         await issuer.verify(token)

@@ -34,11 +34,6 @@ NOON = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def uow() -> FakeUnitOfWork:
     return FakeUnitOfWork()
 

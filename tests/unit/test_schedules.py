@@ -31,11 +31,6 @@ NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 

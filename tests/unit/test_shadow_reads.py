@@ -18,11 +18,6 @@ pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 23, 9, 30, 12, 345678, tzinfo=UTC)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def user(**changes: object) -> User:
     alice = User(
         uid="u1",

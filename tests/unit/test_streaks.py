@@ -178,11 +178,6 @@ class Diary:
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_no_sessions_make_empty_days_and_no_streak() -> None:
     diary = Diary("Europe/Berlin")
     await diary.move_to("Europe/Berlin")

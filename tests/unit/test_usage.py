@@ -23,11 +23,6 @@ PHONE = "phone-0001"
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def at(instant: datetime) -> Clock:
     return lambda: instant
 

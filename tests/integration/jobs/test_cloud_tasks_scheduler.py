@@ -22,11 +22,6 @@ AUDIENCE = "https://api.focus.example"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def scheduler(
     cloud_tasks_emulator: CloudTasksEmulator, task_target: TaskTarget
 ) -> CloudTasksScheduler:

@@ -33,11 +33,6 @@ TOKEN = "fcm-token-0123456789abcdef"
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def _held_clock(clock: TestClock) -> None:
     clock.set(NOW)
