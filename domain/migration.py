@@ -34,6 +34,15 @@ class Store(StrEnum):
     POSTGRES = "postgres"
 
 
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """A record's row as the legacy sync weighs it: its version, and whether it is a tombstone
+    (a legacy edit must not bring back what an API delete removed)."""
+
+    version: int
+    deleted: bool
+
+
 class Phase(StrEnum):
     """In order: a phase's position is its place in the migration."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Self
 from uuid import UUID
@@ -25,20 +25,12 @@ from datastore.postgres.pending_mirrors import PostgresPendingMirrors
 from datastore.postgres.tables import table_of
 from datastore.postgres.tables.mirrors import LegacySyncPositionRow
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
-from domain.migration import Entity, PendingMirror
+from domain.migration import Entity, PendingMirror, RecordState
 
 _POSITIONS: Table = LegacySyncPositionRow.__table__  # type: ignore[attr-defined]
 _BLOCKLISTS: Table = table_of(Entity.BLOCKLISTS)
 _ERASED = text("SELECT 1 FROM erased_users WHERE uid = :uid")
 _TABLES: Mapping[Entity, Table] = {entity: table_of(entity) for entity in Entity}
-
-
-@dataclass(frozen=True, slots=True)
-class RecordState:
-    """A record's row as the sync weighs it: its version, and whether it is a tombstone."""
-
-    version: int
-    deleted: bool
 
 
 class PostgresLegacySyncLedger:

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from datastore.postgres.legacy_sync import RecordState
-from domain.migration import Entity, PendingMirror
+from domain.migration import Entity, PendingMirror, RecordState
 from domain.unit_of_work import UnitOfWork
 
 
@@ -55,4 +54,4 @@ class LegacySyncUnitOfWork(UnitOfWork, Protocol):
 
 LegacySyncUnitOfWorkFactory = Callable[[], LegacySyncUnitOfWork]
 
-__all__ = ["LegacySyncLedger", "LegacySyncUnitOfWork", "LegacySyncUnitOfWorkFactory", "RecordState"]
+__all__ = ["LegacySyncLedger", "LegacySyncUnitOfWork", "LegacySyncUnitOfWorkFactory"]

@@ -39,9 +39,8 @@ from google.cloud.firestore_v1.base_document import BaseDocumentReference
 from datastore.firestore.layout import BACKEND_WRITER, DELETED_AT_FIELD, USERS
 from datastore.firestore.mapping.common import MappingContext, Unmappable, utc, version_of
 from datastore.firestore.mirrors import mirror_of_delete, mirror_of_save
-from datastore.postgres.legacy_sync import RecordState
 from domain.events import DomainEvent
-from domain.migration import Entity, PendingMirror
+from domain.migration import Entity, PendingMirror, RecordState
 from functions.legacy_change import LegacyChange, Reference, Timestamp
 from migration.legacy_sync.ports import LegacySyncUnitOfWork
 from migration.legacy_sync.records import RecordKind
