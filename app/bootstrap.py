@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI
@@ -21,7 +21,6 @@ from api.config import ApiConfig, Deprecation
 from api.protections import Protections
 from api.rate_limits import RateLimiter, RateLimitPolicy
 from api.services import ApiServices
-from app.migration_wiring import FIRESTORE_UNAVAILABLE, Migration, build_migration
 from app.settings import (
     AuthMode,
     Environment,
@@ -55,6 +54,9 @@ from jobs.housekeeping import PURGE_TASK, Maintenance
 from jobs.registry import TaskHandlers, UnknownTaskKind
 from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
+
+if TYPE_CHECKING:
+    from app.migration_wiring import Migration
 
 log = logging.getLogger("app.bootstrap")
 
@@ -263,11 +265,14 @@ def build(
 ) -> Container:
     check(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
-    migration = (
-        build_migration(settings, engine, database_url, clock)
-        if settings.legacy_firestore
-        else None
-    )
+    migration: Migration | None = None
+    unavailable = STORE_UNAVAILABLE
+    if settings.legacy_firestore:
+        # Imported only here: the Firestore migration is one removable part of the product.
+        from app.migration_wiring import FIRESTORE_UNAVAILABLE, build_migration
+
+        migration = build_migration(settings, engine, database_url, clock)
+        unavailable += FIRESTORE_UNAVAILABLE
 
     def postgres_unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:
         return PostgresUnitOfWork(engine, origin_installation_id=origin_installation_id)
@@ -275,7 +280,6 @@ def build(
     unit_of_work: UnitOfWorkFactory = (
         postgres_unit_of_work if migration is None else migration.unit_of_work
     )
-    unavailable = STORE_UNAVAILABLE + (FIRESTORE_UNAVAILABLE if migration else ())
 
     async def check_ready() -> None:
         async with engine.connect() as conn:
