@@ -14,18 +14,18 @@ from google.cloud.firestore import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.settings import Settings
-from datastore.firestore.mirrors import FirestoreMirrorWriter
-from datastore.firestore.store import FirestoreStore
 from datastore.postgres.consumer_log import PostgresFailedMessages
-from datastore.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
-from datastore.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
-from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from domain.common import Clock
 from migration.dual_write import DualWriteUnitOfWorkFactory
+from migration.firestore.mirrors import FirestoreMirrorWriter
+from migration.firestore.store import FirestoreStore
 from migration.legacy_sync import LegacySync
 from migration.legacy_sync.rules import Owed
 from migration.mirroring import FirestoreBehind, Mirroring
 from migration.phases import PhaseReader
+from migration.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
+from migration.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
+from migration.postgres.pending_mirrors import PostgresMirrorQueue
 from migration.shadow import ShadowReads
 
 FIRESTORE_UNAVAILABLE: tuple[type[Exception], ...] = (

@@ -37,8 +37,8 @@ START = dt.datetime(2025, 1, 1, 8, 0, tzinfo=dt.UTC)
 
 def sessions(count: int, users: int) -> list[Any]:
     """Mapped records, user by user, as the backfill's pages bring them (path order)."""
-    from datastore.postgres.backfill import BackfillRecord
     from domain.focus_sessions.model import FocusMode, FocusSession, Outcome, local_date_of
+    from migration.postgres.backfill import BackfillRecord
 
     records = []
     for n in range(count):
@@ -66,9 +66,9 @@ def sessions(count: int, users: int) -> list[Any]:
 async def bench(url: str, count: int, users: int, rounds: int, batch: int) -> Results:
     import psycopg
 
-    from datastore.postgres.backfill import Batch, PostgresBackfillStore
     from datastore.postgres.engine import create_engine
     from domain.migration import Entity
+    from migration.postgres.backfill import Batch, PostgresBackfillStore
 
     engine = create_engine(url, pool_size=2)
     store = PostgresBackfillStore(engine)

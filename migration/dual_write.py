@@ -20,8 +20,6 @@ from typing import Self, TypeVar
 from google.cloud.firestore import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore.store import FirestoreStore
-from datastore.postgres.pending_mirrors import PostgresPendingMirrors
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.ports import BlocklistRepository
 from domain.common import Clock, utc_now
@@ -31,7 +29,9 @@ from domain.migration import Entity, PendingMirror, Phase, Store
 from domain.schedules.ports import ScheduleRepository
 from domain.usage.ports import UsageReportRepository
 from domain.users.ports import UserRepository
+from migration.firestore.store import FirestoreStore
 from migration.mirroring import Mirroring
+from migration.postgres.pending_mirrors import PostgresPendingMirrors
 from migration.routed import (
     RoutedBlocklists,
     RoutedDevices,

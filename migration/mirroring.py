@@ -23,10 +23,10 @@ from datetime import timedelta
 
 from prometheus_client import Counter, Gauge
 
-from datastore.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
-from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from domain.common import Clock, utc_now
 from domain.migration import PendingMirror
+from migration.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
+from migration.postgres.pending_mirrors import PostgresMirrorQueue
 
 log = logging.getLogger("migration.mirroring")
 

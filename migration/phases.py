@@ -2,7 +2,7 @@
 
 Requests read `snapshot()` (memory only, no database round trip); `run_until` re-reads the
 store every `refresh_seconds`, or at once when `nudge()` is called (by the LISTEN of
-`datastore.postgres.migration_phases.listen_for_phase_changes`). While the store answers, a
+`migration.postgres.migration_phases.listen_for_phase_changes`). While the store answers, a
 committed change is seen within `refresh_seconds` plus one query (sooner when nudged).
 
 A request takes one snapshot and uses it throughout, so that its reads and writes agree with

@@ -14,8 +14,6 @@ from uuid import UUID
 
 from google.cloud.firestore import AsyncClient
 
-from datastore.firestore.layout import usage_doc_id
-from datastore.firestore.mirrors import mirror_of_creation, mirror_of_delete, mirror_of_save
 from domain.blocklists.model import Blocklist
 from domain.blocklists.ports import BlocklistRepository
 from domain.common import Clock
@@ -31,6 +29,8 @@ from domain.usage.model import UsageReport
 from domain.usage.ports import UsageReportRepository
 from domain.users.model import User, new_user
 from domain.users.ports import UserRepository
+from migration.firestore.layout import usage_doc_id
+from migration.firestore.mirrors import mirror_of_creation, mirror_of_delete, mirror_of_save
 from migration.routing import Route
 
 

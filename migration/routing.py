@@ -18,9 +18,9 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from datastore.postgres.pending_mirrors import PostgresPendingMirrors
 from domain.migration import Entity, PendingMirror, Phase, Store
 from migration.mirroring import GRACE, Mirroring
+from migration.postgres.pending_mirrors import PostgresPendingMirrors
 from migration.shadow import ShadowReads
 
 R = TypeVar("R")  # a repository port

@@ -50,9 +50,9 @@ def backfill_command(
 
 
 def _run(options: BackfillOptions) -> Sequence[EntitySummary]:
-    from datastore.postgres.backfill import PostgresBackfillStore
     from migration.backfill import Backfill
     from migration.backfill.progress import RichProgress
+    from migration.postgres.backfill import PostgresBackfillStore
 
     async def job(engine: AsyncEngine, client: AsyncClient) -> Sequence[EntitySummary]:
         progress = RichProgress()

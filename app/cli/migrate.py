@@ -37,7 +37,7 @@ migrate = typer.Typer(
 
 def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
     """Runs `job` on the phase store of the configured database (no full container needed)."""
-    from datastore.postgres.migration_phases import PostgresPhaseStore
+    from migration.postgres.migration_phases import PostgresPhaseStore
 
     return _with_engine(lambda engine: job(PostgresPhaseStore(engine)))
 
@@ -97,8 +97,8 @@ def migrate_phase(
 @migrate.command("status")
 def migrate_status() -> None:
     """Every entity's phase, since when, its last verification, and the mirrors owed."""
-    from datastore.postgres.migration_phases import PostgresPhaseStore
-    from datastore.postgres.pending_mirrors import PostgresMirrorQueue
+    from migration.postgres.migration_phases import PostgresPhaseStore
+    from migration.postgres.pending_mirrors import PostgresMirrorQueue
 
     async def job(engine: AsyncEngine) -> tuple[list[tuple[str, ...]], str]:
         store = PostgresPhaseStore(engine)

@@ -71,7 +71,7 @@ def verify_command(
 
 
 def _run(entities: list[Entity], options: Options) -> list[Outcome]:
-    from datastore.postgres.migration_phases import PostgresPhaseStore
+    from migration.postgres.migration_phases import PostgresPhaseStore
     from migration.verify import Verifier
 
     async def job(engine: AsyncEngine, client: AsyncClient) -> list[Outcome]:

@@ -2,7 +2,7 @@
 
 ADR 0012 decision 5; docs/migration/legacy-firestore.md gives every mapping and quarantine rule.
 `runner` drives the entities, `reader` pages Firestore, `mapper` maps a page (with `documents`,
-which verify shares), `rate` paces the reads, `progress` shows them; `datastore/postgres/backfill/`
+which verify shares), `rate` paces the reads, `progress` shows them; `migration/postgres/backfill/`
 writes each batch.
 """
 

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from google.cloud.firestore_v1.base_client import BaseClient
 
-from datastore.firestore import layout
-from datastore.firestore.mapping import (
+from domain.migration import Entity
+from migration.firestore import layout
+from migration.firestore.mapping import (
     blocklists,
     devices,
     focus_sessions,
@@ -19,8 +20,7 @@ from datastore.firestore.mapping import (
     usage,
     users,
 )
-from datastore.firestore.repositories.common import FromDocument
-from domain.migration import Entity
+from migration.firestore.repositories.common import FromDocument
 
 T = TypeVar("T")
 

@@ -21,21 +21,21 @@ from uuid import UUID
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
-from datastore.firestore import layout
-from datastore.firestore.mapping import focus_sessions, users
-from datastore.firestore.mapping.common import (
+from domain.focus_sessions.model import FocusSession
+from domain.migration import Entity
+from migration.backfill.documents import FROM_DOCUMENT, NEEDS_USER
+from migration.backfill.reader import Snapshot, owner
+from migration.firestore import layout
+from migration.firestore.mapping import focus_sessions, users
+from migration.firestore.mapping.common import (
     BadValue,
     MappingContext,
     Unmappable,
     parse_instant,
     utc,
 )
-from datastore.firestore.repositories.common import Documents, lacks_timezone, mapped
-from datastore.postgres.backfill import BackfillRecord, Batch, QuarantinedDocument
-from domain.focus_sessions.model import FocusSession
-from domain.migration import Entity
-from migration.backfill.documents import FROM_DOCUMENT, NEEDS_USER
-from migration.backfill.reader import Snapshot, owner
+from migration.firestore.repositories.common import Documents, lacks_timezone, mapped
+from migration.postgres.backfill import BackfillRecord, Batch, QuarantinedDocument
 
 BlocklistIds = Callable[[Iterable[str]], Awaitable[dict[str, frozenset[UUID]]]]
 

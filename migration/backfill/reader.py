@@ -17,9 +17,9 @@ from google.cloud.firestore_v1.async_document import AsyncDocumentReference
 from google.cloud.firestore_v1.async_query import AsyncQuery
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from datastore.firestore import layout
 from domain.migration import Entity
 from migration.backfill.documents import COLLECTIONS
+from migration.firestore import layout
 
 log = logging.getLogger("migration.backfill")
 

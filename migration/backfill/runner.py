@@ -17,13 +17,13 @@ from typing import Protocol
 
 from google.cloud.firestore import AsyncClient
 
-from datastore.postgres.backfill import Batch, Checkpoint, PostgresBackfillStore
 from domain.common import Clock, utc_now
 from domain.migration import Entity
 from migration.backfill import reader
 from migration.backfill.documents import NEEDS_USER, ORDER
 from migration.backfill.mapper import PageMapper
 from migration.backfill.rate import RampingLimiter
+from migration.postgres.backfill import Batch, Checkpoint, PostgresBackfillStore
 
 DEFAULT_BATCH = 2000
 """Documents per page and per transaction. The pace is set by `RampingLimiter` in operations a

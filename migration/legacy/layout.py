@@ -1,7 +1,7 @@
 """The legacy Firestore layout as the seeder and the migration see it.
 
 The names, the id rules and the quarantine reasons live with the Firestore adapter
-(`datastore/firestore/layout.py`) and are re-exported here; the drift vocabulary is the
+(`migration/firestore/layout.py`) and are re-exported here; the drift vocabulary is the
 seeder's own.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from datastore.firestore.layout import (
+from migration.firestore.layout import (
     BACKEND_WRITER,
     BLOCKLISTS,
     DEVICES,

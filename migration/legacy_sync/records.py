@@ -11,7 +11,16 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
-from datastore.firestore.layout import (
+from domain.blocklists.model import Blocklist, ItemKind
+from domain.devices.model import Device
+from domain.events import DomainEvent, EventType
+from domain.focus_sessions.model import FocusSession
+from domain.migration import Entity
+from domain.schedules.model import Schedule
+from domain.sync.model import usage_report_id
+from domain.usage.model import UsageReport
+from domain.users.model import User
+from migration.firestore.layout import (
     BLOCKLISTS,
     DEVICES,
     SCHEDULES,
@@ -22,18 +31,9 @@ from datastore.firestore.layout import (
     parse_usage_doc_id,
     record_id,
 )
-from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
-from datastore.firestore.mapping.common import MappingContext, Unmappable
-from datastore.firestore.repositories.common import FromDocument
-from domain.blocklists.model import Blocklist, ItemKind
-from domain.devices.model import Device
-from domain.events import DomainEvent, EventType
-from domain.focus_sessions.model import FocusSession
-from domain.migration import Entity
-from domain.schedules.model import Schedule
-from domain.sync.model import usage_report_id
-from domain.usage.model import UsageReport
-from domain.users.model import User
+from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping.common import MappingContext, Unmappable
+from migration.firestore.repositories.common import FromDocument
 from migration.legacy_sync.ports import LegacySyncUnitOfWork
 
 R = TypeVar("R")
@@ -60,7 +60,7 @@ class RecordKind(Generic[R]):
 
     def __init__(self, from_document: FromDocument[R]) -> None:
         self.from_document = from_document
-        """The backfill's mapping of the collection (`datastore/firestore/mapping/`)."""
+        """The backfill's mapping of the collection (`migration/firestore/mapping/`)."""
 
     def key(self, uid: str, doc_id: str) -> dict[str, object]:
         """The record's primary key columns (raises `Unmappable` for an invalid id)."""

@@ -36,12 +36,12 @@ from typing import Any
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
-from datastore.firestore.layout import BACKEND_WRITER, DELETED_AT_FIELD, USERS
-from datastore.firestore.mapping.common import MappingContext, Unmappable, utc, version_of
-from datastore.firestore.mirrors import mirror_of_delete, mirror_of_save
 from domain.events import DomainEvent
 from domain.migration import Entity, PendingMirror, RecordState
 from functions.legacy_change import LegacyChange, Reference, Timestamp
+from migration.firestore.layout import BACKEND_WRITER, DELETED_AT_FIELD, USERS
+from migration.firestore.mapping.common import MappingContext, Unmappable, utc, version_of
+from migration.firestore.mirrors import mirror_of_delete, mirror_of_save
 from migration.legacy_sync.ports import LegacySyncUnitOfWork
 from migration.legacy_sync.records import RecordKind
 from migration.mirroring import GRACE

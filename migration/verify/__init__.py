@@ -14,11 +14,11 @@ from collections import Counter
 from google.cloud.firestore import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore.repositories.common import Documents
-from datastore.postgres import verify_reads
 from domain.common import Clock, utc_now
 from domain.migration import Entity, PhaseStore, VerificationMode
 from migration.backfill.documents import ORDER
+from migration.firestore.repositories.common import Documents
+from migration.postgres import verify_reads
 from migration.verify.compare import Divergence, Tally
 from migration.verify.firestore_side import FirestoreSide
 from migration.verify.repair import Repairer

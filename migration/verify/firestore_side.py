@@ -17,18 +17,18 @@ from uuid import UUID
 from google.cloud.firestore import AsyncClient, AsyncQuery
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from datastore.firestore import layout
-from datastore.firestore.mapping.common import MappingContext, Unmappable, version_of
-from datastore.firestore.mapping.focus_sessions import settle_running
-from datastore.firestore.repositories.common import (
+from domain.migration import Entity
+from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, NEEDS_USER
+from migration.firestore import layout
+from migration.firestore.mapping.common import MappingContext, Unmappable, version_of
+from migration.firestore.mapping.focus_sessions import settle_running
+from migration.firestore.repositories.common import (
     Documents,
     Snapshot,
     is_deleted,
     lacks_timezone,
     mapped,
 )
-from domain.migration import Entity
-from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, NEEDS_USER
 from migration.verify.records import Found, Quarantined, document_key
 
 PAGE = 300

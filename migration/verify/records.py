@@ -15,11 +15,11 @@ from typing import Any
 
 from google.cloud.firestore_v1.base_client import BaseClient
 
-from datastore.firestore import layout
-from datastore.firestore.mapping.common import MappingContext, Unmappable
-from datastore.postgres.verify_reads import record_key
 from domain.migration import Entity
 from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, to_document
+from migration.firestore import layout
+from migration.firestore.mapping.common import MappingContext, Unmappable
+from migration.postgres.verify_reads import record_key
 from migration.shadow import normalise
 
 IGNORED_FIELDS = frozenset({"version"})

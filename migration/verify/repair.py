@@ -23,14 +23,14 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore.mirrors import FirestoreMirrorWriter, mirror_of_delete, mirror_of_save
-from datastore.firestore.repositories.common import Documents
-from datastore.postgres import verify_reads
-from datastore.postgres.pending_mirrors import PostgresMirrorQueue, PostgresPendingMirrors
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock
 from domain.migration import Entity, PendingMirror, Store
+from migration.firestore.mirrors import FirestoreMirrorWriter, mirror_of_delete, mirror_of_save
+from migration.firestore.repositories.common import Documents
 from migration.mirroring import GRACE, Mirroring
+from migration.postgres import verify_reads
+from migration.postgres.pending_mirrors import PostgresMirrorQueue, PostgresPendingMirrors
 from migration.verify.compare import Divergent
 
 FIRESTORE_FAILED = "firestore_failed"

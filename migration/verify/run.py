@@ -19,10 +19,10 @@ from random import Random
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore.repositories.common import Snapshot
-from datastore.postgres import verify_reads
-from datastore.postgres.verify_reads import StoredRow
 from domain.migration import Entity, Store, Verification, VerificationMode
+from migration.firestore.repositories.common import Snapshot
+from migration.postgres import verify_reads
+from migration.postgres.verify_reads import StoredRow
 from migration.verify.compare import Comparer, Divergence, Divergent, Tally
 from migration.verify.firestore_side import FirestoreSide
 from migration.verify.records import Found, through_layout

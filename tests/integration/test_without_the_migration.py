@@ -14,7 +14,6 @@ from pathlib import Path
 
 ABSENT = (
     "migration",
-    "datastore.firestore",
     "functions",
     "app.migration_wiring",
     "app.cli.legacy",

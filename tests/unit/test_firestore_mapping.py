@@ -10,14 +10,14 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from datastore.firestore.layout import BLOCKLISTS, SESSIONS, QuarantineReason, record_id
-from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
-from datastore.firestore.mapping.common import MappingContext, Unmappable
 from domain.blocklists.model import BlockItem, ItemKind
 from domain.devices.model import ApnsEnvironment, Platform
 from domain.focus_sessions.model import Outcome
 from domain.schedules.model import Weekday
 from domain.usage.model import UsageCategory
+from migration.firestore.layout import BLOCKLISTS, SESSIONS, QuarantineReason, record_id
+from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping.common import MappingContext, Unmappable
 
 UID = "u" * 28
 AS_OF = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -9,10 +9,10 @@ from uuid import UUID
 
 import pytest
 
-from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
-from datastore.firestore.mapping.common import MappingContext
 from domain.blocklists.model import BlockItem, ItemKind
 from domain.devices.model import Platform
+from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping.common import MappingContext
 from tests.support import entities
 from tests.unit.test_firestore_mapping import AS_OF, CLIENT, CREATED, UID, UPDATED
 

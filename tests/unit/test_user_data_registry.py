@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from datastore.firestore import layout
 from datastore.postgres.tables import metadata
 from domain.migration import Entity
 from domain.user_data import REGISTRY, DataStore, Erasure, in_store, locations, of_entity
+from migration.firestore import layout
 
 NOT_PER_USER = {
     # Keyed by entity kind, not by anything of a user: phases, their audit trail, checkpoints.

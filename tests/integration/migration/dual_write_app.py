@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 
 from app.bootstrap import Container, build, build_app
 from app.settings import Settings
-from datastore.postgres.migration_phases import CHANNEL
 from domain.common import utc_now
 from domain.migration import Entity, Phase
+from migration.postgres.migration_phases import CHANNEL
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import PROJECT_ID, FirestoreEmulator
 

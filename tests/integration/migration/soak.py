@@ -20,9 +20,9 @@ import httpx2
 import psycopg
 from google.cloud import firestore
 
-from datastore.firestore.layout import BLOCKLISTS, record_id
 from functions import main as trigger
 from functions.legacy_change import LegacyChange, encode_change
+from migration.firestore.layout import BLOCKLISTS, record_id
 
 PUSH_DEADLINE_SECONDS = 90
 """Pub/Sub retries a push for days; the soak gives up (and fails) after this."""

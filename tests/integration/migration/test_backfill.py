@@ -21,10 +21,10 @@ from google.cloud import firestore
 from typer.testing import CliRunner
 
 from app.cli import cli
-from datastore.firestore.layout import QuarantineReason, parse_usage_doc_id, record_id
-from datastore.firestore.store import FirestoreStore
 from datastore.postgres.engine import create_engine
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
+from migration.firestore.layout import QuarantineReason, parse_usage_doc_id, record_id
+from migration.firestore.store import FirestoreStore
 from migration.legacy.layout import BLOCKLISTS, SCHEDULES, SESSIONS, USAGE, USERS, DriftKind
 from migration.legacy.seed import seed
 from tests.integration.migration.legacy_data import drift_by_path

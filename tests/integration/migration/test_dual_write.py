@@ -18,8 +18,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.settings import Settings
-from datastore.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
 from domain.migration import PendingMirror, Phase
+from migration.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
 from tests.conftest import ApiUser
 from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
 from tests.support.clock import TestClock

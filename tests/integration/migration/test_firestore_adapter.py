@@ -12,7 +12,6 @@ from typing import Any, Protocol
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.firestore.store import FirestoreStore
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
@@ -21,6 +20,7 @@ from domain.focus_sessions.ports import FocusSessionRepository
 from domain.schedules.ports import ScheduleRepository
 from domain.usage.ports import UsageReportRepository
 from domain.users.ports import UserRepository
+from migration.firestore.store import FirestoreStore
 from tests.support import entities
 from tests.support.firestore_emulator import FirestoreEmulator
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from datastore.firestore.layout import QuarantineReason
-from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
-from datastore.firestore.mapping.common import MappingContext, Unmappable
+from migration.firestore.layout import QuarantineReason
+from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping.common import MappingContext, Unmappable
 from migration.legacy.dataset import EPOCH
 from migration.legacy.layout import (
     BLOCKLISTS,

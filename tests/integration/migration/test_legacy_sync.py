@@ -19,23 +19,23 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from app.bootstrap import Container
-from datastore.firestore.layout import BLOCKLISTS, SCHEDULES, SESSIONS, record_id
-from datastore.firestore.mapping import blocklists as blocklist_mapping
-from datastore.firestore.mirrors import FirestoreMirrorWriter
-from datastore.firestore.store import FirestoreStore
 from datastore.postgres.consumer_log import PostgresFailedMessages
 from datastore.postgres.engine import create_engine
-from datastore.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
-from datastore.postgres.pending_mirrors import PostgresMirrorQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.model import BlockItem, Blocklist, ItemKind
 from domain.common import new_id, utc_now
 from domain.migration import Entity, Phase
 from functions import main as trigger
 from functions.legacy_change import LegacyChange, Reference, encode_change
+from migration.firestore.layout import BLOCKLISTS, SCHEDULES, SESSIONS, record_id
+from migration.firestore.mapping import blocklists as blocklist_mapping
+from migration.firestore.mirrors import FirestoreMirrorWriter
+from migration.firestore.store import FirestoreStore
 from migration.legacy_sync import SUBSCRIPTION, LegacySync
 from migration.legacy_sync.rules import Owed
 from migration.mirroring import Mirroring
+from migration.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
+from migration.postgres.pending_mirrors import PostgresMirrorQueue
 from tests.support.firestore_emulator import FirestoreEmulator
 
 T = TypeVar("T")

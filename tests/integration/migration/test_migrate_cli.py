@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migration_phases import PostgresPhaseStore
 from domain.common import utc_now
 from domain.migration import Entity, Phase, Verification, VerificationMode
+from migration.postgres.migration_phases import PostgresPhaseStore
 
 T = TypeVar("T")
 

@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 import pytest
 
-from datastore.firestore.mirrors import (
+from domain.migration import Entity, PendingMirror, Phase
+from migration.firestore.mirrors import (
     MirrorOutcome,
     mirror_of_creation,
     mirror_of_delete,
     mirror_of_save,
 )
-from domain.migration import Entity, PendingMirror, Phase
 from tests.conftest import ApiUser
 from tests.integration.migration.dual_write_app import DualWriteApp
 from tests.support import entities

@@ -16,7 +16,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
 from datastore.postgres.schema import upgrade
 from domain.common import utc_now
 from domain.migration import (
@@ -28,6 +27,7 @@ from domain.migration import (
     VerificationMode,
 )
 from migration.phases import PhaseReader
+from migration.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
 
 pytestmark = pytest.mark.anyio
 

@@ -38,9 +38,9 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.settings import Settings
-from datastore.postgres.migration_phases import CHANNEL
 from domain.migration import Entity, Phase
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+from migration.postgres.migration_phases import CHANNEL
 from tests.integration.migration.dual_write_app import dual_write_app
 from tests.integration.migration.soak import Ack, Actor, ApiWriter, Ledger, Link, OldApp
 from tests.support.clock import TestClock

@@ -17,14 +17,14 @@ from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
-from datastore.firestore.store import FirestoreStore
-from datastore.postgres import verify_reads
 from datastore.postgres.engine import create_engine
-from datastore.postgres.migration_phases import PostgresPhaseStore
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.model import Blocklist
 from domain.common import utc_now
 from domain.migration import Entity, Phase, PhaseChange, Verification
+from migration.firestore.store import FirestoreStore
+from migration.postgres import verify_reads
+from migration.postgres.migration_phases import PostgresPhaseStore
 from tests.support import entities
 from tests.support.firestore_emulator import FirestoreEmulator
 

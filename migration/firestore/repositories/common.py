@@ -15,7 +15,8 @@ from google.cloud.firestore_v1.async_collection import AsyncCollectionReference
 from google.cloud.firestore_v1.async_document import AsyncDocumentReference
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from datastore.firestore.layout import (
+from domain.common import Clock
+from migration.firestore.layout import (
     BACKEND_WRITER,
     DELETED_AT_FIELD,
     DEVICES,
@@ -24,10 +25,9 @@ from datastore.firestore.layout import (
     WRITER_FIELD,
     record_id,
 )
-from datastore.firestore.mapping import devices as device_mapping
-from datastore.firestore.mapping import users as user_mapping
-from datastore.firestore.mapping.common import MappingContext, Unmappable, valid_timezone
-from domain.common import Clock
+from migration.firestore.mapping import devices as device_mapping
+from migration.firestore.mapping import users as user_mapping
+from migration.firestore.mapping.common import MappingContext, Unmappable, valid_timezone
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.backfill.columnar import driver_rows
-from datastore.postgres.backfill.records import BackfillRecord
+from migration.postgres.backfill.columnar import driver_rows
+from migration.postgres.backfill.records import BackfillRecord
 
 # A subcollection row needs its user's row (foreign key): created as `ensure` does.
 _ENSURE_USERS = (

@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from datastore.firestore.layout import DEVICES, QuarantineReason
-from datastore.firestore.mapping.common import (
+from domain.devices.model import (
+    ApnsEnvironment,
+    Device,
+    DeviceRegistration,
+    Platform,
+    validate_installation_id,
+    validate_registration,
+)
+from domain.errors import ValidationFailed
+from migration.firestore.layout import DEVICES, QuarantineReason
+from migration.firestore.mapping.common import (
     MappingContext,
     Unmappable,
     backend_fields,
@@ -17,15 +26,6 @@ from datastore.firestore.mapping.common import (
     valid_timezone,
     version_of,
 )
-from domain.devices.model import (
-    ApnsEnvironment,
-    Device,
-    DeviceRegistration,
-    Platform,
-    validate_installation_id,
-    validate_registration,
-)
-from domain.errors import ValidationFailed
 
 KNOWN = (
     "platform",

@@ -21,11 +21,11 @@ from sqlalchemy import Table, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.pending_mirrors import PostgresPendingMirrors
 from datastore.postgres.tables import table_of
 from datastore.postgres.tables.mirrors import LegacySyncPositionRow
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.migration import Entity, PendingMirror, RecordState
+from migration.postgres.pending_mirrors import PostgresPendingMirrors
 
 _POSITIONS: Table = LegacySyncPositionRow.__table__  # type: ignore[attr-defined]
 _BLOCKLISTS: Table = table_of(Entity.BLOCKLISTS)

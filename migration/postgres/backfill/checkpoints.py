@@ -12,10 +12,10 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.backfill.columnar import Statement
-from datastore.postgres.backfill.records import Batch, Checkpoint, QuarantinedDocument
 from datastore.postgres.tables.backfill import BackfillCheckpointRow
 from domain.migration import Entity
+from migration.postgres.backfill.columnar import Statement
+from migration.postgres.backfill.records import Batch, Checkpoint, QuarantinedDocument
 
 _CHECKPOINTS: Table = BackfillCheckpointRow.__table__  # type: ignore[attr-defined]
 _COLUMNS = [

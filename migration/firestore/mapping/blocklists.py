@@ -9,17 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from datastore.firestore.layout import BLOCKLISTS, QuarantineReason, record_id
-from datastore.firestore.mapping.common import (
-    MappingContext,
-    Unmappable,
-    backend_fields,
-    check_not_orphan,
-    note_unknown,
-    stamps,
-    trimmed_name,
-    version_of,
-)
 from domain.blocklists.model import (
     MAX_ITEMS_PER_BLOCKLIST,
     MAX_NAME_LENGTH,
@@ -29,6 +18,17 @@ from domain.blocklists.model import (
     normalise_item,
 )
 from domain.errors import ValidationFailed
+from migration.firestore.layout import BLOCKLISTS, QuarantineReason, record_id
+from migration.firestore.mapping.common import (
+    MappingContext,
+    Unmappable,
+    backend_fields,
+    check_not_orphan,
+    note_unknown,
+    stamps,
+    trimmed_name,
+    version_of,
+)
 
 KNOWN = ("name", "apps", "sites", "categories", "createdAt", "updatedAt")
 DEFAULT_NAME = "Blocklist"

@@ -5,6 +5,6 @@ must be quarantined raises `Unmappable`. `to_document` writes the canonical layo
 fields the backend adds (`_v`, `_writer`).
 """
 
-from datastore.firestore.mapping.common import MappingContext, Unmappable
+from migration.firestore.mapping.common import MappingContext, Unmappable
 
 __all__ = ["MappingContext", "Unmappable"]

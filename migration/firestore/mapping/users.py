@@ -6,15 +6,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from datastore.firestore.layout import USERS
-from datastore.firestore.mapping.common import (
-    MappingContext,
-    backend_fields,
-    note_unknown,
-    stamps,
-    valid_timezone,
-    version_of,
-)
 from domain.users.model import (
     DEFAULT_DAILY_GOAL_MINUTES,
     MAX_DAILY_GOAL_MINUTES,
@@ -22,6 +13,15 @@ from domain.users.model import (
     NotificationPreferences,
     QuietHours,
     User,
+)
+from migration.firestore.layout import USERS
+from migration.firestore.mapping.common import (
+    MappingContext,
+    backend_fields,
+    note_unknown,
+    stamps,
+    valid_timezone,
+    version_of,
 )
 
 KNOWN = ("displayName", "timezone", "locale", "dailyGoalMinutes", "notifications", "consents")

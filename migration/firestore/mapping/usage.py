@@ -6,16 +6,6 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
-from datastore.firestore.layout import USAGE, QuarantineReason, parse_usage_doc_id
-from datastore.firestore.mapping.common import (
-    MappingContext,
-    Unmappable,
-    backend_fields,
-    check_not_orphan,
-    note_unknown,
-    stamps,
-    version_of,
-)
 from domain.devices.model import validate_installation_id
 from domain.errors import ValidationFailed
 from domain.usage.model import (
@@ -26,6 +16,16 @@ from domain.usage.model import (
     AppUsage,
     UsageCategory,
     UsageReport,
+)
+from migration.firestore.layout import USAGE, QuarantineReason, parse_usage_doc_id
+from migration.firestore.mapping.common import (
+    MappingContext,
+    Unmappable,
+    backend_fields,
+    check_not_orphan,
+    note_unknown,
+    stamps,
+    version_of,
 )
 
 KNOWN = ("totalMinutes", "pickups", "categories", "topApps", "createdAt", "updatedAt")

@@ -41,7 +41,7 @@ _PHASES: Table = MigrationPhaseRow.__table__  # type: ignore[attr-defined]
 _CHANGES: Table = MigrationPhaseChangeRow.__table__  # type: ignore[attr-defined]
 _VERIFICATIONS: Table = MigrationVerificationRow.__table__  # type: ignore[attr-defined]
 
-log = logging.getLogger("datastore.postgres.migration_phases")
+log = logging.getLogger("migration.postgres.migration_phases")
 
 
 class PostgresPhaseStore:

@@ -9,10 +9,10 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.backfill.columnar import Statement
-from datastore.postgres.backfill.records import QuarantinedDocument
 from datastore.postgres.tables.backfill import BackfillQuarantineRow
 from domain.migration import Entity
+from migration.postgres.backfill.columnar import Statement
+from migration.postgres.backfill.records import QuarantinedDocument
 
 _QUARANTINE: Table = BackfillQuarantineRow.__table__  # type: ignore[attr-defined]
 _ANY = "SELECT 1 FROM backfill_quarantine WHERE entity = %(entity)s LIMIT 1"

@@ -10,14 +10,21 @@ from uuid import UUID
 
 from google.cloud.firestore_v1.base_client import BaseClient
 
-from datastore.firestore.layout import (
+from domain.focus_sessions.model import (
+    MAX_SESSION_DURATION,
+    FocusMode,
+    FocusSession,
+    Outcome,
+    local_date_of,
+)
+from migration.firestore.layout import (
     ID_FIELD,
     SESSIONS,
     VERSION_FIELD,
     QuarantineReason,
     record_id,
 )
-from datastore.firestore.mapping.common import (
+from migration.firestore.mapping.common import (
     BadValue,
     MappingContext,
     Unmappable,
@@ -31,13 +38,6 @@ from datastore.firestore.mapping.common import (
     stamps,
     valid_timezone,
     version_of,
-)
-from domain.focus_sessions.model import (
-    MAX_SESSION_DURATION,
-    FocusMode,
-    FocusSession,
-    Outcome,
-    local_date_of,
 )
 
 KNOWN = (

@@ -9,9 +9,9 @@ import contextlib
 
 from google.api_core.exceptions import AlreadyExists
 
-from datastore.firestore.mapping import users as mapping
-from datastore.firestore.repositories.common import Documents, lacks_timezone
 from domain.users.model import User, new_user
+from migration.firestore.mapping import users as mapping
+from migration.firestore.repositories.common import Documents, lacks_timezone
 
 
 class FirestoreUserRepository:

@@ -11,7 +11,9 @@ from uuid import UUID
 
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
-from datastore.firestore.layout import (
+from domain.errors import ValidationFailed
+from domain.users.model import validate_timezone
+from migration.firestore.layout import (
     BACKEND_WRITER,
     BLOCKLISTS,
     USERS,
@@ -20,8 +22,6 @@ from datastore.firestore.layout import (
     QuarantineReason,
     record_id,
 )
-from domain.errors import ValidationFailed
-from domain.users.model import validate_timezone
 
 EARLIEST_INSTANT = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 FUTURE_SLACK = dt.timedelta(minutes=5)

@@ -10,14 +10,14 @@ them, `columnar` sends them as arrays; `checkpoints` and `quarantine` keep the r
 `specs` holds each entity's table and row, `records` what the migration hands over.
 """
 
-from datastore.postgres.backfill.records import (
+from migration.postgres.backfill.records import (
     BackfillRecord,
     Batch,
     Checkpoint,
     QuarantinedDocument,
 )
-from datastore.postgres.backfill.specs import SPECS, RecordSpec
-from datastore.postgres.backfill.store import PostgresBackfillStore
+from migration.postgres.backfill.specs import SPECS, RecordSpec
+from migration.postgres.backfill.store import PostgresBackfillStore
 
 __all__ = [
     "SPECS",

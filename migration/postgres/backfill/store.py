@@ -17,13 +17,13 @@ from uuid import UUID
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from datastore.postgres.backfill import checkpoints, quarantine
-from datastore.postgres.backfill.columnar import Statement, pipelined
-from datastore.postgres.backfill.records import BackfillRecord, Batch, Checkpoint
-from datastore.postgres.backfill.specs import SPECS
-from datastore.postgres.backfill.writes import Decision, decide, insert_new, lookups, rows_to_insert
 from datastore.postgres.tables.blocklists import BlocklistRow
 from domain.migration import Entity
+from migration.postgres.backfill import checkpoints, quarantine
+from migration.postgres.backfill.columnar import Statement, pipelined
+from migration.postgres.backfill.records import BackfillRecord, Batch, Checkpoint
+from migration.postgres.backfill.specs import SPECS
+from migration.postgres.backfill.writes import Decision, decide, insert_new, lookups, rows_to_insert
 
 _BLOCKLISTS: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
 # The commit need not wait for the WAL flush: a batch's rows and its checkpoint commit together,

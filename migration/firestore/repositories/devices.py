@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from datastore.firestore.layout import DEVICES
-from datastore.firestore.mapping import devices as mapping
-from datastore.firestore.repositories.common import Documents, mark_deleted, replace_fields
 from domain.devices.model import Device
+from migration.firestore.layout import DEVICES
+from migration.firestore.mapping import devices as mapping
+from migration.firestore.repositories.common import Documents, mark_deleted, replace_fields
 
 
 class FirestoreDeviceRepository:

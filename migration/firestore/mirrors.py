@@ -21,18 +21,6 @@ from google.cloud.firestore import DELETE_FIELD, AsyncClient
 from google.cloud.firestore_v1.async_document import AsyncDocumentReference
 from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
-from datastore.firestore.layout import (
-    BACKEND_WRITER,
-    DELETED_AT_FIELD,
-    VERSION_FIELD,
-    WRITER_FIELD,
-    collection_of,
-    record_id,
-    usage_doc_id,
-)
-from datastore.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
-from datastore.firestore.mapping.common import version_of
-from datastore.firestore.repositories.common import Documents, Snapshot
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession
@@ -41,6 +29,18 @@ from domain.schedules.model import Schedule
 from domain.usage.model import UsageReport
 from domain.users.model import User
 from functions import legacy_change as codec
+from migration.firestore.layout import (
+    BACKEND_WRITER,
+    DELETED_AT_FIELD,
+    VERSION_FIELD,
+    WRITER_FIELD,
+    collection_of,
+    record_id,
+    usage_doc_id,
+)
+from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping.common import version_of
+from migration.firestore.repositories.common import Documents, Snapshot
 
 Record = User | Device | Blocklist | Schedule | FocusSession | UsageReport
 

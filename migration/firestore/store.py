@@ -10,13 +10,6 @@ from collections import Counter
 
 from google.cloud.firestore import AsyncClient
 
-from datastore.firestore.repositories.blocklists import FirestoreBlocklistRepository
-from datastore.firestore.repositories.common import Documents
-from datastore.firestore.repositories.devices import FirestoreDeviceRepository
-from datastore.firestore.repositories.focus_sessions import FirestoreFocusSessionRepository
-from datastore.firestore.repositories.schedules import FirestoreScheduleRepository
-from datastore.firestore.repositories.usage import FirestoreUsageReportRepository
-from datastore.firestore.repositories.users import FirestoreUserRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.common import Clock, utc_now
 from domain.devices.ports import DeviceRepository
@@ -24,6 +17,13 @@ from domain.focus_sessions.ports import FocusSessionRepository
 from domain.schedules.ports import ScheduleRepository
 from domain.usage.ports import UsageReportRepository
 from domain.users.ports import UserRepository
+from migration.firestore.repositories.blocklists import FirestoreBlocklistRepository
+from migration.firestore.repositories.common import Documents
+from migration.firestore.repositories.devices import FirestoreDeviceRepository
+from migration.firestore.repositories.focus_sessions import FirestoreFocusSessionRepository
+from migration.firestore.repositories.schedules import FirestoreScheduleRepository
+from migration.firestore.repositories.usage import FirestoreUsageReportRepository
+from migration.firestore.repositories.users import FirestoreUserRepository
 
 
 class FirestoreStore:

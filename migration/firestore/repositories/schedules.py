@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from datastore.firestore.layout import SCHEDULES
-from datastore.firestore.mapping import schedules as mapping
-from datastore.firestore.repositories.common import (
+from domain.schedules.model import Schedule
+from migration.firestore.layout import SCHEDULES
+from migration.firestore.mapping import schedules as mapping
+from migration.firestore.repositories.common import (
     Documents,
     lacks_timezone,
     mark_deleted,
     replace_fields,
 )
-from datastore.firestore.repositories.owned import page_by_id
-from domain.schedules.model import Schedule
+from migration.firestore.repositories.owned import page_by_id
 
 
 class FirestoreScheduleRepository:

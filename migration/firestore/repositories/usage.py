@@ -10,10 +10,10 @@ from google.cloud.firestore_v1.async_document import AsyncDocumentReference
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from datastore.firestore.layout import USAGE, usage_doc_id
-from datastore.firestore.mapping import usage as mapping
-from datastore.firestore.repositories.common import Documents, replace_fields
 from domain.usage.model import UsageReport
+from migration.firestore.layout import USAGE, usage_doc_id
+from migration.firestore.mapping import usage as mapping
+from migration.firestore.repositories.common import Documents, replace_fields
 
 _DOCUMENT_ID = FieldPath.document_id()
 

@@ -13,10 +13,6 @@ from google.api_core.exceptions import NotFound
 from google.cloud.firestore import AsyncQuery
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from datastore.firestore.layout import SESSIONS
-from datastore.firestore.mapping import focus_sessions as mapping
-from datastore.firestore.mapping.common import EARLIEST_INSTANT
-from datastore.firestore.repositories.common import Documents, Snapshot, lacks_timezone
 from domain.focus_sessions.model import (
     DayRange,
     FocusSession,
@@ -24,6 +20,10 @@ from domain.focus_sessions.model import (
     Outcome,
 )
 from domain.stats.model import DayTotal, focus_per_day, shifted
+from migration.firestore.layout import SESSIONS
+from migration.firestore.mapping import focus_sessions as mapping
+from migration.firestore.mapping.common import EARLIEST_INSTANT
+from migration.firestore.repositories.common import Documents, Snapshot, lacks_timezone
 
 BATCH = 100
 # A local date lies within a day of the same UTC date: bounds on startedAt for local days.

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from datastore.firestore.layout import BLOCKLISTS
-from datastore.firestore.mapping import blocklists as mapping
-from datastore.firestore.repositories.common import Documents, mark_deleted, replace_fields
-from datastore.firestore.repositories.owned import page_by_id
 from domain.blocklists.model import Blocklist
+from migration.firestore.layout import BLOCKLISTS
+from migration.firestore.mapping import blocklists as mapping
+from migration.firestore.repositories.common import Documents, mark_deleted, replace_fields
+from migration.firestore.repositories.owned import page_by_id
 
 
 class FirestoreBlocklistRepository:

@@ -15,10 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.backfill.columnar import Statement, columnar
-from datastore.postgres.backfill.records import BackfillRecord
-from datastore.postgres.backfill.specs import RecordSpec
-from datastore.postgres.backfill.versions import numbered
+from migration.postgres.backfill.columnar import Statement, columnar
+from migration.postgres.backfill.records import BackfillRecord
+from migration.postgres.backfill.specs import RecordSpec
+from migration.postgres.backfill.versions import numbered
 
 # FOR NO KEY UPDATE, as the API's writers take it: FOR UPDATE would also wait on every open
 # transaction holding a user's row FOR KEY SHARE (any insert referencing users, such as a

@@ -8,8 +8,17 @@ from uuid import UUID
 
 from google.cloud.firestore_v1.base_client import BaseClient
 
-from datastore.firestore.layout import SCHEDULES, QuarantineReason, record_id
-from datastore.firestore.mapping.common import (
+from domain.blocklists.model import MAX_NAME_LENGTH
+from domain.errors import ValidationFailed
+from domain.schedules.model import (
+    Schedule,
+    Strictness,
+    Weekday,
+    format_local_time,
+    parse_local_time,
+)
+from migration.firestore.layout import SCHEDULES, QuarantineReason, record_id
+from migration.firestore.mapping.common import (
     BadValue,
     MappingContext,
     Unmappable,
@@ -23,15 +32,6 @@ from datastore.firestore.mapping.common import (
     trimmed_name,
     valid_timezone,
     version_of,
-)
-from domain.blocklists.model import MAX_NAME_LENGTH
-from domain.errors import ValidationFailed
-from domain.schedules.model import (
-    Schedule,
-    Strictness,
-    Weekday,
-    format_local_time,
-    parse_local_time,
 )
 
 KNOWN = (
