@@ -56,7 +56,7 @@ from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
 
 if TYPE_CHECKING:
-    from app.migration_wiring import Migration
+    from migration.wiring import Migration
 
 log = logging.getLogger("app.bootstrap")
 
@@ -269,9 +269,17 @@ def build(
     unavailable = STORE_UNAVAILABLE
     if settings.legacy_firestore:
         # Imported only here: the Firestore migration is one removable part of the product.
-        from app.migration_wiring import FIRESTORE_UNAVAILABLE, build_migration
+        from google.cloud.firestore import AsyncClient
 
-        migration = build_migration(settings, engine, database_url, clock)
+        from migration.wiring import FIRESTORE_UNAVAILABLE, MigrationConfig, build_migration
+
+        config = MigrationConfig(
+            firestore_timeout_seconds=settings.firestore_timeout_seconds,
+            shadow_read_rate=settings.shadow_read_rate,
+            consumer_max_attempts=settings.consumer_max_attempts,
+        )
+        client = AsyncClient(project=settings.firebase_project_id)
+        migration = build_migration(config, engine, client, database_url, clock)
         unavailable += FIRESTORE_UNAVAILABLE
 
     def postgres_unit_of_work(*, origin_installation_id: str | None = None) -> UnitOfWork:

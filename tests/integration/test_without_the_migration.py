@@ -15,7 +15,6 @@ from pathlib import Path
 ABSENT = (
     "migration",
     "functions",
-    "app.migration_wiring",
     "app.cli.legacy",
     "app.cli.migrate",
     "app.cli.backfill",

@@ -1,7 +1,8 @@
 """Wiring of the Firestore → Postgres migration: phases, the dual-write unit of work, repair.
 
-Built only when the settings say the Firebase app's Firestore still holds data
-(`FOCUS_LEGACY_FIRESTORE`); otherwise every entity is Postgres-only and none of this exists.
+The composition root (`app/bootstrap.py`) builds it only when the settings say the Firebase
+app's Firestore still holds data (`FOCUS_LEGACY_FIRESTORE`), and hands it the clients it made;
+otherwise every entity is Postgres-only and none of this is imported.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.cloud.firestore import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.settings import Settings
 from datastore.postgres.consumer_log import PostgresFailedMessages
 from domain.common import Clock
 from migration.dual_write import DualWriteUnitOfWorkFactory
@@ -35,6 +35,15 @@ FIRESTORE_UNAVAILABLE: tuple[type[Exception], ...] = (
     FirestoreBehind,
 )
 """Firestore failures a request answers with 503 (retry), as a lost database connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationConfig:
+    """What the migration takes from the settings."""
+
+    firestore_timeout_seconds: float
+    shadow_read_rate: float
+    consumer_max_attempts: int
 
 
 @dataclass
@@ -71,14 +80,17 @@ class Migration:
 
 
 def build_migration(
-    settings: Settings, engine: AsyncEngine, database_url: str, clock: Clock
+    config: MigrationConfig,
+    engine: AsyncEngine,
+    client: AsyncClient,
+    database_url: str,
+    clock: Clock,
 ) -> Migration:
-    client = AsyncClient(project=settings.firebase_project_id)
     firestore = FirestoreStore(client, clock=clock)
     mirroring = Mirroring(
         PostgresMirrorQueue(engine, clock=clock),
         FirestoreMirrorWriter(client, firestore.documents),
-        timeout_seconds=settings.firestore_timeout_seconds,
+        timeout_seconds=config.firestore_timeout_seconds,
         clock=clock,
     )
     phases = PhaseReader(PostgresPhaseStore(engine))
@@ -87,8 +99,8 @@ def build_migration(
         firestore,
         phases.snapshot,
         mirroring,
-        ShadowReads(settings.shadow_read_rate),
-        firestore_timeout_seconds=settings.firestore_timeout_seconds,
+        ShadowReads(config.shadow_read_rate),
+        firestore_timeout_seconds=config.firestore_timeout_seconds,
         clock=clock,
     )
     legacy_sync = LegacySync(
@@ -98,7 +110,7 @@ def build_migration(
         clock=clock,
         owed=Owed(client),
         mirroring=mirroring,
-        max_attempts=settings.consumer_max_attempts,
+        max_attempts=config.consumer_max_attempts,
     )
     return Migration(phases, mirroring, factory, legacy_sync, _listen_url(database_url))
 
