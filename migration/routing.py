@@ -85,8 +85,7 @@ class Route(Generic[R]):
 
     async def record_mirror(self, mirror: PendingMirror) -> None:
         """Firestore owes `mirror` once this transaction commits."""
-        mirror_id = await self._pending.record(mirror, due_in=GRACE)
-        self._recorded.append(dataclasses.replace(mirror, id=mirror_id))
+        self._recorded.append(await self._pending.record(mirror, due_in=GRACE))
 
     @property
     def postgres(self) -> R:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import timedelta
 from typing import Self
 from uuid import UUID
@@ -41,8 +40,7 @@ class PostgresLegacySyncLedger:
     async def owe(self, mirror: PendingMirror, *, due_in: timedelta) -> PendingMirror:
         """Firestore owes `mirror` once this transaction commits (the repair loop takes it
         after `due_in` unless the sync applies it first)."""
-        mirror_id = await self._mirrors.record(mirror, due_in=due_in)
-        return replace(mirror, id=mirror_id)
+        return await self._mirrors.record(mirror, due_in=due_in)
 
     async def forget_owed(self, entity: Entity, uid: str, record_key: str) -> None:
         await self._mirrors.forget(entity, uid, record_key)

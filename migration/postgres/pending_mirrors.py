@@ -10,6 +10,7 @@ the Firestore call: a repair that dies mid-batch leaves its rows to be leased ag
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,9 +36,9 @@ class PostgresPendingMirrors:
         self._connection = connection
         self._clock = clock
 
-    async def record(self, mirror: PendingMirror, *, due_in: timedelta) -> int:
-        """Stores `mirror`; the repair loop takes it after `due_in` unless it is done before
-        (the write's own process applies it right after the commit)."""
+    async def record(self, mirror: PendingMirror, *, due_in: timedelta) -> PendingMirror:
+        """Stores `mirror`, returned with its id; the repair loop takes it after `due_in`
+        unless it is done before (the write's own process applies it after the commit)."""
         now = self._clock()
         stmt = (
             insert(_TABLE)
@@ -52,7 +53,7 @@ class PostgresPendingMirrors:
             )
             .returning(_TABLE.c.id)
         )
-        return int((await self._connection.execute(stmt)).scalar_one())
+        return replace(mirror, id=int((await self._connection.execute(stmt)).scalar_one()))
 
     async def of_user(self, user_id: str, entity: Entity) -> list[PendingMirror]:
         """The user's pending mirrors of one entity in version order (normally none), read on

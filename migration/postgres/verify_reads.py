@@ -152,21 +152,10 @@ async def random_keys(
     return [(_owner_value(entity, row), record_key(entity, to_record(row))) for row in rows]
 
 
-_BUMP_COUNTER = text(
-    "UPDATE users SET change_seq = change_seq + 1 WHERE uid = :uid RETURNING change_seq"
-)
-
-
 _BUMP_COUNTER_ABOVE = text(
     "UPDATE users SET change_seq = greatest(change_seq, :floor) + 1 WHERE uid = :uid"
     " RETURNING change_seq"
 )
-
-
-async def next_version_if_user(conn: AsyncConnection, uid: str) -> int | None:
-    """The user's next version, or None when Postgres has no such user (and must not get one:
-    a Firestore tombstone needs a version, not a new user row)."""
-    return (await conn.execute(_BUMP_COUNTER, {"uid": uid})).scalar_one_or_none()
 
 
 async def next_version_above(conn: AsyncConnection, uid: str, floor: int) -> int | None:

@@ -96,7 +96,7 @@ class Repairer:
                 if mirror is not None:
                     # Firestore gets the version Postgres gave the repair: its `_v` never
                     # trails Postgres's, and an older mirror still pending changes nothing.
-                    mirror = await _owe(owed, mirror)
+                    mirror = await owed.record(mirror, due_in=GRACE)
                 await uow.commit()
         except IntegrityError:
             self.unrepaired[INTEGRITY] += 1
@@ -141,7 +141,7 @@ class Repairer:
                     version = above if above is not None else below + 1
                 key = _record_key(entity, d)
                 mirror = mirror_of_delete(entity, d.uid, key, version, self._clock())
-            mirror = await _owe(owed, mirror)
+            mirror = await owed.record(mirror, due_in=GRACE)
             await uow.commit()
         if not await self._mirroring.apply([mirror], path="verify"):
             self.unrepaired[FIRESTORE_FAILED] += 1
@@ -155,11 +155,6 @@ class Repairer:
         version = await verify_reads.next_version_above(uow.connection, d.uid, floor)
         assert version is not None, "the user's row exists"
         return version
-
-
-async def _owe(owed: PostgresPendingMirrors, mirror: PendingMirror) -> PendingMirror:
-    """Recorded first: a repair that dies before Firestore answers leaves it to the repair loop."""
-    return replace(mirror, id=await owed.record(mirror, due_in=GRACE))
 
 
 def _record_key(entity: Entity, d: Divergent) -> str:

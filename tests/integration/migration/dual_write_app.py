@@ -19,6 +19,7 @@ from app.settings import Settings
 from domain.common import utc_now
 from domain.migration import Entity, Phase
 from migration.postgres.migration_phases import CHANNEL
+from tests.conftest import ApiUser
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import PROJECT_ID, FirestoreEmulator
 
@@ -153,3 +154,27 @@ def dual_write_app(
         # outlast the short timeout these tests use, so it is made before the test begins.
         app.wait_until_firestore_answers()
         yield app
+
+
+BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
+
+
+def create_blocklist(app: DualWriteApp, user: ApiUser, name: str = "Social") -> dict[str, Any]:
+    response = app.client.post(
+        "/v1/blocklists", headers=user.headers, json={**BLOCKLIST, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def get_as_a_client_retries(app: DualWriteApp, path: str, user: ApiUser) -> Any:
+    """GET, retried after each 503's Retry-After as the apps do (a client library reconnects to
+    a Firestore that came back within seconds, not at once)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = app.client.get(path, headers=user.headers)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return response
+        time.sleep(float(response.headers["Retry-After"]))

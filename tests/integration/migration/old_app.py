@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,32 @@ from functions import main as trigger
 from functions.legacy_change import LegacyChange, encode_change
 
 Document = dict[str, Any]
+
+
+def legacy_sync_push(
+    data: bytes,
+    attributes: Mapping[str, str],
+    *,
+    message_id: str | None = None,
+    attempt: int | None = None,
+) -> dict[str, Any]:
+    """The body Pub/Sub's push subscription `legacy-sync` posts for a message of `data` (a
+    redelivery keeps its message id and counts its `deliveryAttempt`)."""
+    message = {
+        "data": base64.b64encode(data).decode(),
+        "attributes": dict(attributes),
+        "messageId": message_id or uuid.uuid4().hex,
+        "publishTime": "2026-12-03T09:00:00Z",
+    }
+    body: dict[str, Any] = {"message": message, "subscription": "legacy-sync"}
+    if attempt is not None:
+        body["deliveryAttempt"] = attempt
+    return body
+
+
+def encoded(change: LegacyChange) -> bytes:
+    """`change` as `functions/` publishes it."""
+    return encode_change(change, trigger._firestore_value)
 
 
 @dataclass
@@ -46,13 +73,7 @@ class OldApp:
 
     def deliver(self, change: LegacyChange) -> int:
         """Pushes `change` as Pub/Sub would; the endpoint's status."""
-        message = {
-            "data": base64.b64encode(encode_change(change, trigger._firestore_value)).decode(),
-            "attributes": change.attributes,
-            "messageId": uuid.uuid4().hex,
-            "publishTime": "2026-12-03T09:00:00Z",
-        }
-        body = {"message": message, "subscription": "legacy-sync"}
+        body = legacy_sync_push(encoded(change), change.attributes)
         return self.client.post("/internal/pubsub/legacy-sync", json=body).status_code
 
     def _write(self, path: str, write: Any) -> LegacyChange:

@@ -4,7 +4,6 @@ acknowledged, and a cuttable link to Firestore (tests/integration/migration/test
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import random
 import socket
@@ -20,9 +19,9 @@ import httpx2
 import psycopg
 from google.cloud import firestore
 
-from functions import main as trigger
-from functions.legacy_change import LegacyChange, encode_change
+from functions.legacy_change import LegacyChange
 from migration.firestore.layout import BLOCKLISTS, record_id
+from tests.integration.migration.old_app import encoded, legacy_sync_push
 
 PUSH_DEADLINE_SECONDS = 90
 """Pub/Sub retries a push for days; the soak gives up (and fails) after this."""
@@ -216,15 +215,10 @@ class OldApp(Actor):
 
     def push(self, change: LegacyChange) -> None:
         """As Pub/Sub pushes: again (with backoff) until the endpoint answers 2xx."""
-        message = {
-            "data": base64.b64encode(encode_change(change, trigger._firestore_value)).decode(),
-            "attributes": change.attributes,
-            "messageId": uuid.uuid4().hex,
-            "publishTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        }
+        data, message_id = encoded(change), uuid.uuid4().hex
         deadline = time.monotonic() + PUSH_DEADLINE_SECONDS
         for attempt in range(1, 10_000):
-            body = {"message": message, "subscription": "legacy-sync", "deliveryAttempt": attempt}
+            body = legacy_sync_push(data, change.attributes, message_id=message_id, attempt=attempt)
             status = 0
             with contextlib.suppress(httpx2.TransportError):
                 status = httpx2.post(

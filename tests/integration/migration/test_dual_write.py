@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,32 +20,15 @@ from app.settings import Settings
 from domain.migration import PendingMirror, Phase
 from migration.firestore.mirrors import FirestoreMirrorWriter, MirrorOutcome
 from tests.conftest import ApiUser
-from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
+from tests.integration.migration.dual_write_app import (
+    BLOCKLIST,
+    DualWriteApp,
+    create_blocklist,
+    dual_write_app,
+    get_as_a_client_retries,
+)
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import FirestoreEmulator
-
-BLOCKLIST = {"name": "Social", "items": [{"kind": "web_domain", "value": "instagram.com"}]}
-
-
-def create_blocklist(app: DualWriteApp, user: ApiUser, name: str = "Social") -> dict[str, Any]:
-    response = app.client.post(
-        "/v1/blocklists", headers=user.headers, json={**BLOCKLIST, "name": name}
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def get_as_a_client_retries(app: DualWriteApp, path: str, user: ApiUser) -> Any:
-    """GET, retried after each 503's Retry-After as the apps do (a client library reconnects to
-    a Firestore that came back within seconds, not at once)."""
-    deadline = time.monotonic() + 60
-    while True:
-        response = app.client.get(path, headers=user.headers)
-        if response.status_code != 503 or time.monotonic() > deadline:
-            assert response.status_code == 200, response.text
-            return response
-        time.sleep(float(response.headers["Retry-After"]))
 
 
 def names(response_body: dict[str, Any]) -> list[str]:

@@ -5,7 +5,6 @@ encoded as `functions/` encodes them (one test writes the documents in the Fires
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,8 +24,7 @@ from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.blocklists.model import BlockItem, Blocklist, ItemKind
 from domain.common import new_id, utc_now
 from domain.migration import Entity, Phase
-from functions import main as trigger
-from functions.legacy_change import LegacyChange, Reference, encode_change
+from functions.legacy_change import LegacyChange, Reference
 from migration.firestore.layout import BLOCKLISTS, SCHEDULES, SESSIONS, record_id
 from migration.firestore.mapping import blocklists as blocklist_mapping
 from migration.firestore.mirrors import FirestoreMirrorWriter
@@ -36,6 +34,7 @@ from migration.legacy_sync.rules import Owed
 from migration.mirroring import Mirroring
 from migration.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
 from migration.postgres.pending_mirrors import PostgresMirrorQueue
+from tests.integration.migration.old_app import encoded, legacy_sync_push
 from tests.support.firestore_emulator import FirestoreEmulator
 
 T = TypeVar("T")
@@ -53,20 +52,12 @@ class Legacy:
     uid: str
 
     def push(self, change: LegacyChange, *, attempt: int | None = None) -> int:
-        return self.push_data(encode_change(change, trigger._firestore_value), change, attempt)
+        return self.push_data(encoded(change), change, attempt)
 
     def push_data(
         self, data: bytes, change: LegacyChange | None = None, attempt: int | None = None
     ) -> int:
-        message = {
-            "data": base64.b64encode(data).decode(),
-            "attributes": change.attributes if change else {},
-            "messageId": uuid.uuid4().hex,
-            "publishTime": "2026-11-23T09:00:00Z",
-        }
-        body: dict[str, Any] = {"message": message, "subscription": "legacy-sync"}
-        if attempt is not None:
-            body["deliveryAttempt"] = attempt
+        body = legacy_sync_push(data, change.attributes if change else {}, attempt=attempt)
         return self.client.post("/internal/pubsub/legacy-sync", json=body).status_code
 
     def read(self, read: Callable[[PostgresUnitOfWork], Awaitable[T]]) -> T:

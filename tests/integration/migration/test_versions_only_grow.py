@@ -19,9 +19,12 @@ from prometheus_client import REGISTRY
 
 from domain.migration import Phase
 from tests.conftest import ApiUser
-from tests.integration.migration.dual_write_app import DualWriteApp
+from tests.integration.migration.dual_write_app import (
+    DualWriteApp,
+    create_blocklist,
+    get_as_a_client_retries,
+)
 from tests.integration.migration.old_app import OldApp
-from tests.integration.migration.test_dual_write import create_blocklist, get_as_a_client_retries
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import FirestoreEmulator
 
