@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from app.bootstrap import Container
 from app.settings import Settings
 from datastore.postgres.schema import upgrade
 from tests.integration.migration.dual_write_app import DualWriteApp, dual_write_app
+from tests.integration.migration.legacy_sync_harness import Legacy, legacy_sync_app
 from tests.support.clock import TestClock
 from tests.support.firestore_emulator import FirestoreEmulator
 
@@ -45,3 +47,11 @@ def app(
         yield app
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DELETE FROM migration_phases")
+
+
+@pytest.fixture
+def legacy(
+    container: Container, database_url: str, firestore_emulator: FirestoreEmulator
+) -> Iterator[Legacy]:
+    with legacy_sync_app(container, database_url, firestore_emulator) as legacy:
+        yield legacy
