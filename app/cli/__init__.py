@@ -1,23 +1,30 @@
 """The `focus` command: one module per command group, each added here.
 
 `serve` runs the product; `db` the schema; `dev` local helpers; `openapi` the committed spec;
-`events` and `tasks` the workers; `legacy` and `migrate` the Firestore data and its migration,
-present only while the migration is (`migration/` removed, they go too).
+`events` and `tasks` the workers. The Firestore migration brings its own groups (`legacy`,
+`migrate`: `migration/cli/`), added only while `migration/` is there; they get what they need
+of the app through a `migration.cli.Host` built here.
 Usage errors go through `common.fail` (stderr, exit code 2).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING
 
 import typer
 
+from app.cli.common import fail, settings
 from app.cli.db import db
 from app.cli.dev import dev
 from app.cli.events import events
 from app.cli.openapi import openapi
 from app.cli.serve import serve
 from app.cli.tasks import tasks
+from app.settings import ConfigurationError, Environment, Settings
+
+if TYPE_CHECKING:
+    from migration.cli import Host
 
 cli = typer.Typer(help="The Focus backend.", no_args_is_help=True, add_completion=False)
 cli.command()(serve)
@@ -30,17 +37,41 @@ cli.add_typer(tasks, name="tasks")
 
 def _migration_present() -> bool:
     try:
-        return importlib.util.find_spec("migration") is not None
+        return importlib.util.find_spec("migration.cli") is not None
     except ModuleNotFoundError:
         return False
 
 
-if _migration_present():
-    from app.cli.legacy import legacy
-    from app.cli.migrate import migrate
+def _configure_logging() -> None:
+    settings()
 
-    cli.add_typer(legacy, name="legacy")
-    cli.add_typer(migrate, name="migrate")
+
+def _database_url() -> str:
+    from app.database import database_url
+
+    try:
+        return database_url(Settings())
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _migration_host() -> Host:
+    """The settings and the usage error the migration's commands use, read as each runs."""
+    from migration.cli import Host
+
+    return Host(
+        fail=fail,
+        configure_logging=_configure_logging,
+        database_url=_database_url,
+        firebase_project_id=lambda: Settings().firebase_project_id,
+        is_production=lambda: Settings().env is Environment.PRODUCTION,
+    )
+
+
+if _migration_present():
+    from migration.cli import register
+
+    register(cli, _migration_host())
 
 
 def main() -> None:

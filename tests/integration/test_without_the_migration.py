@@ -1,8 +1,8 @@
 """The product without the Firestore migration: when the last entity is `postgres_only`,
-`migration/` (with the Firestore adapters, the Cloud Function and the CLI groups that need it)
-is deleted and FOCUS_LEGACY_FIRESTORE unset. The app runs in a process where those modules
-cannot be imported, as if deleted (`tests/support/without_migration.py`), and is used as the
-apps use it."""
+`migration/` (with the Firestore adapters and its `focus` command groups, `migration/cli/`) and
+the Cloud Function are deleted and FOCUS_LEGACY_FIRESTORE unset. The app runs in a process where
+those modules cannot be imported, as if deleted (`tests/support/without_migration.py`), and is
+used as the apps use it; the `focus` command builds and works without `legacy` and `migrate`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ABSENT = (
-    "migration",
-    "functions",
-    "app.cli.legacy",
-    "app.cli.migrate",
-    "app.cli.backfill",
-    "app.cli.verify",
-    "app.cli.stores",
-)
+ABSENT = ("migration", "functions")
 """What removing the migration deletes (CONTRIBUTING.md)."""
 SCRIPT = Path(__file__).parents[1] / "support" / "without_migration.py"
 
@@ -46,4 +38,6 @@ def test_the_app_builds_and_serves_with_the_migration_deleted(
     assert seen["sync"] == ["blocklist", "profile"]
     assert seen["session"] == 201
     assert seen["groups"] == ["db", "dev", "events", "openapi", "tasks"]
+    assert seen["db current"] == [0, "current"]
+    assert seen["migrate status"] == [2, True]
     assert seen["loaded"] == []

@@ -1,5 +1,6 @@
-"""Run as a script: the app built and used in a process where the Firestore migration's modules
-cannot be imported, as if deleted. Prints what it saw as one JSON line.
+"""Run as a script: the app and the `focus` command built and used in a process where the
+Firestore migration's modules cannot be imported, as if deleted. Prints what it saw as one JSON
+line.
 
 Usage: python tests/support/without_migration.py DATABASE_URL DATA_DIR MODULE[,MODULE...]
 """
@@ -36,6 +37,7 @@ def is_absent(name: str, absent: Sequence[str]) -> bool:
 def main(database_url: str, data_dir: Path, absent: Sequence[str]) -> dict[str, object]:
     sys.meta_path.insert(0, Deleted(absent))
     from starlette.testclient import TestClient
+    from typer.testing import CliRunner
 
     from app.bootstrap import build, build_app
     from app.cli import cli
@@ -68,6 +70,10 @@ def main(database_url: str, data_dir: Path, absent: Sequence[str]) -> dict[str, 
         )
         seen["session"] = started.status_code
     seen["groups"] = sorted(str(group.name) for group in cli.registered_groups)
+    current = CliRunner().invoke(cli, ["db", "current"], env={"DATABASE_URL": database_url})
+    seen["db current"] = [current.exit_code, current.stdout.partition(":")[0]]
+    migrate = CliRunner().invoke(cli, ["migrate", "status"])
+    seen["migrate status"] = [migrate.exit_code, "No such command 'migrate'" in migrate.stderr]
     seen["loaded"] = sorted(name for name in sys.modules if is_absent(name, absent))
     return seen
 

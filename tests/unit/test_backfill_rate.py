@@ -97,7 +97,7 @@ def test_a_rate_must_be_positive() -> None:
 def test_the_command_pages_by_the_backfill_s_default_batch() -> None:
     import inspect
 
-    from app.cli.backfill import backfill_command
     from migration.backfill.runner import DEFAULT_BATCH
+    from migration.cli.backfill import backfill_command
 
     assert inspect.signature(backfill_command).parameters["batch"].default == DEFAULT_BATCH

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import fail
-from app.settings import Environment, Settings
+from migration.cli.host import Host
 
 EMULATOR_PROJECT_ID = "demo-focus"
 
@@ -20,6 +19,7 @@ legacy = typer.Typer(
 
 @legacy.command("seed")
 def seed_command(
+    ctx: typer.Context,
     users: Annotated[int, typer.Option(min=0, help="How many users to write.")],
     seed: Annotated[int, typer.Option(help="The same seed writes the same documents.")] = 1,
     drift: Annotated[
@@ -41,18 +41,18 @@ def seed_command(
 
     from migration.legacy.seed import seed as write_dataset
 
-    settings = Settings()
-    if settings.env is Environment.PRODUCTION:
-        raise fail("seeding legacy data is refused when FOCUS_ENV=production")
+    host = Host.of(ctx)
+    if host.is_production():
+        raise host.fail("seeding legacy data is refused when FOCUS_ENV=production")
     emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
     if not emulator and not not_the_emulator:
-        raise fail(
+        raise host.fail(
             "FIRESTORE_EMULATOR_HOST is not set: start the emulator (`gcloud emulators "
             "firestore start`) and export it, or pass --i-know-this-is-not-the-emulator"
         )
-    project = settings.firebase_project_id or (EMULATOR_PROJECT_ID if emulator else None)
+    project = host.firebase_project_id() or (EMULATOR_PROJECT_ID if emulator else None)
     if project is None:
-        raise fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
+        raise host.fail("set GOOGLE_CLOUD_PROJECT (or FOCUS_FIREBASE_PROJECT_ID) to the project")
     target = f"emulator {emulator}" if emulator else "Firestore"
     typer.echo(f"seeding {target}, project {project}: {users} users, seed {seed}, drift {drift}")
     report = write_dataset(firestore.Client(project=project), users, seed=seed, drift=drift)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.common import fail
-from app.cli.stores import run_on_both_stores
 from domain.migration import Entity
+from migration.cli.host import Host
+from migration.cli.stores import run_on_both_stores
 
 if TYPE_CHECKING:
     from google.cloud.firestore import AsyncClient
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def backfill_command(
+    ctx: typer.Context,
     entity: Annotated[
         Entity | None, typer.Argument(help="Only this entity (default: all, users first).")
     ] = None,
@@ -39,17 +40,18 @@ def backfill_command(
     """
     from migration.backfill import BackfillOptions, BackfillRefused
 
+    host = Host.of(ctx)
     if max_rate is not None and max_rate <= 0:
-        raise fail(f"--max-rate must be positive (got {max_rate})")
+        raise host.fail(f"--max-rate must be positive (got {max_rate})")
     try:
         options = BackfillOptions(entity, batch, dry_run, max_rate)
-        summaries = _run(options)
+        summaries = _run(host, options)
     except BackfillRefused as exc:
-        raise fail(str(exc)) from exc
+        raise host.fail(str(exc)) from exc
     _print(summaries, options)
 
 
-def _run(options: BackfillOptions) -> Sequence[EntitySummary]:
+def _run(host: Host, options: BackfillOptions) -> Sequence[EntitySummary]:
     from migration.backfill import Backfill
     from migration.backfill.progress import RichProgress
     from migration.postgres.backfill import PostgresBackfillStore
@@ -62,7 +64,7 @@ def _run(options: BackfillOptions) -> Sequence[EntitySummary]:
         finally:
             progress.close()
 
-    return run_on_both_stores(job, max_overflow=0)
+    return run_on_both_stores(host, job, max_overflow=0)
 
 
 def _print(summaries: Sequence[EntitySummary], options: BackfillOptions) -> None:

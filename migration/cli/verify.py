@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import fail
-from app.cli.stores import run_on_both_stores
 from domain.migration import Entity, VerificationMode
+from migration.cli.host import Host
+from migration.cli.stores import run_on_both_stores
 
 if TYPE_CHECKING:
     from google.cloud.firestore import AsyncClient
@@ -27,6 +27,7 @@ DEFAULT_SAMPLE = 1000
 
 
 def verify_command(
+    ctx: typer.Context,
     entity: Annotated[
         Entity | None, typer.Argument(help="One entity (default: all, owners first).")
     ] = None,
@@ -54,14 +55,15 @@ def verify_command(
     """Compare both stores per entity; exit 1 on any missing, extra or different record."""
     from migration.verify import ORDER, Options
 
+    host = Host.of(ctx)
     if sample is not None and full:
-        raise fail("--sample and --full exclude each other")
+        raise host.fail("--sample and --full exclude each other")
     if sample is not None and sample <= 0:
-        raise fail("--sample needs a number of records above 0")
+        raise host.fail("--sample needs a number of records above 0")
     mode = VerificationMode.FULL if full else VerificationMode.SAMPLE
     options = Options(mode, sample or DEFAULT_SAMPLE, repair, seed, settle)
     entities = [entity] if entity is not None else list(ORDER)
-    outcomes = _run(entities, options)
+    outcomes = _run(host, entities, options)
     if as_json:
         typer.echo(json.dumps([_as_json(outcome) for outcome in outcomes], indent=2))
     else:
@@ -70,7 +72,7 @@ def verify_command(
         raise typer.Exit(code=1)
 
 
-def _run(entities: list[Entity], options: Options) -> list[Outcome]:
+def _run(host: Host, entities: list[Entity], options: Options) -> list[Outcome]:
     from migration.postgres.migration_phases import PostgresPhaseStore
     from migration.verify import Verifier
 
@@ -78,7 +80,7 @@ def _run(entities: list[Entity], options: Options) -> list[Outcome]:
         verifier = Verifier(engine, client, PostgresPhaseStore(engine))
         return [await verifier.verify(entity, options) for entity in entities]
 
-    return run_on_both_stores(job, max_overflow=2)
+    return run_on_both_stores(host, job, max_overflow=2)
 
 
 def _counts(tally: Tally) -> list[str]:

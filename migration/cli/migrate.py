@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from app import logs
-from app.cli.common import fail
-from app.settings import ConfigurationError, Settings
 from domain.common import utc_now
 from domain.migration import (
     Entity,
@@ -21,6 +18,9 @@ from domain.migration import (
     PhaseTransitionRefused,
     Verification,
 )
+from migration.cli.backfill import backfill_command
+from migration.cli.host import Host
+from migration.cli.verify import verify_command
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,24 +35,19 @@ migrate = typer.Typer(
 )
 
 
-def _with_store(job: Callable[[PhaseStore], Awaitable[T]]) -> T:
+def _with_store(host: Host, job: Callable[[PhaseStore], Awaitable[T]]) -> T:
     """Runs `job` on the phase store of the configured database (no full container needed)."""
     from migration.postgres.migration_phases import PostgresPhaseStore
 
-    return _with_engine(lambda engine: job(PostgresPhaseStore(engine)))
+    return _with_engine(host, lambda engine: job(PostgresPhaseStore(engine)))
 
 
-def _with_engine(job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+def _with_engine(host: Host, job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """Runs `job` on an engine of the configured database, disposed of afterwards."""
-    from app.database import database_url
     from datastore.postgres.engine import create_engine
 
-    settings = Settings()
-    logs.configure(settings.log_level, json=settings.log_json)
-    try:
-        engine = create_engine(database_url(settings), pool_size=1, max_overflow=1)
-    except ConfigurationError as exc:
-        raise fail(str(exc)) from exc
+    host.configure_logging()
+    engine = create_engine(host.database_url(), pool_size=1, max_overflow=1)
 
     async def run() -> T:
         try:
@@ -65,6 +60,7 @@ def _with_engine(job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
 @migrate.command("phase")
 def migrate_phase(
+    ctx: typer.Context,
     entity: Annotated[Entity, typer.Argument(help="The entity to move.")],
     phase: Annotated[Phase, typer.Argument(help="The phase to move it to.")],
     force: Annotated[
@@ -79,23 +75,25 @@ def migrate_phase(
     """
     from migration.phase_control import change_phase
 
+    host = Host.of(ctx)
     who = by or os.environ.get("USER")
     if not who:
-        raise fail("who is changing the phase? pass --by NAME (or set USER)")
+        raise host.fail("who is changing the phase? pass --by NAME (or set USER)")
     try:
         change = _with_store(
+            host,
             lambda store: change_phase(
                 store, entity, phase, force=force, by=who, reason=reason, now=utc_now()
-            )
+            ),
         )
     except (PhaseTransitionRefused, PhaseChangedMeanwhile) as exc:
-        raise fail(f"{entity}: {exc.detail}") from exc
+        raise host.fail(f"{entity}: {exc.detail}") from exc
     forced = " (forced: a phase was skipped)" if change.forced else ""
     typer.echo(f"{entity}: {change.from_phase} → {change.to_phase}{forced}")
 
 
 @migrate.command("status")
-def migrate_status() -> None:
+def migrate_status(ctx: typer.Context) -> None:
     """Every entity's phase, since when, its last verification, and the mirrors owed."""
     from migration.postgres.migration_phases import PostgresPhaseStore
     from migration.postgres.pending_mirrors import PostgresMirrorQueue
@@ -116,7 +114,7 @@ def migrate_status() -> None:
         return rows, owed
 
     header = ("ENTITY", "PHASE", "SINCE", "LAST VERIFIED", "RESULT", "AGE")
-    entities, owed = _with_engine(job)
+    entities, owed = _with_engine(Host.of(ctx), job)
     rows = [header, *entities]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
@@ -147,10 +145,5 @@ def _age(age: timedelta) -> str:
     return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m"
 
 
-from app.cli.backfill import backfill_command  # noqa: E402
-
 migrate.command("backfill")(backfill_command)
-
-from app.cli.verify import verify_command  # noqa: E402
-
 migrate.command("verify")(verify_command)
