@@ -26,6 +26,7 @@ from migration.phases import PhaseReader
 from migration.postgres.legacy_sync import PostgresLegacySyncUnitOfWork
 from migration.postgres.migration_phases import PostgresPhaseStore, listen_for_phase_changes
 from migration.postgres.pending_mirrors import PostgresMirrorQueue
+from migration.privacy import FirestorePersonalData
 from migration.shadow import ShadowReads
 
 FIRESTORE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -54,6 +55,8 @@ class Migration:
     legacy_sync: LegacySync
     """Old apps' Firestore changes, pushed to /internal/pubsub/legacy-sync."""
     database_url: str
+    personal_data: FirestorePersonalData
+    """The legacy Firestore's part of privacy export and erasure."""
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -112,7 +115,14 @@ def build_migration(
         mirroring=mirroring,
         max_attempts=config.consumer_max_attempts,
     )
-    return Migration(phases, mirroring, factory, legacy_sync, _listen_url(database_url))
+    return Migration(
+        phases,
+        mirroring,
+        factory,
+        legacy_sync,
+        _listen_url(database_url),
+        personal_data=FirestorePersonalData(client),
+    )
 
 
 def _listen_url(database_url: str) -> str:

@@ -1,0 +1,1 @@
+"""Privacy export and erasure, store by store, on real servers and emulators."""
