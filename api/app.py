@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health
+from api import files, health
 from api.deps import BEARER_SCHEME, KnownUsers
 from api.errors import install_error_handlers
 from api.internal import routes as internal
@@ -64,6 +64,8 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     install_error_handlers(app, services.unavailable)
     app.include_router(health.router)
     app.include_router(internal.router)
+    if services.local_files is not None:  # GCS serves its own links
+        app.include_router(files.router)
     mount_versions(
         app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
     )

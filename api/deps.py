@@ -56,6 +56,10 @@ class KnownUsers:
             self._seen.clear()
         self._seen.add(uid)
 
+    def discard(self, uid: str) -> None:
+        """Forgotten: the uid's next call checks its row again (an erased one is refused)."""
+        self._seen.discard(uid)
+
 
 _UID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 """Firebase uids: 1-128 characters. Whatever signed the token, a uid with control characters

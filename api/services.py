@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -11,7 +11,16 @@ from api.protections import Protections
 from domain.common import Clock
 from domain.consumers import MessageReceiver
 from domain.identity import ServiceTokenVerifier, TokenVerifier
+from domain.privacy.ports import PrivacyDesk
 from domain.unit_of_work import UnitOfWorkFactory
+
+
+class LocalFiles(Protocol):
+    def verify(self, key: str, expires: str, signature: str) -> bool:
+        """Whether the link's signature is the store's and it has not expired."""
+        ...
+
+    def read(self, key: str) -> AsyncIterator[bytes]: ...
 
 
 class TaskRunner(Protocol):
@@ -40,3 +49,7 @@ class ApiServices:
     """Checks Google's OIDC token on /internal/*; None only outside production."""
     protections: Protections = field(default_factory=Protections)
     """Rate limits, App Check and recent sign-in (docs/adr/0013)."""
+    privacy: PrivacyDesk | None = None
+    """Data-subject requests: /v1/privacy and DELETE /v1/me."""
+    local_files: LocalFiles | None = None
+    """Serves the local file store's signed links at /files (the embedded default only)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from limits import parse_many
-from pydantic import AfterValidator, AliasChoices, BaseModel, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.app_check import AppCheckMode
@@ -40,6 +40,12 @@ class PushTransport(StrEnum):
 class TasksTransport(StrEnum):
     POSTGRES = "postgres"
     CLOUD_TASKS = "cloud_tasks"
+
+
+class FilesTransport(StrEnum):
+    LOCAL = "local"
+    """A folder under the data dir; signed links served by the app at /files."""
+    GCS = "gcs"
 
 
 def _rate_limit(text: str) -> str:
@@ -162,6 +168,23 @@ class Settings(BaseSettings):
     recent_sign_in_minutes: int = Field(default=5, ge=1, le=24 * 60)
     """Destructive account actions need a sign-in (Firebase `auth_time`) this recent."""
 
+    files: FilesTransport | None = None
+    """Where exports are kept: GCS in production, a local folder elsewhere."""
+    files_bucket: str | None = None
+    files_signing_key_file: Path | None = None
+    """A service-account key that signs GCS links; unset, links are signed through IAM as the
+    service's own account (roles/iam.serviceAccountTokenCreator on itself)."""
+    storage_emulator_host: str | None = Field(
+        default=None, validation_alias="STORAGE_EMULATOR_HOST"
+    )
+    privacy_requests: bool = True
+    """This process takes and runs data-subject requests (the relay does not)."""
+    privacy_subject_key: SecretStr | None = None
+    """The key of the hash naming data subjects in the audit trail and metrics; kept in the
+    data dir when unset outside production."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """How phones reach this service: the base of the local store's signed links."""
+
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Prometheus metrics on their own port (never the public one); off when unset."""
     log_level: str = "INFO"
@@ -229,6 +252,12 @@ class Settings(BaseSettings):
     def dev_secret_path(self) -> Path:
         return self.data_dir / "dev-token-secret"
 
+    @property
+    def files_transport(self) -> FilesTransport:
+        if self.files is not None:
+            return self.files
+        return FilesTransport.GCS if self.env is Environment.PRODUCTION else FilesTransport.LOCAL
+
 
 class ConfigurationError(Exception):
     """The settings cannot run: said at start-up, never discovered on a request."""
@@ -277,6 +306,13 @@ def check(settings: Settings) -> Settings:
         raise ConfigurationError(
             "App Check needs FOCUS_APP_CHECK_PROJECT_NUMBER and FOCUS_FIREBASE_PROJECT_ID"
         )
+    if settings.files_transport is FilesTransport.GCS and not settings.files_bucket:
+        raise ConfigurationError("GCS files need FOCUS_FILES_BUCKET")
+    if settings.env is Environment.PRODUCTION and settings.files_transport is FilesTransport.LOCAL:
+        raise ConfigurationError("FOCUS_ENV=production keeps files in GCS (FOCUS_FILES=gcs)")
+    production = settings.env is Environment.PRODUCTION
+    if production and settings.privacy_requests and settings.privacy_subject_key is None:
+        raise ConfigurationError("FOCUS_ENV=production needs FOCUS_PRIVACY_SUBJECT_KEY")
     if settings.legacy_firestore and not settings.firebase_project_id:
         raise ConfigurationError("FOCUS_LEGACY_FIRESTORE needs GOOGLE_CLOUD_PROJECT")
     if settings.tasks_transport is TasksTransport.CLOUD_TASKS:

@@ -77,6 +77,14 @@ class Unauthenticated(DomainError):
 
 
 @dataclass
+class AccountErased(Unauthenticated):
+    """The account was deleted (or is being erased): nothing of it is read or written again."""
+
+    code: str = "account_erased"
+    detail: str = "this account was deleted"
+
+
+@dataclass
 class Forbidden(DomainError):
     """The caller is who they say, but not someone allowed here."""
 

@@ -30,6 +30,8 @@ class DataStore(StrEnum):
     FIREBASE_AUTH = "firebase_auth"
     CLOUD_TASKS = "cloud_tasks"
     REDIS = "redis"
+    FILES = "files"
+    """The bucket (a local folder on the embedded default): exports handed to users."""
 
 
 class Erasure(StrEnum):
@@ -61,7 +63,8 @@ class UserData:
     """What it holds, in a few words."""
     personal: bool
     exported: bool
-    """Part of what a data-subject export gives the user."""
+    """Part of what a data-subject export gives the user (the legacy Firestore copies while
+    their entity is not `postgres_only`)."""
     erasure: Erasure
     retention: str
     entity: Entity | None = None
@@ -142,10 +145,19 @@ REGISTRY: tuple[UserData, ...] = (
     UserData("erased_users", DataStore.POSTGRES, "erased_users", "uid",
              "the uids erasure removed, so that no sync, backfill or restore brings them back",
              personal=False, exported=False, erasure=Erasure.KEPT, retention="for ever"),
+    UserData("privacy_requests", DataStore.POSTGRES, "privacy_requests", "subject_uid",
+             "the user's export and erasure requests: kind, states, dates, staff ids",
+             personal=False, exported=False, erasure=Erasure.SCRUB,
+             retention="3 years after closing (proof of compliance), the uid until closed"),
+    UserData("privacy_audit", DataStore.POSTGRES, "privacy_audit",
+             "subject_hash (a keyed hash of the uid, never the uid)",
+             "who did what to which request, when, to which kinds of data: no personal data",
+             personal=False, exported=False, erasure=Erasure.KEPT,
+             retention="3 years (proof of compliance)"),
     # --- Firestore: the legacy layout old app versions still read and write -------------------
     *(
         UserData(f"firestore_{collection}", DataStore.FIRESTORE, collection, path, holds,
-                 personal=True, exported=False, erasure=Erasure.DELETE,
+                 personal=True, exported=True, erasure=Erasure.DELETE,
                  retention="until the migration is removed", entity=entity)
         for collection, path, holds, entity in (
             ("users", "users/{uid}", "the profile document", Entity.USERS),
@@ -160,6 +172,9 @@ REGISTRY: tuple[UserData, ...] = (
     UserData("firebase_account", DataStore.FIREBASE_AUTH, "accounts", "the account's uid",
              "sign-in identity: email, providers, sign-in times",
              personal=True, exported=True, erasure=Erasure.DELETE, retention="until the account"),
+    UserData("privacy_exports", DataStore.FILES, "privacy/exports", "the request's path",
+             "the archives earlier export requests produced", personal=True, exported=False,
+             erasure=Erasure.DELETE, retention="30 days"),
     UserData("push_tasks", DataStore.CLOUD_TASKS, "push", "task payload user_id",
              "a silent push to one device, held back to a later time",
              personal=False, exported=False, erasure=Erasure.EXPIRES,

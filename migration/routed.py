@@ -43,13 +43,16 @@ class RoutedUsers:
     async def get(self, uid: str) -> User | None:
         return await self._route.read(uid, {"uid": uid}, lambda r: r.get(uid))
 
-    async def ensure(self, uid: str) -> None:
-        # Postgres always: its row is also the user's version counter, in every phase.
-        await self._route.postgres.ensure(uid)
+    async def ensure(self, uid: str) -> bool:
+        # Postgres always: its row is also the user's version counter, in every phase; and its
+        # erased list refuses an erased uid before Firestore sees anything of it.
+        if not await self._route.postgres.ensure(uid):
+            return False
         if self._route.phase.writes_firestore:
             # The profile as Postgres has it (its instants too), so both stores agree.
             user = await self._route.postgres.get(uid) or new_user(uid, self._clock())
             await self._route.record_mirror(mirror_of_creation(Entity.USERS, user, self._client))
+        return True
 
     async def save(self, user: User) -> None:
         await self._route.write(

@@ -42,7 +42,8 @@ output "secrets" {
     database_url = google_secret_manager_secret.database_url.id
     apns_key     = google_secret_manager_secret.apns_key.id
     # async+rediss://:AUTH@<redis.host>:<redis.port>/0?ssl_cert_reqs=required&ssl_ca_certs=/secrets/redis-ca/ca.pem
-    rate_limit_storage = google_secret_manager_secret.rate_limit_storage.id
+    rate_limit_storage  = google_secret_manager_secret.rate_limit_storage.id
+    privacy_subject_key = google_secret_manager_secret.privacy_subject_key.id
   }
 }
 

@@ -21,6 +21,8 @@ locals {
     # While the Firebase app's Firestore holds data, each entity's migration phase decides
     # where it is read and written; the relay also repairs pending Firestore mirrors.
     FOCUS_LEGACY_FIRESTORE = tostring(var.legacy_firestore)
+    # Export archives (files.tf); links to them are V4 signed URLs.
+    FOCUS_FILES_BUCKET = google_storage_bucket.files.name
   }
 }
 
@@ -166,6 +168,17 @@ resource "google_cloud_run_v2_service" "api" {
       env {
         name  = "FOCUS_APNS_KEY_FILE"
         value = "${local.apns_key_dir}/${local.apns_key_file}"
+      }
+
+      # The key of the hash that names data subjects in the privacy audit trail.
+      env {
+        name = "FOCUS_PRIVACY_SUBJECT_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.privacy_subject_key.secret_id
+            version = "latest"
+          }
+        }
       }
 
       # Rate limits counted in Memorystore, shared by every instance (docs/adr/0013).
@@ -386,6 +399,12 @@ resource "google_cloud_run_v2_worker_pool" "relay" {
       # The relay serves no requests: nothing to limit, so no Redis to reach.
       env {
         name  = "FOCUS_RATE_LIMITS"
+        value = "false"
+      }
+
+      # Nor data-subject requests: no key naming their subjects.
+      env {
+        name  = "FOCUS_PRIVACY_REQUESTS"
         value = "false"
       }
 

@@ -3,6 +3,7 @@
 #   gcloud secrets versions add focus-database-url --data-file=-   <<< 'postgresql://...'
 #   gcloud secrets versions add focus-apns-key --data-file=AuthKey_XXXXXXXXXX.p8
 #   gcloud secrets versions add focus-rate-limit-storage --data-file=-   <<< 'async+rediss://...'
+#   openssl rand -base64 48 | gcloud secrets versions add focus-privacy-subject-key --data-file=-
 
 resource "google_secret_manager_secret" "database_url" {
   secret_id = "focus-database-url"
@@ -99,6 +100,25 @@ resource "google_secret_manager_secret" "rate_limit_storage" {
 
 resource "google_secret_manager_secret_iam_member" "rate_limit_storage_api" {
   secret_id = google_secret_manager_secret.rate_limit_storage.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.api.member
+}
+
+# The key of the keyed hash naming data subjects in the privacy audit trail and its metrics.
+# Never rotated once used: a new key would make old audit rows unfindable by subject.
+resource "google_secret_manager_secret" "privacy_subject_key" {
+  secret_id   = "focus-privacy-subject-key"
+  annotations = { format = "48 random bytes, base64 (openssl rand -base64 48)" }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "privacy_subject_key_api" {
+  secret_id = google_secret_manager_secret.privacy_subject_key.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.api.member
 }

@@ -8,6 +8,7 @@ from api.resources.blocklists.routes import router as blocklists
 from api.resources.devices.routes import router as devices
 from api.resources.focus_sessions.routes import router as focus_sessions
 from api.resources.me.routes import router as me
+from api.resources.privacy.routes import router as privacy
 from api.resources.schedules.routes import router as schedules
 from api.resources.stats.routes import router as stats
 from api.resources.sync.routes import router as sync
@@ -22,4 +23,5 @@ AREAS: tuple[APIRouter, ...] = (
     usage,
     stats,
     sync,
+    privacy,
 )

@@ -20,9 +20,9 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import google.cloud.storage as storage  # untyped: `from google.cloud import` trips mypy
 from google.api_core.exceptions import NotFound
 from google.auth.transport.requests import Request
-from google.cloud import storage
 from google.oauth2 import service_account
 
 from datastore.files import as_chunks

@@ -26,6 +26,7 @@ from datastore.postgres.repositories.usage import PostgresUsageReportRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
+from domain.errors import AccountErased
 from domain.events import EventOutbox
 from domain.focus_sessions.ports import FocusSessionRepository
 from domain.idempotency import IdempotencyStore
@@ -37,10 +38,14 @@ from domain.users.ports import UserRepository
 # One statement both creates a user's row on their first write and takes the next number.
 # The row lock it takes is held until commit, which serialises one user's writes (cheap: one
 # person's devices) and makes versions commit in the order they were taken.
+# An erased uid gets no number (and no row): its writes are refused from the moment its
+# erasure is requested, on every instance (`AccountErased`).
 _NEXT_VERSION = text(
     "INSERT INTO users AS u (uid, change_seq, created_at, updated_at)"
-    " VALUES (:uid, 1, now(), now())"
+    " SELECT :uid, 1, now(), now()"
+    " WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE uid = :uid)"
     " ON CONFLICT (uid) DO UPDATE SET change_seq = u.change_seq + 1"
+    " WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE uid = :uid)"
     " RETURNING change_seq"
 )
 # The same row lock without taking a number: for reads that decide a write (If-Match, caps).
@@ -82,7 +87,10 @@ class PostgresUnitOfWork:
 
     async def next_version(self, user_id: str) -> int:
         result = await self.connection.execute(_NEXT_VERSION, {"uid": user_id})
-        return int(result.scalar_one())
+        version = result.scalar_one_or_none()
+        if version is None:
+            raise AccountErased()
+        return int(version)
 
     async def lock_user(self, user_id: str) -> None:
         await self.connection.execute(_LOCK_USER, {"uid": user_id})

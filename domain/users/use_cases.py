@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.common import Clock
-from domain.errors import NotFound
+from domain.errors import AccountErased, NotFound
 from domain.events import DomainEvent, EventType
 from domain.preconditions import ExpectedVersion, check_expected_version
 from domain.unit_of_work import UnitOfWork
@@ -13,8 +13,10 @@ from domain.users.model import ProfileChanges, User
 
 
 async def ensure_user(uow: UnitOfWork, uid: str) -> None:
-    """The user's row exists from their first authenticated call on."""
-    await uow.users.ensure(uid)
+    """The user's row exists from their first authenticated call on; an erased account's
+    calls are refused (`AccountErased`), and its row is never made again."""
+    if not await uow.users.ensure(uid):
+        raise AccountErased()
 
 
 async def get_profile(uow: UnitOfWork, uid: str) -> User:

@@ -15,6 +15,8 @@ PRODUCTION = {
     "internal_invoker": "invoker@focus-prod.iam.gserviceaccount.com",
     "push": "log",
     "tasks": "postgres",
+    "files_bucket": "focus-prod-focus-files",
+    "privacy_subject_key": "k" * 48,
 }
 
 

@@ -35,6 +35,8 @@ def production(**overrides: object) -> Settings:
         "apns_key_file": "/secrets/apns.p8",
         "cloud_tasks_target_url": "https://api.focus.example",
         "rate_limit_storage": "async+redis://10.0.0.3:6379/0",
+        "files_bucket": "focus-prod-focus-files",
+        "privacy_subject_key": "k" * 48,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
@@ -56,11 +58,21 @@ def test_a_complete_production_configuration_passes() -> None:
         ("apns_key_file", "FOCUS_APNS_KEY_FILE"),
         ("apns_topic", "FOCUS_APNS_TOPIC"),
         ("cloud_tasks_target_url", "FOCUS_CLOUD_TASKS_TARGET_URL"),
+        ("files_bucket", "FOCUS_FILES_BUCKET"),
+        ("privacy_subject_key", "FOCUS_PRIVACY_SUBJECT_KEY"),
     ],
 )
 def test_production_says_which_setting_is_missing(missing: str, named: str) -> None:
     with pytest.raises(ConfigurationError, match=named):
         check(production(**{missing: None}))
+
+
+def test_production_keeps_files_in_gcs_and_a_process_without_requests_needs_no_key() -> None:
+    with pytest.raises(ConfigurationError, match="FOCUS_FILES=gcs"):
+        check(production(files="local"))
+    relay = check(production(privacy_requests=False, privacy_subject_key=None))
+    assert relay.files_transport.value == "gcs"
+    assert check(Settings()).files_transport.value == "local"
 
 
 def test_half_of_the_internal_token_check_is_refused_anywhere() -> None:

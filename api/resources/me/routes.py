@@ -1,4 +1,5 @@
-"""/v1/me: the caller's profile, read and merge-patched (a patch refuses revoked tokens).
+"""/v1/me: the caller's profile, read and merge-patched (a patch refuses revoked tokens), and
+the account deleted (an erasure request).
 
 `_changes` keeps only the fields the client sent, nested ones field by field.
 """
@@ -10,10 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, SensitiveUser, Services, Uow
+from api.deps import CurrentUser, KnownUsers, RecentlySignedIn, SensitiveUser, Services, Uow
 from api.http import preconditions, resource_response
 from api.resources.me.schemas import MeOut, MePatch
+from api.resources.privacy.routes import answer, desk
+from api.resources.privacy.schemas import PrivacyRequestOut
 from domain.errors import ValidationFailed
+from domain.privacy.model import RequestKind
 from domain.users import use_cases
 from domain.users.model import ProfileChanges, QuietHours
 
@@ -41,6 +45,17 @@ async def patch_me(
         )
         await uow.commit()
     return resource_response(request, MeOut.of(updated), updated.version)
+
+
+@router.delete("", status_code=202, response_model=PrivacyRequestOut)
+async def delete_me(request: Request, user: RecentlySignedIn, svc: Services) -> Response:
+    """Deletes the account and everything of it in every store (GDPR Art. 17). The account
+    stops working at once (every later call: 401 `account_erased`); the erasure itself runs in
+    the background, and answers with its request."""
+    opened = await desk(svc).open_from_app(RequestKind.ERASURE, user.uid)
+    known: KnownUsers = request.app.state.known_users
+    known.discard(user.uid)
+    return await answer(request, svc, opened.request, status=202)
 
 
 def _changes(body: MePatch) -> ProfileChanges:

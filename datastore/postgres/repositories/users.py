@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -15,6 +14,14 @@ from datastore.postgres.tables.users import UserRow
 from domain.users.model import Consents, NotificationPreferences, QuietHours, User
 
 _TABLE: Table = UserRow.__table__  # type: ignore[attr-defined]
+# Creates the row unless the uid is erased; answers whether it is (one round trip).
+_ENSURE = text(
+    "WITH erased AS (SELECT 1 FROM erased_users WHERE uid = :uid),"
+    " made AS (INSERT INTO users (uid, created_at, updated_at)"
+    "  SELECT :uid, now(), now() WHERE NOT EXISTS (SELECT 1 FROM erased)"
+    "  ON CONFLICT (uid) DO NOTHING)"
+    " SELECT EXISTS (SELECT 1 FROM erased)"
+)
 
 
 def to_user(row: Row[Any]) -> User:
@@ -46,13 +53,9 @@ class PostgresUserRepository:
         row = (await self._connection.execute(stmt)).one_or_none()
         return to_user(row) if row else None
 
-    async def ensure(self, uid: str) -> None:
-        stmt = (
-            insert(_TABLE)
-            .values(uid=uid, created_at=func.now(), updated_at=func.now())
-            .on_conflict_do_nothing(index_elements=["uid"])
-        )
-        await self._connection.execute(stmt)
+    async def ensure(self, uid: str) -> bool:
+        result = await self._connection.execute(_ENSURE, {"uid": uid})
+        return not result.scalar_one()
 
     async def save(self, user: User) -> None:
         quiet = user.notifications.quiet_hours

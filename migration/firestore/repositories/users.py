@@ -27,10 +27,12 @@ class FirestoreUserRepository:
         context = self._docs.context(device_timezones=zones)
         return self._docs.map(snapshot, mapping.from_document, context)
 
-    async def ensure(self, uid: str) -> None:
+    async def ensure(self, uid: str) -> bool:
+        """Always True: the erased list is Postgres's (the routed repository asks it first)."""
         user = new_user(uid, self._docs.clock())
         with contextlib.suppress(AlreadyExists):
             await self._docs.user(uid).create(mapping.to_document(user))
+        return True
 
     async def save(self, user: User) -> None:
         """As an UPDATE: the document `get()` found (maps replaced wholesale, createdAt kept)."""

@@ -289,6 +289,30 @@ def _sync_requests_at_once_each_get_a_version(client: TestClient, user: ApiUser)
     assert_versions_unique(answers)
 
 
+# -- data-subject requests ---------------------------------------------------------------
+
+
+@scenario("POST", "/v1/privacy/exports")
+def _exports_asked_at_once_are_one_request(client: TestClient, user: ApiUser) -> None:
+    answers = at_once([lambda: client.post("/v1/privacy/exports", headers=user.headers)] * N)
+
+    assert statuses(answers) == [202] * N
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
+@scenario("DELETE", "/v1/me")
+def _deletions_at_once_are_one_erasure(client: TestClient, user: ApiUser) -> None:
+    answers = at_once([lambda: client.delete("/v1/me", headers=user.headers)] * N)
+
+    # Each joins the one erasure, or finds the account already gone.
+    accepted = [a for a in answers if a.status_code == 202]
+    refused = [a for a in answers if a.status_code != 202]
+    assert accepted
+    assert len({a.json()["id"] for a in accepted}) == 1
+    assert {(a.status_code, a.json()["code"]) for a in refused} <= {(401, "account_erased")}
+    assert client.get("/v1/me", headers=user.headers).json()["code"] == "account_erased"
+
+
 # -- the class, closed -------------------------------------------------------------------
 
 

@@ -89,6 +89,11 @@ def _sync_request(client: TestClient, user: ApiUser) -> Request:
     return "/v1/sync/requests", None, None
 
 
+@post_route("/v1/privacy/exports")
+def _export_request(client: TestClient, user: ApiUser) -> Request:
+    return "/v1/privacy/exports", None, None
+
+
 def _reordered(body: dict[str, Any] | None) -> bytes:
     """The same parameters, keys in reverse order (nested too) and spaced out."""
 
@@ -136,13 +141,18 @@ def test_every_post_route_replays_a_retry(
     assert retry.status_code == first.status_code
     assert retry.content == first.content
     assert retry.headers["Idempotent-Replayed"] == "true"
-    changes = client.get("/v1/sync", headers=user.headers).json()["changes"]
-    assert max(c["version"] for c in changes) <= first.json()["version"]
+    if route not in NO_RECORD:
+        changes = client.get("/v1/sync", headers=user.headers).json()["changes"]
+        assert max(c["version"] for c in changes) <= first.json()["version"]
 
 
-@pytest.mark.parametrize(
-    "route", sorted(r for r, make in POSTS.items() if r != "/v1/sync/requests")
-)
+NO_PARAMETERS = {"/v1/sync/requests", "/v1/privacy/exports"}
+"""POST routes with no body: no other parameters to send under a used key."""
+NO_RECORD = {"/v1/privacy/exports"}
+"""POST routes that answer a request, not a record of the user: no version to compare."""
+
+
+@pytest.mark.parametrize("route", sorted(set(POSTS) - NO_PARAMETERS))
 def test_the_same_key_with_other_parameters_is_refused(
     client: TestClient, make_user: Callable[[], ApiUser], route: str
 ) -> None:

@@ -31,6 +31,7 @@ class Bobs:
     schedule: str
     session: str
     device: str
+    privacy_request: str
 
 
 Probe = Callable[[TestClient, ApiUser, str, Bobs], Any]
@@ -77,7 +78,9 @@ def bobs(client: TestClient, bob: ApiUser) -> Bobs:
         client.post("/v1/focus-sessions", headers=bob.headers, json={"planned_duration_minutes": 5})
     )["id"]
     _ok(client.put("/v1/devices/bobs-phone-01", headers=bob.headers, json=ANDROID))
-    return Bobs(blocklist, schedule, session, "bobs-phone-01")
+    exported = client.post("/v1/privacy/exports", headers=bob.headers)
+    assert exported.status_code == 202, exported.text
+    return Bobs(blocklist, schedule, session, "bobs-phone-01", exported.json()["id"])
 
 
 def _unused(kind: str) -> str:
@@ -191,6 +194,11 @@ def _seen(response: Any) -> tuple[int, Any, Any]:
         fields = sorted((e["field"], e["code"]) for e in body.get("errors", []))
         return response.status_code, body["code"], fields
     return response.status_code, None, sorted(response.json()) if response.content else None
+
+
+probe("GET", "/v1/privacy/requests/{request_id}", "privacy_request")(
+    lambda c, u, i, b: c.get(f"/v1/privacy/requests/{i}", headers=u.headers)
+)
 
 
 @pytest.mark.parametrize("route", sorted(PROBES), ids=" ".join)

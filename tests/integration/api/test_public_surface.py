@@ -26,6 +26,7 @@ PRODUCTION_ROUTES = {
     ("POST", "/internal/tasks/{kind}"),
     ("GET", "/v1/me"),
     ("PATCH", "/v1/me"),
+    ("DELETE", "/v1/me"),
     ("GET", "/v1/devices"),
     ("GET", "/v1/devices/{installation_id}"),
     ("PUT", "/v1/devices/{installation_id}"),
@@ -50,6 +51,8 @@ PRODUCTION_ROUTES = {
     ("GET", "/v1/stats"),
     ("GET", "/v1/sync"),
     ("POST", "/v1/sync/requests"),
+    ("POST", "/v1/privacy/exports"),
+    ("GET", "/v1/privacy/requests/{request_id}"),
 }
 """Every route of the production app. A new one is added here on purpose, or this test fails."""
 
@@ -97,6 +100,8 @@ def production_apps(
         "fcm_credentials_file": account,
         "cloud_tasks_target_url": "https://focus-api.example.run.app",
         "rate_limit_storage": f"async+redis://{nobody}/0",
+        "files_bucket": "demo-focus-focus-files",
+        "privacy_subject_key": "k" * 48,
     }
     as_deployed = settings.model_copy(update={"database_url": database_url})
     with configured_apps(as_deployed, database_url, **production) as make:
@@ -112,8 +117,14 @@ def test_production_serves_exactly_the_routes_of_the_allow_list(production: Test
     assert live_routes(production.app) == PRODUCTION_ROUTES
 
 
-def test_outside_production_the_docs_are_the_only_other_routes(client: TestClient) -> None:
-    assert live_routes(client.app) == PRODUCTION_ROUTES | DOCS_ROUTES
+LOCAL_FILES = {("GET", "/files/{key:path}")}
+"""The local file store's signed links: GCS serves its own in production."""
+
+
+def test_outside_production_the_docs_and_local_files_are_the_only_other_routes(
+    client: TestClient,
+) -> None:
+    assert live_routes(client.app) == PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES
 
 
 def test_production_serves_no_docs_and_no_spec(production: TestClient) -> None:

@@ -13,9 +13,10 @@ class FakeUserRepository:
     async def get(self, uid: str) -> User | None:
         return self.rows.get(uid)
 
-    async def ensure(self, uid: str) -> None:
+    async def ensure(self, uid: str) -> bool:
         if uid not in self.rows:
             self.rows[uid] = new_user(uid, utc_now())
+        return True
 
     async def save(self, user: User) -> None:
         self.rows[user.uid] = replace(user)

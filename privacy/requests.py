@@ -1,0 +1,241 @@
+"""Use cases of data-subject requests: open one (from the app, or staff on someone's behalf),
+verify, approve, refuse, extend, cancel. Each runs in one transaction with its audit entry, and
+a request ready to run is handed to the runner through the task queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from domain.common import Clock, new_id
+from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.files import FileStore
+from domain.privacy import model
+from domain.privacy.model import (
+    SUBJECT,
+    Channel,
+    Extension,
+    PrivacyRequest,
+    RequestKind,
+    RequestState,
+    Verification,
+)
+from domain.privacy.ports import AuditEntry, Download, Opened, PrivacyStore
+from domain.privacy.steps import plan
+from domain.tasks import Task, TaskScheduler
+from privacy.exports import archive_key
+
+RUN_TASK = "privacy.run"
+"""The task that runs a request's next step."""
+RECENT_SIGN_IN = "recent_sign_in"
+DOWNLOAD_LINK_LIFETIME = timedelta(days=7)
+"""A download link's life: the longest a signed URL may have."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectHasher:
+    """The keyed hash that names a subject wherever the uid may not appear (audit, metrics)."""
+
+    key: bytes
+
+    def __call__(self, uid: str) -> str:
+        return hmac.new(self.key, uid.encode(), hashlib.sha256).hexdigest()
+
+
+class PrivacyRequests:
+    """The request side of privacy: what the app's routes, the CLI and the console call."""
+
+    def __init__(
+        self,
+        store: Callable[[], PrivacyStore],
+        tasks: TaskScheduler,
+        hasher: SubjectHasher,
+        clock: Clock,
+        files: FileStore | None = None,
+    ) -> None:
+        self._store = store
+        self._tasks = tasks
+        self._hash = hasher
+        self._clock = clock
+        self._files = files
+
+    def subject_hash(self, uid: str) -> str:
+        return self._hash(uid)
+
+    async def open(
+        self,
+        kind: RequestKind,
+        uid: str,
+        *,
+        by: str,
+        channel: Channel,
+        received_at: datetime | None = None,
+        verification: Verification | None = None,
+    ) -> Opened:
+        """A new request, or the subject's open one of the same kind (joined, audited)."""
+        now = self._clock()
+        received = received_at or now
+        if received > now + timedelta(minutes=5):
+            raise ValidationFailed.on("received_at", "in_future", "a request is not received later")
+        if by == SUBJECT and channel is not Channel.APP:
+            raise ValidationFailed.on("channel", "invalid", "the subject asks through the app")
+        subject = self._hash(uid)
+        async with self._store() as store:
+            existing = await store.open_request(subject, kind)
+            if existing is not None:
+                await store.audit(self._entry(by, "joined", existing, now))
+                await store.commit()
+                return Opened(existing, joined=True)
+            request = PrivacyRequest(
+                id=new_id(),
+                kind=kind,
+                subject_uid=uid,
+                subject_hash=subject,
+                channel=channel,
+                state=RequestState.RECEIVED,
+                received_at=received,
+                created_by=by,
+            )
+            if verification is not None:
+                request = model.verify(request, verification)
+            try:
+                await store.add(request, plan(request.id, kind))
+            except Conflict:  # the same request, arrived at the same moment: join it
+                joined = await store.open_request(subject, kind)
+                assert joined is not None, "the conflicting request is committed"
+                await store.audit(self._entry(by, "joined", joined, now))
+                await store.commit()
+                return Opened(joined, joined=True)
+            await store.audit(self._entry(by, "received", request, now))
+            if verification is not None:
+                await store.audit(
+                    self._entry(
+                        by, "verified", request, now, detail={"method": verification.method}
+                    )
+                )
+            if kind is RequestKind.ERASURE and by == SUBJECT:
+                # The account stops working at once: writes refuse an erased uid from here on.
+                await store.erase_list_add(uid, now)
+            await store.commit()
+        await self._run_when_ready(request)
+        return Opened(request, joined=False)
+
+    async def open_from_app(self, kind: RequestKind, uid: str) -> Opened:
+        verification = Verification(RECENT_SIGN_IN, SUBJECT, self._clock())
+        return await self.open(
+            kind, uid, by=SUBJECT, channel=Channel.APP, verification=verification
+        )
+
+    async def of_subject(self, request_id: UUID, uid: str) -> PrivacyRequest:
+        found = await self.get(request_id)
+        if not hmac.compare_digest(found.subject_hash, self._hash(uid)):
+            raise NotFound(detail="no such request")
+        return found
+
+    async def download(self, request: PrivacyRequest) -> Download | None:
+        if request.kind is not RequestKind.EXPORT or request.state is not RequestState.COMPLETED:
+            return None
+        key = archive_key(request.id)
+        if self._files is None or not await self._files.exists(key):
+            return None  # deleted after its 30 days
+        expires_in = DOWNLOAD_LINK_LIFETIME
+        url = await self._files.signed_url(key, expires_in)
+        return Download(url, self._clock() + expires_in)
+
+    async def get(self, request_id: UUID) -> PrivacyRequest:
+        async with self._store() as store:
+            found = await store.get(request_id)
+        if found is None:
+            raise NotFound(detail="no such request")
+        return found
+
+    async def verify(self, request_id: UUID, method: str, *, by: str) -> PrivacyRequest:
+        verification = Verification(method, by, self._clock())
+        return await self._transition(
+            request_id, by, "verified", lambda r: model.verify(r, verification), {"method": method}
+        )
+
+    async def approve(self, request_id: UUID, *, by: str) -> PrivacyRequest:
+        return await self._transition(request_id, by, "approved", lambda r: model.approve(r, by))
+
+    async def refuse(self, request_id: UUID, reason: str, *, by: str) -> PrivacyRequest:
+        now = self._clock()
+        return await self._transition(
+            request_id, by, "refused", lambda r: model.refuse(r, reason, now)
+        )
+
+    async def cancel(self, request_id: UUID, reason: str, *, by: str) -> PrivacyRequest:
+        now = self._clock()
+        return await self._transition(
+            request_id, by, "cancelled", lambda r: model.cancel(r, reason, now)
+        )
+
+    async def extend(
+        self, request_id: UUID, months: int, reason: str, *, by: str
+    ) -> PrivacyRequest:
+        extension = Extension(months, reason, by, self._clock())
+        return await self._transition(
+            request_id, by, "extended", lambda r: model.extend(r, extension), {"months": months}
+        )
+
+    async def _transition(
+        self,
+        request_id: UUID,
+        by: str,
+        action: str,
+        change: Callable[[PrivacyRequest], PrivacyRequest],
+        detail: dict[str, int | str] | None = None,
+    ) -> PrivacyRequest:
+        now = self._clock()
+        async with self._store() as store:
+            current = await store.get(request_id, lock=True)
+            if current is None:
+                raise NotFound(detail="no such request")
+            changed = replace(change(current), version=current.version + 1)
+            await store.save(changed)
+            await store.audit(self._entry(by, action, changed, now, detail=detail))
+            await store.commit()
+        await self._run_when_ready(changed)
+        return changed
+
+    async def _run_when_ready(self, request: PrivacyRequest) -> None:
+        ready = RequestState.APPROVED if request.needs_approval else RequestState.VERIFIED
+        if request.state is ready:
+            await schedule_run(self._tasks, request.id, 0, self._clock())
+
+    @staticmethod
+    def _entry(
+        actor: str,
+        action: str,
+        request: PrivacyRequest,
+        at: datetime,
+        *,
+        detail: dict[str, int | str] | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            actor=actor,
+            action=action,
+            request_id=request.id,
+            subject_hash=request.subject_hash,
+            at=at,
+            detail={"kind": request.kind.value, "state": request.state.value, **(detail or {})},
+        )
+
+
+async def schedule_run(
+    tasks: TaskScheduler, request_id: UUID, position: int, now: datetime
+) -> None:
+    """The runner's task for the step at `position`; named, so a second one is dropped."""
+    await tasks.schedule(
+        Task(
+            RUN_TASK,
+            {"request_id": str(request_id)},
+            run_at=now,
+            name=f"privacy-{request_id.hex}-{position}",
+        )
+    )

@@ -1,0 +1,206 @@
+"""Runs a request's steps, one task per step, on the task queue (the Postgres queue on the
+embedded default, Cloud Tasks in production).
+
+Each run takes the request's first pending step, does its work, marks it done, and schedules
+the next; the last one completes the request. A worker killed at any point leaves the step
+pending, and the task queue runs it again: every step is idempotent (erasure finds nothing
+left; an export part is written again whole). A failure is recorded on the step (its class,
+never a value) and raised, so that the queue retries it with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from domain.common import Clock
+from domain.files import FileStore
+from domain.privacy import model
+from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
+from domain.privacy.ports import AuditEntry, PersonalData, PrivacyStore
+from domain.privacy.steps import ARCHIVE, ERASED_LIST, SCAN, Step, StepState, entries_for
+from domain.tasks import TaskScheduler
+from domain.user_data import REGISTRY, DataStore, UserData
+from privacy.exports import ExportWriter
+from privacy.requests import schedule_run
+
+log = logging.getLogger("focus.privacy")
+SYSTEM = "system"
+_ENTRIES = {entry.name: entry for entry in REGISTRY}
+
+
+class ScanFoundData(RuntimeError):
+    """The verification scan found the subject's data after erasure (counts in the step)."""
+
+
+class StoreUnavailable(RuntimeError):
+    """A step needs a store this process was not given (a wiring mistake in production)."""
+
+
+class PrivacyRunner:
+    def __init__(
+        self,
+        store: Callable[[], PrivacyStore],
+        data: Mapping[DataStore, PersonalData],
+        files: FileStore,
+        tasks: TaskScheduler,
+        clock: Clock,
+        *,
+        optional: frozenset[DataStore] = frozenset(),
+    ) -> None:
+        """`optional`: stores this deployment does not have (no legacy Firestore, no Firebase
+        project on the embedded default): their steps are done with nothing to do."""
+        self._store = store
+        self._data = data
+        self._exports = ExportWriter(files)
+        self._tasks = tasks
+        self._clock = clock
+        self._optional = optional
+
+    async def __call__(self, payload: Mapping[str, Any]) -> None:
+        await self.run_next(UUID(str(payload["request_id"])))
+
+    async def run_next(self, request_id: UUID) -> bool:
+        """Runs the request's next step; False when there is nothing (left) to run."""
+        started = await self._start(request_id)
+        if started is None:
+            return False
+        request, step = started
+        if step is None:
+            await self._complete(request)
+            return False
+        try:
+            count, detail = await self._run(request, step)
+        except Exception as exc:
+            await self._failed(request, step, exc)
+            raise
+        await self._done(request, step, count, detail)
+        await schedule_run(self._tasks, request.id, step.position + 1, self._clock())
+        return True
+
+    async def run_all(self, request_id: UUID) -> None:
+        """Every remaining step now, in this process (the CLI, tests)."""
+        while await self.run_next(request_id):
+            pass
+
+    async def _start(self, request_id: UUID) -> tuple[PrivacyRequest, Step | None] | None:
+        async with self._store() as store:
+            request = await store.get(request_id, lock=True)
+            if request is None or not request.state.open:
+                return None
+            if request.state is not RequestState.RUNNING:
+                try:
+                    running = model.start(request)
+                except Exception:
+                    return None  # not ready (waiting for verification or approval)
+                request = replace(running, version=request.version + 1)
+                await store.save(request)
+                await store.audit(_entry("started", request, self._clock()))
+            steps = await store.steps(request_id)
+            await store.commit()
+        pending = next((s for s in steps if s.state is StepState.PENDING), None)
+        return request, pending
+
+    async def _run(self, request: PrivacyRequest, step: Step) -> tuple[int, dict[str, int]]:
+        uid = request.subject_uid
+        assert uid is not None, "an open request keeps its subject"
+        if step.name == ERASED_LIST:
+            async with self._store() as store:
+                await store.erase_list_add(uid, self._clock())
+                await store.commit()
+            return 1, {}
+        if step.name == SCAN:
+            return await self._scan(uid)
+        if step.name == ARCHIVE:
+            archive = await self._exports.archive(request, self._clock())
+            return archive.files, {"bytes": archive.size}
+        entry = _ENTRIES[step.name]
+        data = self._data.get(entry.store)
+        if data is None:
+            if entry.store in self._optional:
+                return 0, {"not_in_this_deployment": 1}
+            raise StoreUnavailable(entry.store.value)
+        if request.kind is RequestKind.EXPORT:
+            written = await self._exports.write_part(request.id, entry, data.read(entry, uid))
+            return written, {}
+        return await data.erase(entry, uid), {}
+
+    async def _scan(self, uid: str) -> tuple[int, dict[str, int]]:
+        """Every store searched for the subject; what a late write left is erased, then
+        counted again: the report keeps the final counts, zero expected everywhere."""
+        counts: dict[str, int] = {}
+        for entry in entries_for(RequestKind.ERASURE):
+            data = self._data.get(entry.store)
+            if data is None:
+                continue
+            found = await data.count(entry, uid)
+            if found:
+                log.warning("privacy scan found leftovers", extra={"kind": entry.name})
+                await data.erase(entry, uid)
+                found = await data.count(entry, uid)
+            counts[entry.name] = found
+        left = sum(counts.values())
+        if left:
+            raise ScanFoundData(
+                f"{left} records left in {sorted(k for k, v in counts.items() if v)}"
+            )
+        return left, counts
+
+    async def _complete(self, request: PrivacyRequest) -> None:
+        now = self._clock()
+        async with self._store() as store:
+            current = await store.get(request.id, lock=True)
+            if current is None or current.state is not RequestState.RUNNING:
+                return
+            completed = replace(model.complete(current, now), version=current.version + 1)
+            await store.save(completed)
+            await store.audit(_entry("completed", completed, now))
+            await store.commit()
+
+    async def _done(
+        self, request: PrivacyRequest, step: Step, count: int, detail: dict[str, int]
+    ) -> None:
+        now = self._clock()
+        done = replace(
+            step, state=StepState.DONE, count=count, detail=detail or None, error=None, done_at=now
+        )
+        async with self._store() as store:
+            await store.save_step(done)
+            await store.audit(_entry("step_done", request, now, step, {"count": count, **detail}))
+            await store.commit()
+
+    async def _failed(self, request: PrivacyRequest, step: Step, exc: Exception) -> None:
+        error = type(exc).__name__
+        now = self._clock()
+        log.warning("privacy step failed", extra={"step": step.name, "error": error})
+        failed = replace(step, attempts=step.attempts + 1, error=error)
+        async with self._store() as store:
+            await store.save_step(failed)
+            await store.audit(_entry("step_failed", request, now, step, {"error": error}))
+            await store.commit()
+
+
+def _entry(
+    action: str,
+    request: PrivacyRequest,
+    at: Any,
+    step: Step | None = None,
+    detail: Mapping[str, int | str] | None = None,
+) -> AuditEntry:
+    categories = (step.name,) if step is not None else ()
+    return AuditEntry(
+        actor=SYSTEM,
+        action=action,
+        request_id=request.id,
+        subject_hash=request.subject_hash,
+        at=at,
+        categories=categories,
+        detail={"kind": request.kind.value, **(detail or {})},
+    )
+
+
+def entry_named(name: str) -> UserData:
+    return _ENTRIES[name]
