@@ -370,12 +370,28 @@ def build(
         DataStore.FILES: ExportArchives(files, privacy_store, hasher),
     }
     absent = {DataStore.CLOUD_TASKS, DataStore.REDIS}  # ids only, gone by themselves
+    revoke = None
     if migration is None:
         absent.add(DataStore.FIRESTORE)
+    else:
+        personal[DataStore.FIRESTORE] = migration.personal_data
     if settings.auth_mode is AuthMode.DEV:
         absent.add(DataStore.FIREBASE_AUTH)
+    else:
+        from identity.firebase_accounts import FirebaseAccounts
+
+        assert settings.firebase_project_id is not None  # check() guarantees it
+        accounts = FirebaseAccounts(settings.firebase_project_id)
+        personal[DataStore.FIREBASE_AUTH] = accounts
+        revoke = accounts.revoke_sessions
     privacy_runner = PrivacyRunner(
-        privacy_store, personal, files, scheduler, clock, optional=frozenset(absent)
+        privacy_store,
+        personal,
+        files,
+        scheduler,
+        clock,
+        optional=frozenset(absent),
+        revoke_sessions=revoke,
     )
     task_handlers.register(RUN_TASK, privacy_runner)
     services = ApiServices(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -16,6 +16,7 @@ from domain.common import Clock, new_id
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.files import FileStore
 from domain.privacy import model
+from domain.privacy.audit import first_break
 from domain.privacy.model import (
     SUBJECT,
     Channel,
@@ -25,8 +26,8 @@ from domain.privacy.model import (
     RequestState,
     Verification,
 )
-from domain.privacy.ports import AuditEntry, Download, Opened, PrivacyStore
-from domain.privacy.steps import plan
+from domain.privacy.ports import AuditEntry, Download, Opened, PrivacyStore, RequestFilter
+from domain.privacy.steps import Step, plan
 from domain.tasks import Task, TaskScheduler
 from privacy.exports import archive_key
 
@@ -153,6 +154,19 @@ class PrivacyRequests:
         if found is None:
             raise NotFound(detail="no such request")
         return found
+
+    async def find(self, where: RequestFilter) -> Sequence[PrivacyRequest]:
+        async with self._store() as store:
+            return await store.find(where)
+
+    async def steps(self, request_id: UUID) -> Sequence[Step]:
+        async with self._store() as store:
+            return await store.steps(request_id)
+
+    async def audit_trail_intact(self) -> int | None:
+        """None when every audit entry follows from the one before; else the first broken one."""
+        async with self._store() as store:
+            return first_break(await store.audit_trail())
 
     async def verify(self, request_id: UUID, method: str, *, by: str) -> PrivacyRequest:
         verification = Verification(method, by, self._clock())

@@ -11,7 +11,7 @@ never a value) and raised, so that the queue retries it with backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -50,15 +50,19 @@ class PrivacyRunner:
         clock: Clock,
         *,
         optional: frozenset[DataStore] = frozenset(),
+        revoke_sessions: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         """`optional`: stores this deployment does not have (no legacy Firestore, no Firebase
-        project on the embedded default): their steps are done with nothing to do."""
+        project on the embedded default): their steps are done with nothing to do.
+        `revoke_sessions`: ends the subject's sign-in sessions when erasure starts (the account
+        itself is deleted last)."""
         self._store = store
         self._data = data
         self._exports = ExportWriter(files)
         self._tasks = tasks
         self._clock = clock
         self._optional = optional
+        self._revoke = revoke_sessions
 
     async def __call__(self, payload: Mapping[str, Any]) -> None:
         await self.run_next(UUID(str(payload["request_id"])))
@@ -111,6 +115,8 @@ class PrivacyRunner:
             async with self._store() as store:
                 await store.erase_list_add(uid, self._clock())
                 await store.commit()
+            if self._revoke is not None:
+                await self._revoke(uid)
             return 1, {}
         if step.name == SCAN:
             return await self._scan(uid)

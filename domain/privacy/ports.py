@@ -68,6 +68,10 @@ class PrivacyStore(Protocol):
         """Appends to the hash-chained trail (never updated, never deleted)."""
         ...
 
+    async def audit_trail(self) -> list[tuple[AuditEntry, str, str]]:
+        """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
+        ...
+
     async def erase_list_add(self, uid: str, at: datetime) -> None:
         """The uid on `erased_users`: from now on nothing of it is written again."""
         ...
