@@ -23,8 +23,8 @@ from google.cloud.firestore_v1.base_document import BaseDocumentReference
 
 from domain.focus_sessions.model import FocusSession
 from domain.migration import Entity
-from migration.backfill.documents import FROM_DOCUMENT, NEEDS_USER
 from migration.backfill.reader import Snapshot, owner
+from migration.entities import BINDINGS
 from migration.firestore import layout
 from migration.firestore.mapping import focus_sessions, users
 from migration.firestore.mapping.common import (
@@ -90,7 +90,7 @@ class PageMapper:
     ) -> BackfillRecord:
         data = snapshot.to_dict() or {}
         context = await self._context(entity, uid, data, user)
-        record = mapped(FROM_DOCUMENT[entity], uid, snapshot, data, context)
+        record = mapped(BINDINGS[entity].from_document, uid, snapshot, data, context)
         if entity is Entity.BLOCKLISTS and self._remember_blocklists:
             self.mapped_blocklists.setdefault(uid, set()).add(record.id)
         if entity is Entity.FOCUS_SESSIONS and record.is_running:
@@ -125,7 +125,7 @@ class PageMapper:
         references = [self._client.collection(layout.USERS).document(uid) for uid in uids]
         self.extra_reads += len(references)
         profiles = {snap.id: snap.to_dict() async for snap in self._client.get_all(references)}
-        if entity not in NEEDS_USER:
+        if not BINDINGS[entity].needs_user:
             return {uid: _Owner(exists=profiles.get(uid) is not None) for uid in uids}
         blocklist_ids = await self._blocklist_ids(uids)
         owners: dict[str, _Owner] = {}

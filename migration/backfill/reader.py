@@ -18,7 +18,7 @@ from google.cloud.firestore_v1.async_query import AsyncQuery
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from domain.migration import Entity
-from migration.backfill.documents import COLLECTIONS
+from migration.entities import BINDINGS
 from migration.firestore import layout
 
 log = logging.getLogger("migration.backfill")
@@ -29,7 +29,7 @@ DOCUMENT_ID = "__name__"
 
 
 def _query(client: AsyncClient, entity: Entity) -> AsyncQuery:
-    name = COLLECTIONS[entity]
+    name = BINDINGS[entity].collection
     source = client.collection(name) if entity is Entity.USERS else client.collection_group(name)
     query: AsyncQuery = source.order_by(DOCUMENT_ID)
     return query

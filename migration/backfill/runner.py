@@ -20,9 +20,9 @@ from google.cloud.firestore import AsyncClient
 from domain.common import Clock, utc_now
 from domain.migration import Entity
 from migration.backfill import reader
-from migration.backfill.documents import NEEDS_USER, ORDER
 from migration.backfill.mapper import PageMapper
 from migration.backfill.rate import RampingLimiter
+from migration.entities import BINDINGS, ORDER
 from migration.postgres.backfill import Batch, Checkpoint, PostgresBackfillStore
 
 DEFAULT_BATCH = 2000
@@ -164,7 +164,7 @@ class Backfill:
     async def _check_blocklists_first(self, entity: Entity) -> None:
         """Schedules and sessions check their blocklist links against Postgres: without the
         blocklists there, every link would look dangling."""
-        if entity not in NEEDS_USER:
+        if not BINDINGS[entity].needs_user:
             return
         blocklists = await self._store.checkpoint(Entity.BLOCKLISTS)
         if blocklists is None or not blocklists.finished:

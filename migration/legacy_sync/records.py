@@ -1,5 +1,6 @@
-"""Each legacy collection as the sync writes it: the mapping, the record's key in Postgres, the
-repository calls, and the event an API write of that entity records (docs/events.md).
+"""Each legacy collection as the sync writes it: the record's key in Postgres, the repository
+calls, and the event an API write of that entity records (docs/events.md); the collection and
+its mapping are the entity's binding (`migration/entities.py`).
 
 Users, focus sessions and usage reports have no delete in their repositories (the API deletes
 none of them), so a legacy delete of one is not applied: `delete` returns None.
@@ -20,18 +21,16 @@ from domain.schedules.model import Schedule
 from domain.sync.model import usage_report_id
 from domain.usage.model import UsageReport
 from domain.users.model import User
+from migration.entities import BINDINGS
 from migration.firestore.layout import (
     BLOCKLISTS,
-    DEVICES,
     SCHEDULES,
     SESSIONS,
-    USAGE,
-    USERS,
     QuarantineReason,
     parse_usage_doc_id,
     record_id,
 )
-from migration.firestore.mapping import blocklists, devices, focus_sessions, schedules, usage, users
+from migration.firestore.mapping import focus_sessions
 from migration.firestore.mapping.common import MappingContext, Unmappable
 from migration.firestore.repositories.common import FromDocument
 from migration.legacy_sync.ports import LegacySyncUnitOfWork
@@ -52,14 +51,15 @@ class Saved:
 
 class RecordKind(Generic[R]):
     entity: ClassVar[Entity]
-    collection: ClassVar[str]
     needs_user_timezone: ClassVar[bool] = False
     needs_blocklists: ClassVar[bool] = False
     deletes: ClassVar[bool] = False
     """Whether the repository has a delete (a tombstone) for a legacy delete to become."""
 
-    def __init__(self, from_document: FromDocument[R]) -> None:
-        self.from_document = from_document
+    def __init__(self) -> None:
+        binding = BINDINGS[self.entity]
+        self.collection = binding.collection
+        self.from_document: FromDocument[R] = binding.from_document
         """The backfill's mapping of the collection (`migration/firestore/mapping/`)."""
 
     def key(self, uid: str, doc_id: str) -> dict[str, object]:
@@ -102,7 +102,7 @@ class RecordKind(Generic[R]):
 
 
 class UserKind(RecordKind[User]):
-    entity, collection = Entity.USERS, USERS
+    entity = Entity.USERS
 
     def key(self, uid: str, doc_id: str) -> dict[str, object]:
         return {"uid": uid}
@@ -127,7 +127,7 @@ class UserKind(RecordKind[User]):
 
 
 class DeviceKind(RecordKind[Device]):
-    entity, collection = Entity.DEVICES, DEVICES
+    entity = Entity.DEVICES
     deletes = True
 
     def key(self, uid: str, doc_id: str) -> dict[str, object]:
@@ -161,7 +161,7 @@ _ITEM_GROUPS = {
 
 
 class BlocklistKind(RecordKind[Blocklist]):
-    entity, collection = Entity.BLOCKLISTS, BLOCKLISTS
+    entity = Entity.BLOCKLISTS
     deletes = True
 
     def comparable(self, record: Blocklist) -> Blocklist:
@@ -188,7 +188,7 @@ class BlocklistKind(RecordKind[Blocklist]):
 
 
 class ScheduleKind(RecordKind[Schedule]):
-    entity, collection = Entity.SCHEDULES, SCHEDULES
+    entity = Entity.SCHEDULES
     needs_user_timezone = needs_blocklists = deletes = True
 
     async def get(self, uow: UoW, uid: str, doc_id: str) -> Schedule | None:
@@ -208,7 +208,7 @@ class ScheduleKind(RecordKind[Schedule]):
 
 
 class FocusSessionKind(RecordKind[FocusSession]):
-    entity, collection = Entity.FOCUS_SESSIONS, SESSIONS
+    entity = Entity.FOCUS_SESSIONS
     needs_user_timezone = needs_blocklists = True
 
     async def get(self, uow: UoW, uid: str, doc_id: str) -> FocusSession | None:
@@ -245,7 +245,7 @@ async def _one_running(
 
 
 class UsageKind(RecordKind[UsageReport]):
-    entity, collection = Entity.USAGE, USAGE
+    entity = Entity.USAGE
 
     def key(self, uid: str, doc_id: str) -> dict[str, object]:
         day, installation_id = _usage_id(doc_id)
@@ -273,12 +273,12 @@ def _usage_id(doc_id: str) -> tuple[dt.date, str]:
 KINDS: dict[str, RecordKind[Any]] = {
     kind.collection: kind
     for kind in (
-        UserKind(users.from_document),
-        DeviceKind(devices.from_document),
-        BlocklistKind(blocklists.from_document),
-        ScheduleKind(schedules.from_document),
-        FocusSessionKind(focus_sessions.from_document),
-        UsageKind(usage.from_document),
+        UserKind(),
+        DeviceKind(),
+        BlocklistKind(),
+        ScheduleKind(),
+        FocusSessionKind(),
+        UsageKind(),
     )
 }
 """By legacy collection name."""

@@ -1,32 +1,26 @@
-"""What `focus migrate verify` reads from Postgres, tombstones included, and the two writes its
+"""What `focus migrate verify` reads from Postgres, tombstones included, and the writes its
 repair needs beyond the repositories.
 
 The repositories answer the API: live rows of one user. Verify needs every row of many users
 (deleted ones too, as Firestore keeps tombstones), a random sample of keys, the erased uids,
-and, to repair, a row's `created_at` (upserts keep the first one) and a session's tombstone
-(the focus-session port has no delete).
+and, to repair, a version above a document's and a row's `created_at` (upserts keep the first
+one). Each entity's table, row mapping and key columns are its binding's
+(`migration/entities.py`), as is a session's tombstone (the focus-session port has no delete).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Table, exists, func, select, text, update
+from sqlalchemy import Row, Table, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from datastore.postgres.repositories.blocklists import to_blocklist
-from datastore.postgres.repositories.devices import to_device
-from datastore.postgres.repositories.focus_sessions import to_focus_session
-from datastore.postgres.repositories.schedules import to_schedule
-from datastore.postgres.repositories.usage import to_usage_report
-from datastore.postgres.repositories.users import to_user
-from datastore.postgres.tables import table_of
 from datastore.postgres.tables.mirrors import ErasedUserRow
 from domain.migration import Entity
+from migration.entities import BINDINGS
 
 
 def _table(row: type[Any]) -> Table:
@@ -35,17 +29,6 @@ def _table(row: type[Any]) -> Table:
 
 
 _ERASED = _table(ErasedUserRow)
-_TO_RECORD: dict[Entity, Callable[[Row[Any]], Any]] = {
-    Entity.USERS: to_user,
-    Entity.DEVICES: to_device,
-    Entity.BLOCKLISTS: to_blocklist,
-    Entity.SCHEDULES: to_schedule,
-    Entity.FOCUS_SESSIONS: to_focus_session,
-    Entity.USAGE: to_usage_report,
-}
-_TABLES: dict[Entity, tuple[Table, Callable[[Row[Any]], Any]]] = {
-    entity: (table_of(entity), to_record) for entity, to_record in _TO_RECORD.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,51 +42,16 @@ class StoredRow:
     deleted: bool
 
 
-def record_key(entity: Entity, record: Any) -> str:
-    """The record's key within its user, as `migration.verify` names records: `` for the user
-    itself, the installation id, the UUID, or `yyyy-mm-dd/<installationId>` (usage)."""
-    match entity:
-        case Entity.USERS:
-            return ""
-        case Entity.DEVICES:
-            return str(record.installation_id)
-        case Entity.USAGE:
-            return f"{record.date.isoformat()}/{record.installation_id}"
-        case _:
-            return str(record.id)
-
-
 def _owner(entity: Entity) -> Any:
-    table, _ = _TABLES[entity]
-    return table.c.uid if entity is Entity.USERS else table.c.user_id
-
-
-def _at_key(entity: Entity, key: str) -> list[ColumnElement[bool]]:
-    table, _ = _TABLES[entity]
-    match entity:
-        case Entity.USERS:
-            return []
-        case Entity.DEVICES:
-            return [table.c.installation_id == key]
-        case Entity.USAGE:
-            day, installation_id = key.split("/", 1)
-            return [
-                table.c.date == dt.date.fromisoformat(day),
-                table.c.installation_id == installation_id,
-            ]
-        case _:
-            return [table.c.id == UUID(key)]
+    binding = BINDINGS[entity]
+    return binding.table.c[binding.key.owner]
 
 
 def _stored(entity: Entity, row: Row[Any]) -> StoredRow:
-    _, to_record = _TABLES[entity]
-    record = to_record(row)
+    binding = BINDINGS[entity]
+    record = binding.to_record(row)
     deleted = getattr(row, "deleted_at", None) is not None
-    return StoredRow(_owner_value(entity, row), record_key(entity, record), record, deleted)
-
-
-def _owner_value(entity: Entity, row: Row[Any]) -> str:
-    return str(row.uid if entity is Entity.USERS else row.user_id)
+    return StoredRow(binding.owner_of(row), binding.key_of(record), record, deleted)
 
 
 async def erased_uids(conn: AsyncConnection) -> frozenset[str]:
@@ -126,14 +74,13 @@ async def rows_of(conn: AsyncConnection, entity: Entity, uids: Sequence[str]) ->
     """Every row of these users, tombstones included."""
     if not uids:
         return []
-    table, _ = _TABLES[entity]
-    query = select(table).where(_owner(entity).in_(list(uids)))
+    query = select(BINDINGS[entity].table).where(_owner(entity).in_(list(uids)))
     return [_stored(entity, row) for row in await conn.execute(query)]
 
 
 async def row_at(conn: AsyncConnection, entity: Entity, uid: str, key: str) -> StoredRow | None:
-    table, _ = _TABLES[entity]
-    query = select(table).where(_owner(entity) == uid, *_at_key(entity, key))
+    binding = BINDINGS[entity]
+    query = select(binding.table).where(_owner(entity) == uid, *binding.where(key))
     row = (await conn.execute(query)).first()
     return None if row is None else _stored(entity, row)
 
@@ -143,13 +90,13 @@ async def random_keys(
 ) -> list[tuple[str, str]]:
     """`size` rows drawn uniformly (`ORDER BY random()`: a full scan, every row equally likely),
     erased users left out. A `seed` in [-1, 1] makes the draw repeatable on unchanged data."""
-    table, to_record = _TABLES[entity]
+    binding = BINDINGS[entity]
     if seed is not None:
         await conn.execute(select(func.setseed(seed)))
     erased = exists().where(_ERASED.c.uid == _owner(entity))
-    query = select(table).where(~erased).order_by(func.random()).limit(size)
+    query = select(binding.table).where(~erased).order_by(func.random()).limit(size)
     rows = await conn.execute(query)
-    return [(_owner_value(entity, row), record_key(entity, to_record(row))) for row in rows]
+    return [(binding.owner_of(row), binding.key_of(binding.to_record(row))) for row in rows]
 
 
 _BUMP_COUNTER_ABOVE = text(
@@ -171,20 +118,10 @@ async def restore_row(
 ) -> None:
     """After a repository save: the source's `created_at` (upserts keep the row's first one)
     and, where the table has tombstones, the row alive again."""
-    table, _ = _TABLES[entity]
+    binding = BINDINGS[entity]
+    table = binding.table
     values: dict[str, Any] = {"created_at": created_at}
     if "deleted_at" in table.c:
         values["deleted_at"] = None
-    where = [_owner(entity) == uid, *_at_key(entity, key)]
+    where = [_owner(entity) == uid, *binding.where(key)]
     await conn.execute(update(table).where(*where).values(values))
-
-
-async def delete_session(
-    conn: AsyncConnection, uid: str, session_id: UUID, version: int, at: dt.datetime
-) -> None:
-    """A session's tombstone, as the other owned records are deleted."""
-    table, _ = _TABLES[Entity.FOCUS_SESSIONS]
-    where = [table.c.user_id == uid, table.c.id == session_id]
-    await conn.execute(
-        update(table).where(*where).values(deleted_at=at, updated_at=at, version=version)
-    )

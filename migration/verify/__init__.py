@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.common import Clock, utc_now
 from domain.migration import Entity, PhaseStore, VerificationMode
-from migration.backfill.documents import ORDER
+from migration.entities import ORDER
 from migration.firestore.repositories.common import Documents
 from migration.postgres import verify_reads
 from migration.verify.compare import Divergence, Tally

@@ -18,7 +18,7 @@ from google.cloud.firestore import AsyncClient, AsyncQuery
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from domain.migration import Entity
-from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, NEEDS_USER
+from migration.entities import BINDINGS
 from migration.firestore import layout
 from migration.firestore.mapping.common import MappingContext, Unmappable, version_of
 from migration.firestore.mapping.focus_sessions import settle_running
@@ -29,7 +29,7 @@ from migration.firestore.repositories.common import (
     lacks_timezone,
     mapped,
 )
-from migration.verify.records import Found, Quarantined, document_key
+from migration.verify.records import Found, Quarantined
 
 PAGE = 300
 """Documents per query of a full walk."""
@@ -53,7 +53,7 @@ class FirestoreSide:
                 FieldPath.document_id()
             )
         else:
-            query = self.client.collection_group(COLLECTIONS[entity]).order_by(
+            query = self.client.collection_group(BINDINGS[entity].collection).order_by(
                 FieldPath.document_id()
             )
         return query
@@ -90,23 +90,12 @@ class FirestoreSide:
         """Whether the user has any document (a tombstone counts) of the entity."""
         if entity is Entity.USERS:
             return bool((await self.docs.user(uid).get()).exists)
-        query = self.docs.collection(uid, COLLECTIONS[entity]).limit(1)
+        query = self.docs.collection(uid, BINDINGS[entity].collection).limit(1)
         return bool([snap async for snap in query.stream()])
 
     async def lookup(self, entity: Entity, uid: str, key: str) -> Snapshot | None:
         """The document of the record `key` of the user, if there is one."""
-        collection = COLLECTIONS[entity]
-        match entity:
-            case Entity.USERS:
-                reference = self.docs.user(uid)
-            case Entity.DEVICES:
-                reference = self.docs.collection(uid, collection).document(key)
-            case Entity.USAGE:
-                day, installation_id = key.split("/", 1)
-                doc_id = f"{day}_{installation_id}"
-                reference = self.docs.collection(uid, collection).document(doc_id)
-            case _:
-                reference = await self.docs.reference_of(uid, collection, UUID(key))
+        reference = await BINDINGS[entity].reference(self.docs, uid, key)
         snapshot: Snapshot = await reference.get()
         return snapshot if snapshot.exists else None
 
@@ -122,15 +111,16 @@ class FirestoreSide:
             if entity is Entity.USERS:
                 keys.append((uid, ""))
                 continue
-            query = self.docs.collection(uid, COLLECTIONS[entity]).select([])
+            binding = BINDINGS[entity]
+            query = self.docs.collection(uid, binding.collection).select([])
             ids = sorted([snap.id async for snap in query.stream()])
-            keys.append((uid, document_key(entity, uid, rng.choice(ids))))
+            keys.append((uid, binding.key_of_document(uid, rng.choice(ids))))
         return keys
 
     async def _user_at_or_after(self, entity: Entity, start: str) -> str | None:
         path = f"{layout.USERS}/{start}"
         if entity is not Entity.USERS:
-            path = f"{path}/{COLLECTIONS[entity]}/0"
+            path = f"{path}/{BINDINGS[entity].collection}/0"
         query = self._documents(entity)
         for candidate in (query.start_at([self.client.document(path)]), query):
             found = [snap async for snap in candidate.limit(1).stream()]
@@ -151,12 +141,13 @@ class FirestoreSide:
     def _record(
         self, entity: Entity, uid: str, snapshot: Snapshot, context: MappingContext
     ) -> FirestoreRecord:
-        key = document_key(entity, uid, snapshot.id)
+        binding = BINDINGS[entity]
+        key = binding.key_of_document(uid, snapshot.id)
         data = snapshot.to_dict() or {}
         if is_deleted(data):
             return Found(key, None, deleted=True, version=version_of(data))
         try:
-            record = mapped(FROM_DOCUMENT[entity], uid, snapshot, data, context)
+            record = mapped(binding.from_document, uid, snapshot, data, context)
         except Unmappable as unmappable:
             return Quarantined(key, unmappable.reason.value)
         return Found(key, record, deleted=False, version=version_of(data))
@@ -169,9 +160,9 @@ class FirestoreSide:
             zones = await self.docs.device_timezones(uid) if lacking else ()
             return self.docs.context(device_timezones=zones)
         values: dict[str, Any] = {"user_exists": (await self.docs.user(uid).get()).exists}
-        if entity in NEEDS_USER and lacking:
+        if BINDINGS[entity].needs_user and lacking:
             values["user_timezone"] = await self.docs.user_timezone(uid)
-        if entity in NEEDS_USER:
+        if BINDINGS[entity].needs_user:
             values["blocklist_ids"] = await self._blocklist_ids(uid)
         return self.docs.context(**values)
 

@@ -16,10 +16,8 @@ from typing import Any
 from google.cloud.firestore_v1.base_client import BaseClient
 
 from domain.migration import Entity
-from migration.backfill.documents import COLLECTIONS, FROM_DOCUMENT, to_document
-from migration.firestore import layout
+from migration.entities import BINDINGS
 from migration.firestore.mapping.common import MappingContext, Unmappable
-from migration.postgres.verify_reads import record_key
 from migration.shadow import normalise
 
 IGNORED_FIELDS = frozenset({"version"})
@@ -44,23 +42,6 @@ class Quarantined:
     reason: str
 
 
-def document_key(entity: Entity, uid: str, doc_id: str) -> str:
-    """The key of `users/{uid}/{collection}/{doc_id}`, the same one Postgres rows get."""
-    match entity:
-        case Entity.USERS:
-            return ""
-        case Entity.DEVICES:
-            return doc_id
-        case Entity.USAGE:
-            try:
-                day, installation_id = layout.parse_usage_doc_id(doc_id)
-            except ValueError:
-                return doc_id  # quarantined as `invalid_id` by the mapping
-            return f"{day.isoformat()}/{installation_id}"
-        case _:
-            return str(layout.record_id(uid, COLLECTIONS[entity], doc_id))
-
-
 def example_id(uid: str, key: str) -> str:
     """What reports show: ids only (`uid`, `uid/<record key>`), never a value."""
     return f"{uid}/{key}" if key else uid
@@ -74,15 +55,13 @@ def comparable(record: Any) -> dict[str, Any]:
 def through_layout(entity: Entity, record: Any, client: BaseClient, as_of: dt.datetime) -> Any:
     """The record as the legacy layout holds it; the record itself when the layout refuses it
     (an instant before 2015, say), so that the difference shows."""
-    document = to_document(entity, record, client)
-    uid = record.uid if entity is Entity.USERS else record.user_id
-    key = record_key(entity, record)
-    if entity is Entity.USAGE:
-        key = layout.usage_doc_id(record.date, record.installation_id)
+    binding = BINDINGS[entity]
+    document = binding.to_document(record, client)
+    uid = binding.owner_of(record)
     try:
-        return FROM_DOCUMENT[entity](
+        return binding.from_document(
             uid,
-            key or uid,
+            binding.document_id(uid, binding.key_of(record)),
             document,
             create_time=record.created_at,
             update_time=record.updated_at,

@@ -18,7 +18,6 @@ import datetime as dt
 from collections import Counter
 from dataclasses import replace
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock
 from domain.migration import Entity, PendingMirror, Store
+from migration.entities import BINDINGS
 from migration.firestore.mirrors import FirestoreMirrorWriter, mirror_of_delete, mirror_of_save
 from migration.firestore.repositories.common import Documents
 from migration.mirroring import GRACE, Mirroring
@@ -73,7 +73,7 @@ class Repairer:
     async def _postgres(self, entity: Entity, d: Divergent) -> None:
         theirs = d.firestore
         live = theirs is not None and theirs.record is not None
-        if not live and entity in (Entity.USERS, Entity.USAGE):
+        if not live and not BINDINGS[entity].keeps_tombstones:
             self.unrepaired[NO_TOMBSTONE] += 1
             return
         try:
@@ -89,10 +89,10 @@ class Repairer:
                 elif theirs is None:
                     # No document: it stays so, and no older mirror may bring it back.
                     await self._delete_postgres(uow, entity, d, version)
-                    await owed.forget(entity, d.uid, _record_key(entity, d))
+                    await owed.forget(entity, d.uid, _document_id(entity, d))
                 else:
                     at = await self._delete_postgres(uow, entity, d, version)
-                    mirror = mirror_of_delete(entity, d.uid, _record_key(entity, d), version, at)
+                    mirror = mirror_of_delete(entity, d.uid, _document_id(entity, d), version, at)
                 if mirror is not None:
                     # Firestore gets the version Postgres gave the repair: its `_v` never
                     # trails Postgres's, and an older mirror still pending changes nothing.
@@ -109,15 +109,9 @@ class Repairer:
         self, uow: PostgresUnitOfWork, entity: Entity, d: Divergent, version: int
     ) -> dt.datetime:
         now = self._clock()
-        match entity:
-            case Entity.DEVICES:
-                await uow.devices.delete(d.uid, d.key, version)
-            case Entity.BLOCKLISTS:
-                await uow.blocklists.delete(d.uid, UUID(d.key), version, now)
-            case Entity.SCHEDULES:
-                await uow.schedules.delete(d.uid, UUID(d.key), version, now)
-            case Entity.FOCUS_SESSIONS:
-                await verify_reads.delete_session(uow.connection, d.uid, UUID(d.key), version, now)
+        delete = BINDINGS[entity].delete
+        if delete is not None:
+            await delete(uow, d.uid, d.key, version, now)
         return now
 
     async def _firestore(self, entity: Entity, d: Divergent) -> None:
@@ -139,7 +133,7 @@ class Repairer:
                 if version <= below:
                     above = await verify_reads.next_version_above(uow.connection, d.uid, below)
                     version = above if above is not None else below + 1
-                key = _record_key(entity, d)
+                key = _document_id(entity, d)
                 mirror = mirror_of_delete(entity, d.uid, key, version, self._clock())
             mirror = await owed.record(mirror, due_in=GRACE)
             await uow.commit()
@@ -157,32 +151,14 @@ class Repairer:
         return version
 
 
-def _record_key(entity: Entity, d: Divergent) -> str:
-    """The key a mirror names the record by (verify's key is the same but for these two)."""
-    match entity:
-        case Entity.USERS:
-            return d.uid
-        case Entity.USAGE:
-            return d.key.replace("/", "_", 1)
-        case _:
-            return d.key
+def _document_id(entity: Entity, d: Divergent) -> str:
+    """The key a mirror names the record by (verify's key is the same but for profiles and
+    usage reports)."""
+    return BINDINGS[entity].document_id(d.uid, d.key)
 
 
 async def _save_postgres(
     uow: PostgresUnitOfWork, entity: Entity, d: Divergent, record: Any
 ) -> None:
-    exists = d.postgres is not None
-    match entity:
-        case Entity.USERS:
-            await uow.users.save(record)  # its row exists: `next_version` made it
-        case Entity.DEVICES:
-            await uow.devices.save(record)
-        case Entity.BLOCKLISTS:
-            await uow.blocklists.save(record)
-        case Entity.SCHEDULES:
-            await uow.schedules.save(record)
-        case Entity.FOCUS_SESSIONS:
-            await (uow.focus_sessions.save if exists else uow.focus_sessions.add)(record)
-        case Entity.USAGE:
-            await uow.usage.save(record)
+    await BINDINGS[entity].save(uow, record, d.postgres is not None)
     await verify_reads.restore_row(uow.connection, entity, d.uid, d.key, record.created_at)
