@@ -32,6 +32,7 @@ class Subject(StrEnum):
     SCHEDULE = "schedule UUID"
     FOCUS_SESSION = "session UUID"
     USAGE_REPORT = "<date>/<installation id>"
+    PRIVACY_REQUEST = "privacy request UUID"
 
 
 class UnknownEventType(ValueError):
@@ -74,6 +75,7 @@ class EventType(StrEnum):
     FOCUS_SESSION_ABANDONED = "focus_session.abandoned", Subject.FOCUS_SESSION
     USAGE_REPORTED = "usage.reported", Subject.USAGE_REPORT
     SYNC_REQUESTED = "sync.requested", Subject.USER
+    PRIVACY_EXPORT_READY = "privacy.export_ready", Subject.PRIVACY_REQUEST
 
     @classmethod
     def parse(cls, value: str) -> EventType:

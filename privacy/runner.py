@@ -164,6 +164,8 @@ class PrivacyRunner:
             completed = replace(model.complete(current, now), version=current.version + 1)
             await store.save(completed)
             await store.audit(_entry("completed", completed, now))
+            if completed.kind is RequestKind.EXPORT:
+                await store.announce(completed, now)  # a silent push: the archive is ready
             await store.commit()
 
     async def _done(

@@ -18,9 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from datastore.postgres.repositories.outbox import PostgresEventOutbox
 from datastore.postgres.tables.mirrors import ErasedUserRow
 from datastore.postgres.tables.privacy import PrivacyAuditRow, PrivacyRequestRow, PrivacyStepRow
 from domain.errors import Conflict
+from domain.events import DomainEvent, EventType
 from domain.privacy.audit import GENESIS, chain_hash
 from domain.privacy.model import (
     Channel,
@@ -39,6 +41,11 @@ _AUDIT = PrivacyAuditRow.__table__  # type: ignore[attr-defined]
 _ERASED = ErasedUserRow.__table__  # type: ignore[attr-defined]
 _AUDIT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('privacy_audit'))")
 _OPEN = [s.value for s in RequestState if s.open]
+# The user's next version for the event, without ever making a row (a subject may have none).
+_NEXT_VERSION = text(
+    "UPDATE users SET change_seq = change_seq + 1 WHERE uid = :uid"
+    " AND NOT EXISTS (SELECT 1 FROM erased_users WHERE uid = :uid) RETURNING change_seq"
+)
 
 
 class PostgresPrivacyStore:
@@ -138,6 +145,16 @@ class PostgresPrivacyStore:
                 hash=chain_hash(prev, entry),
             )
         )
+
+    async def announce(self, request: PrivacyRequest, at: datetime) -> None:
+        uid = request.subject_uid
+        if uid is None:
+            return
+        version = await self._conn.scalar(_NEXT_VERSION, {"uid": uid})
+        if version is None:
+            return  # no account (or erased meanwhile): no device of theirs to wake
+        event = DomainEvent(EventType.PRIVACY_EXPORT_READY, uid, str(request.id), int(version), at)
+        await PostgresEventOutbox(self._conn).add(event)
 
     async def erase_list_add(self, uid: str, at: datetime) -> None:
         await self._conn.execute(

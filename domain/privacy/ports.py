@@ -68,6 +68,11 @@ class PrivacyStore(Protocol):
         """Appends to the hash-chained trail (never updated, never deleted)."""
         ...
 
+    async def announce(self, request: PrivacyRequest, at: datetime) -> None:
+        """Records the event that tells the subject's devices (a silent push) that the request
+        changed; nothing for an erased subject."""
+        ...
+
     async def audit_trail(self) -> list[tuple[AuditEntry, str, str]]:
         """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
         ...

@@ -23,6 +23,8 @@ class PushKind(StrEnum):
     """Something the device applies changed (a schedule, a blocklist): sync now."""
     FOCUS = "focus"
     """A focus session started or ended on another device: mirror it."""
+    PRIVACY = "privacy"
+    """A data request of the user's changed (an export is ready): `GET` it."""
 
 
 @dataclass(frozen=True, slots=True)

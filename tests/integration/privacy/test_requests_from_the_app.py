@@ -83,7 +83,7 @@ def rows_of(database_url: str, uid: str) -> dict[str, int]:
 
 
 def test_an_export_is_one_zip_of_every_record_with_a_manifest(
-    client: TestClient, container: Container, alice: ApiUser
+    client: TestClient, container: Container, alice: ApiUser, database_url: str
 ) -> None:
     seed(client, alice)
 
@@ -123,6 +123,14 @@ def test_an_export_is_one_zip_of_every_record_with_a_manifest(
     assert "supervisory authority" in readme
     assert body["id"] in readme
     assert len(sessions_csv.strip().splitlines()) == 2  # header and the one session
+    # The phone learns it is ready by a silent push (`kind: privacy`), through the outbox.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        announced = conn.execute(
+            "SELECT type, subject_id FROM outbox_events"
+            " WHERE user_id = %s AND type LIKE 'privacy%%'",
+            (alice.uid,),
+        ).fetchall()
+    assert announced == [("privacy.export_ready", body["id"])]
 
 
 def test_a_tampered_or_foreign_download_link_is_refused(
