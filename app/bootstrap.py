@@ -63,6 +63,7 @@ from notifications.fanout import DELIVER_TASK, SilentPushes
 from privacy.exports import ExportArchives
 from privacy.requests import RUN_TASK, PrivacyRequests, SubjectHasher
 from privacy.runner import PrivacyRunner
+from privacy.watch import WATCH_TASK, PrivacyWatch
 
 if TYPE_CHECKING:
     from migration.wiring import Migration
@@ -279,6 +280,7 @@ class Container:
     senders: Mapping[Platform, PushSender]
     privacy: PrivacyRequests
     privacy_runner: PrivacyRunner
+    privacy_watch: PrivacyWatch
     files: FileStore
     migration: Migration | None = None
     """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
@@ -394,6 +396,8 @@ def build(
         revoke_sessions=revoke,
     )
     task_handlers.register(RUN_TASK, privacy_runner)
+    privacy_watch = PrivacyWatch(privacy_store, files, scheduler, clock=clock)
+    task_handlers.register(WATCH_TASK, privacy_watch.run)
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),
@@ -416,7 +420,8 @@ def build(
     worker = TaskWorker(task_queue, task_handlers, clock=clock)
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
-        worker, pushes, maintenance, senders, privacy, privacy_runner, files, migration,
+        worker, pushes, maintenance, senders, privacy, privacy_runner, privacy_watch, files,
+        migration,
     )  # fmt: skip
 
 
@@ -445,6 +450,7 @@ async def _start_maintenance(container: Container) -> None:
     """Schedules the hourly purge (named by its hour: a no-op when already scheduled)."""
     try:
         await container.maintenance.schedule_next()
+        await container.privacy_watch.schedule_next()
     except STORE_UNAVAILABLE:
         log.exception("maintenance.not_scheduled")  # the API still serves; the next start will
 

@@ -32,3 +32,35 @@ resource "google_cloud_scheduler_job" "maintenance_purge" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# The hourly watch over data-subject requests (privacy/watch.py): the statutory clock's metrics
+# and the local archive expiry. Like the purge, it also chains itself through Cloud Tasks.
+resource "google_cloud_scheduler_job" "privacy_watch" {
+  name        = "focus-privacy-watch"
+  description = "POST /internal/tasks/privacy.watch every hour"
+  region      = var.region
+  schedule    = "30 * * * *"
+  time_zone   = "Etc/UTC"
+
+  attempt_deadline = "300s"
+
+  retry_config {
+    retry_count          = 3
+    min_backoff_duration = "10s"
+    max_backoff_duration = "300s"
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = "${local.api_url}/internal/tasks/privacy.watch"
+    body        = base64encode("{}")
+    headers     = { "Content-Type" = "application/json" }
+
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = local.internal_audience
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
