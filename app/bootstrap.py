@@ -62,6 +62,7 @@ from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
 from privacy.exports import ExportArchives
 from privacy.requests import RUN_TASK, PrivacyRequests, SubjectHasher
+from privacy.restore import Restores
 from privacy.runner import PrivacyRunner
 from privacy.watch import WATCH_TASK, PrivacyWatch
 
@@ -281,6 +282,7 @@ class Container:
     privacy: PrivacyRequests
     privacy_runner: PrivacyRunner
     privacy_watch: PrivacyWatch
+    privacy_restores: Restores
     files: FileStore
     migration: Migration | None = None
     """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
@@ -397,6 +399,7 @@ def build(
     )
     task_handlers.register(RUN_TASK, privacy_runner)
     privacy_watch = PrivacyWatch(privacy_store, files, scheduler, clock=clock)
+    privacy_restores = Restores(privacy, privacy_store, files)
     task_handlers.register(WATCH_TASK, privacy_watch.run)
     services = ApiServices(
         config=api_config(settings),
@@ -420,8 +423,8 @@ def build(
     worker = TaskWorker(task_queue, task_handlers, clock=clock)
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
-        worker, pushes, maintenance, senders, privacy, privacy_runner, privacy_watch, files,
-        migration,
+        worker, pushes, maintenance, senders, privacy, privacy_runner, privacy_watch,
+        privacy_restores, files, migration,
     )  # fmt: skip
 
 

@@ -68,6 +68,9 @@ class PrivacyRequests:
     def subject_hash(self, uid: str) -> str:
         return self._hash(uid)
 
+    def now(self) -> datetime:
+        return self._clock()
+
     async def open(
         self,
         kind: RequestKind,
@@ -77,6 +80,7 @@ class PrivacyRequests:
         channel: Channel,
         received_at: datetime | None = None,
         verification: Verification | None = None,
+        erase_list_now: bool = False,
     ) -> Opened:
         """A new request, or the subject's open one of the same kind (joined, audited)."""
         now = self._clock()
@@ -90,7 +94,10 @@ class PrivacyRequests:
             existing = await store.open_request(subject, kind)
             if existing is not None:
                 await store.audit(self._entry(by, "joined", existing, now))
+                if kind is RequestKind.ERASURE and (by == SUBJECT or erase_list_now):
+                    await store.erase_list_add(uid, now)
                 await store.commit()
+                await self._run_when_ready(existing)
                 return Opened(existing, joined=True)
             request = PrivacyRequest(
                 id=new_id(),
@@ -119,7 +126,7 @@ class PrivacyRequests:
                         by, "verified", request, now, detail={"method": verification.method}
                     )
                 )
-            if kind is RequestKind.ERASURE and by == SUBJECT:
+            if kind is RequestKind.ERASURE and (by == SUBJECT or erase_list_now):
                 # The account stops working at once: writes refuse an erased uid from here on.
                 await store.erase_list_add(uid, now)
             await store.commit()
@@ -225,7 +232,7 @@ class PrivacyRequests:
 
     async def _run_when_ready(self, request: PrivacyRequest) -> None:
         ready = RequestState.APPROVED if request.needs_approval else RequestState.VERIFIED
-        if request.state is ready:
+        if request.state in (ready, RequestState.RUNNING):
             await schedule_run(self._tasks, request.id, 0, self._clock())
 
     @staticmethod

@@ -26,6 +26,7 @@ from domain.tasks import TaskScheduler
 from domain.user_data import REGISTRY, DataStore, UserData
 from privacy.exports import ExportWriter
 from privacy.requests import schedule_run
+from privacy.restore import mark_key
 
 log = logging.getLogger("focus.privacy")
 SYSTEM = "system"
@@ -58,6 +59,7 @@ class PrivacyRunner:
         itself is deleted last)."""
         self._store = store
         self._data = data
+        self._files = files
         self._exports = ExportWriter(files)
         self._tasks = tasks
         self._clock = clock
@@ -115,6 +117,8 @@ class PrivacyRunner:
             async with self._store() as store:
                 await store.erase_list_add(uid, self._clock())
                 await store.commit()
+            # Outside the database too: a restore of an older dump must not bring them back.
+            await self._files.put(mark_key(request.subject_hash), b"", "text/plain")
             if self._revoke is not None:
                 await self._revoke(uid)
             return 1, {}

@@ -156,6 +156,10 @@ class PostgresPrivacyStore:
         event = DomainEvent(EventType.PRIVACY_EXPORT_READY, uid, str(request.id), int(version), at)
         await PostgresEventOutbox(self._conn).add(event)
 
+    async def user_ids(self, after: str, limit: int) -> Sequence[str]:
+        users = text("SELECT uid FROM users WHERE uid > :after ORDER BY uid LIMIT :limit")
+        return list((await self._conn.scalars(users, {"after": after, "limit": limit})).all())
+
     async def erase_list_add(self, uid: str, at: datetime) -> None:
         await self._conn.execute(
             pg_insert(_ERASED).values(uid=uid, erased_at=at).on_conflict_do_nothing()

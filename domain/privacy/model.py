@@ -25,6 +25,8 @@ AT_RISK_AFTER = timedelta(days=20)
 MAX_EXTENSION_MONTHS = 2
 SUBJECT = "subject"
 """The actor of what the subject does through the app (staff act under their staff id)."""
+SYSTEM = "system"
+"""The actor of what the service does by itself (an erasure reapplied after a restore)."""
 
 
 class RequestKind(StrEnum):
@@ -104,7 +106,7 @@ class PrivacyRequest:
     @property
     def needs_approval(self) -> bool:
         """An erasure staff opened on someone's behalf: a second staff member approves it."""
-        return self.kind is RequestKind.ERASURE and not self.from_app
+        return self.kind is RequestKind.ERASURE and self.created_by not in (SUBJECT, SYSTEM)
 
     def due_at(self, now: datetime) -> datetime:
         """When the answer is due; while verification is pending, the pause so far counts."""

@@ -77,6 +77,10 @@ class PrivacyStore(Protocol):
         """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
         ...
 
+    async def user_ids(self, after: str, limit: int) -> Sequence[str]:
+        """The uids of the accounts the database holds, in order, after `after`."""
+        ...
+
     async def erase_list_add(self, uid: str, at: datetime) -> None:
         """The uid on `erased_users`: from now on nothing of it is written again."""
         ...
