@@ -69,6 +69,9 @@ class UserData:
     retention: str
     entity: Entity | None = None
     """The record kind the Firestore migration moves (the same records in both stores)."""
+    exemption: str | None = None
+    """Why erasure keeps it (`Erasure.KEPT` only): the GDPR ground, recorded in the audit
+    trail of every erasure."""
 
 
 _UNTIL_DELETED = "until the user deletes it or the account"
@@ -144,7 +147,8 @@ REGISTRY: tuple[UserData, ...] = (
              retention="while the migration runs"),
     UserData("erased_users", DataStore.POSTGRES, "erased_users", "uid",
              "the uids erasure removed, so that no sync, backfill or restore brings them back",
-             personal=False, exported=False, erasure=Erasure.KEPT, retention="for ever"),
+             personal=False, exported=False, erasure=Erasure.KEPT, retention="for ever",
+             exemption="Art. 17(3)(b): to comply with the erasure itself (it must not return)"),
     UserData("privacy_requests", DataStore.POSTGRES, "privacy_requests", "subject_uid",
              "the user's export and erasure requests: kind, states, dates, staff ids",
              personal=False, exported=False, erasure=Erasure.SCRUB,
@@ -153,7 +157,8 @@ REGISTRY: tuple[UserData, ...] = (
              "subject_hash (a keyed hash of the uid, never the uid)",
              "who did what to which request, when, to which kinds of data: no personal data",
              personal=False, exported=False, erasure=Erasure.KEPT,
-             retention="3 years (proof of compliance)"),
+             retention="3 years (proof of compliance)",
+             exemption="Art. 5(2), 17(3)(b): accountability for how the request was answered"),
     # --- Firestore: the legacy layout old app versions still read and write -------------------
     *(
         UserData(f"firestore_{collection}", DataStore.FIRESTORE, collection, path, holds,

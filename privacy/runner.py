@@ -23,7 +23,7 @@ from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
 from domain.privacy.ports import AuditEntry, PersonalData, PrivacyStore
 from domain.privacy.steps import ARCHIVE, ERASED_LIST, SCAN, Step, StepState, entries_for
 from domain.tasks import TaskScheduler
-from domain.user_data import REGISTRY, DataStore, UserData
+from domain.user_data import REGISTRY, DataStore, Erasure, UserData
 from privacy.exports import ExportWriter
 from privacy.requests import schedule_run
 from privacy.restore import mark_key
@@ -167,6 +167,12 @@ class PrivacyRunner:
                 return
             completed = replace(model.complete(current, now), version=current.version + 1)
             await store.save(completed)
+            if completed.kind is RequestKind.ERASURE:
+                for kept in (e for e in REGISTRY if e.erasure is Erasure.KEPT):
+                    await store.audit(replace(
+                        _entry("kept", completed, now), categories=(kept.name,),
+                        exemption=kept.exemption,
+                    ))  # fmt: skip
             await store.audit(_entry("completed", completed, now))
             if completed.kind is RequestKind.EXPORT:
                 await store.announce(completed, now)  # a silent push: the archive is ready

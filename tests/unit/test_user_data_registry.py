@@ -75,3 +75,10 @@ def test_what_is_exported_is_what_is_personal_in_the_stores_we_own() -> None:
         "firebase_account",
     }  # fmt: skip
     assert legacy <= exported
+
+
+def test_what_erasure_keeps_says_under_which_exemption() -> None:
+    for entry in REGISTRY:
+        kept = entry.erasure is Erasure.KEPT
+        assert (entry.exemption is not None) == kept, entry.name
+        assert not (kept and entry.personal), f"{entry.name}: kept data holds nothing personal"

@@ -199,6 +199,12 @@ def test_deleting_the_account_stops_it_at_once_and_leaves_nothing(
         e.name for e in in_store(DataStore.POSTGRES) if e.erasure is not Erasure.KEPT
     }
     assert first_break(trail) is None
+    kept = {
+        (e.categories, e.exemption is not None)
+        for e, _, _ in trail
+        if e.action == "kept" and e.request_id == request.id
+    }
+    assert kept == {(("erased_users",), True), (("privacy_audit",), True)}
     written = json.dumps([(e.actor, e.action, e.detail, e.categories) for e, _, _ in trail])
     assert alice.uid not in written
     assert SECRET_NAME not in written
