@@ -29,12 +29,23 @@ from privacy.requests import schedule_run
 from privacy.restore import mark_key
 
 log = logging.getLogger("focus.privacy")
+AS_OF = "as_of_change"
+"""An export part's detail: the user's change counter when it was read."""
 SYSTEM = "system"
 _ENTRIES = {entry.name: entry for entry in REGISTRY}
 
 
 class ScanFoundData(RuntimeError):
     """The verification scan found the subject's data after erasure (counts in the step)."""
+
+
+class PartsStale(Exception):
+    """The user changed something after some export parts were read: they are read again."""
+
+
+MAX_REREADS = 3
+"""How often the archive sends stale parts back before it zips what it has (a user writing
+all the while would otherwise hold their export back for ever)."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -80,6 +91,9 @@ class PrivacyRunner:
             return False
         try:
             count, detail = await self._run(request, step)
+        except PartsStale:
+            await schedule_run(self._tasks, request.id, step.position, self._clock())
+            return True
         except Exception as exc:
             await self._failed(request, step, exc)
             raise
@@ -125,6 +139,7 @@ class PrivacyRunner:
         if step.name == SCAN:
             return await self._scan(uid)
         if step.name == ARCHIVE:
+            await self._reread_stale_parts(request, step, uid)
             archive = await self._exports.archive(request, self._clock())
             return archive.files, {"bytes": archive.size}
         entry = _ENTRIES[step.name]
@@ -134,9 +149,36 @@ class PrivacyRunner:
                 return 0, {"not_in_this_deployment": 1}
             raise StoreUnavailable(entry.store.value)
         if request.kind is RequestKind.EXPORT:
+            as_of = await self._counter(uid)
             written = await self._exports.write_part(request.id, entry, data.read(entry, uid))
-            return written, {}
+            return written, {AS_OF: as_of}
         return await data.erase(entry, uid), {}
+
+    async def _counter(self, uid: str) -> int:
+        async with self._store() as store:
+            return await store.change_counter(uid)
+
+    async def _reread_stale_parts(self, request: PrivacyRequest, archive: Step, uid: str) -> None:
+        """Parts read before the user's last change go back to pending (and the archive waits),
+        so that a resumed export misses nothing written meanwhile."""
+        now = await self._counter(uid)
+        async with self._store() as store:
+            steps = await store.steps(request.id)
+            stale = [
+                s
+                for s in steps
+                if s.state is StepState.DONE and s.detail and s.detail.get(AS_OF, now) != now
+            ]
+            if not stale or archive.attempts >= MAX_REREADS:
+                return
+            for part in stale:
+                await store.save_step(replace(part, state=StepState.PENDING, done_at=None))
+            await store.save_step(replace(archive, attempts=archive.attempts + 1))
+            await store.audit(
+                _entry("parts_reread", request, self._clock(), archive, {"parts": len(stale)})
+            )
+            await store.commit()
+        raise PartsStale
 
     async def _scan(self, uid: str) -> tuple[int, dict[str, int]]:
         """Every store searched for the subject; what a late write left is erased, then

@@ -156,6 +156,12 @@ class PostgresPrivacyStore:
         event = DomainEvent(EventType.PRIVACY_EXPORT_READY, uid, str(request.id), int(version), at)
         await PostgresEventOutbox(self._conn).add(event)
 
+    async def change_counter(self, uid: str) -> int:
+        counter = await self._conn.scalar(
+            text("SELECT change_seq FROM users WHERE uid = :uid"), {"uid": uid}
+        )
+        return int(counter or 0)
+
     async def user_ids(self, after: str, limit: int) -> Sequence[str]:
         users = text("SELECT uid FROM users WHERE uid > :after ORDER BY uid LIMIT :limit")
         return list((await self._conn.scalars(users, {"after": after, "limit": limit})).all())

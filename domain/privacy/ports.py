@@ -77,6 +77,10 @@ class PrivacyStore(Protocol):
         """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
         ...
 
+    async def change_counter(self, uid: str) -> int:
+        """The user's change counter (every write of theirs raises it); 0 without an account."""
+        ...
+
     async def user_ids(self, after: str, limit: int) -> Sequence[str]:
         """The uids of the accounts the database holds, in order, after `after`."""
         ...

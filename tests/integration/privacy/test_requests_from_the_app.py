@@ -225,3 +225,25 @@ def test_a_stale_sign_in_is_asked_to_sign_in_again(
     for answer in (client.post(path, headers=headers), client.delete("/v1/me", headers=headers)):
         assert answer.status_code == 401
         assert answer.json()["code"] == "recent_sign_in_required"
+
+
+def test_an_export_resumed_after_a_change_reads_again_what_was_read_before(
+    client: TestClient, container: Container, alice: ApiUser
+) -> None:
+    seed(client, alice)
+    asked = client.post("/v1/privacy/exports", headers=alice.headers).json()
+    request_id = UUID(asked["id"])
+    steps = call(client, container.privacy.steps, request_id)
+    for _ in steps[:-1]:  # every part read; the worker stops before the archive
+        assert call(client, container.privacy_runner.run_next, request_id)
+    late = {"name": "Late", "items": [{"kind": "category", "value": "games"}]}
+    assert client.post("/v1/blocklists", headers=alice.headers, json=late).status_code == 201
+
+    call(client, container.privacy_runner.run_all, request_id)
+
+    done = client.get(f"/v1/privacy/requests/{asked['id']}", headers=alice.headers).json()
+    link = urlsplit(done["download"]["url"])
+    archive = client.get(f"{link.path}?{link.query}")
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+        names = sorted(b["name"] for b in json.loads(z.read("blocklists.json")))
+    assert names == ["Late", "Social"]
