@@ -1,9 +1,10 @@
 """The `focus` command: one module per command group, each added here.
 
 `serve` runs the product; `db` the schema; `dev` local helpers; `openapi` the committed spec;
-`events` and `tasks` the workers. The Firestore migration brings its own groups (`legacy`,
-`migrate`: `migration/cli/`), added only while `migration/` is there; they get what they need
-of the app through a `migration.cli.Host` built here.
+`events` and `tasks` the workers; `privacy` data-subject requests, for compliance staff. The
+Firestore migration brings its own groups (`legacy`, `migrate`: `migration/cli/`), added only
+while `migration/` is there; they get what they need of the app through a `migration.cli.Host`
+built here.
 Usage errors go through `common.fail` (stderr, exit code 2).
 """
 
@@ -19,6 +20,7 @@ from app.cli.db import db
 from app.cli.dev import dev
 from app.cli.events import events
 from app.cli.openapi import openapi
+from app.cli.privacy import privacy
 from app.cli.serve import serve
 from app.cli.tasks import tasks
 from app.settings import ConfigurationError, Environment, Settings
@@ -33,6 +35,7 @@ cli.add_typer(dev, name="dev")
 cli.add_typer(openapi, name="openapi")
 cli.add_typer(events, name="events")
 cli.add_typer(tasks, name="tasks")
+cli.add_typer(privacy, name="privacy")
 
 
 def _migration_present() -> bool:

@@ -1,0 +1,415 @@
+"""`focus privacy`: compliance staff's commands for data-subject requests (export, erasure).
+
+Staff open a request received by email, support or post, verify the subject's identity,
+approve an erasure (a second staff member), refuse, cancel or extend one, and watch the
+statutory clock. Every command that changes a request names the staff member (`--by`), who
+appears in the audit trail. Output names the subject only by the prefix of its keyed hash,
+never by uid. Domain refusals are usage errors (stderr, exit 2); exit 1 means the command ran
+and found something wrong (a step failed, the scan is missing, the audit chain is broken).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from app.cli.common import fail, with_container
+from domain.errors import DomainError, ValidationFailed
+from domain.privacy import model
+from domain.privacy.model import SUBJECT, Channel, RequestKind, RequestState, Verification
+from domain.privacy.ports import RequestFilter
+from domain.privacy.steps import SCAN, Step, StepState
+
+if TYPE_CHECKING:
+    from app.bootstrap import Container
+    from domain.privacy.model import PrivacyRequest
+
+T = TypeVar("T")
+
+privacy = typer.Typer(
+    help="Data-subject requests (GDPR export and erasure), for compliance staff.",
+    no_args_is_help=True,
+)
+
+_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+_RESERVED_ACTORS = frozenset({SUBJECT, "system"})
+"""What the audit trail calls the subject and the runner: never a staff member's id."""
+_HASH_PREFIX = 12
+_LIST_LIMIT = 1000
+_NUMBERS = ("#", "attempts", "count", "days left", "records found")
+
+
+class StaffChannel(StrEnum):  # the app's own channel is the subject's
+    EMAIL, SUPPORT, POST = Channel.EMAIL.value, Channel.SUPPORT.value, Channel.POST.value
+
+
+def _name(value: str, what: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise fail(f"{what} is 1-64 characters of letters, digits and . _ @ -")
+    return value
+
+
+def _staff(value: str) -> str:
+    if value in _RESERVED_ACTORS:
+        raise fail(f"--by {value!r} is reserved for the audit trail; give your staff id")
+    return _name(value, "--by (your staff id)")
+
+
+By = Annotated[
+    str,
+    typer.Option("--by", callback=_staff, help="Your staff id (email local part, employee id)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON document.")]
+RequestId = Annotated[UUID, typer.Argument(metavar="ID", help="The request's id.")]
+Reason = Annotated[str, typer.Option(help="Why (kept in the audit trail, told to the subject).")]
+
+
+def _on(job: Callable[[Container], Awaitable[T]]) -> T:
+    """Runs `job` on the process's adapters; a domain refusal becomes a usage error."""
+
+    async def guarded(container: Container) -> T:
+        if not container.settings.privacy_requests:
+            raise fail("this process takes no privacy requests (FOCUS_PRIVACY_REQUESTS)")
+        return await job(container)
+
+    try:
+        return with_container(guarded)
+    except ValidationFailed as exc:
+        raise fail("; ".join(f"{p.field}: {p.message}" for p in exc.problems) or str(exc)) from exc
+    except DomainError as exc:
+        raise fail(exc.detail or exc.code) from exc
+
+
+# --- What staff see ---------------------------------------------------------------------
+
+
+def _clock(request: PrivacyRequest, now: datetime) -> dict[str, Any]:
+    """The deadline as staff watch it (the clock is paused while identity is unverified)."""
+    due, is_open = request.due_at(now), request.state.open
+    paused = is_open and request.state is RequestState.RECEIVED
+    overdue = is_open and not paused and due < now
+    at_risk = request.at_risk(now)
+    marker = "PAUSED" if paused else "OVERDUE" if overdue else "AT RISK" if at_risk else ""
+    days_left = math.floor((due - now).total_seconds() / 86400) if is_open else None
+    return {"due_at": due, "days_left": days_left, "paused": paused, "at_risk": at_risk,
+            "overdue": overdue, "marker": marker}  # fmt: skip
+
+
+_SHOWN = ("id", "kind", "state", "channel", "created_by", "received_at", "verification",
+          "approved_by", "extensions", "outcome", "finished_at")  # fmt: skip
+"""What of a request is shown: never the subject's uid (nor a field added later)."""
+
+
+def _request_json(request: PrivacyRequest, now: datetime) -> dict[str, Any]:
+    shown = {name: getattr(request, name) for name in _SHOWN}
+    return {**shown, "subject": request.subject_hash[:_HASH_PREFIX], **_clock(request, now)}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Step):
+        return {k: v for k, v in asdict(value).items() if k != "request_id"}
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def _echo_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, default=_plain))
+
+
+def _day(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=160)
+
+
+def _card(request: PrivacyRequest, now: datetime) -> Table:
+    clock, v = _clock(request, now), request.verification
+    due = _day(clock["due_at"])
+    if clock["days_left"] is not None:
+        due = f"{due} ({clock['days_left']} days left) {clock['marker']}".rstrip()
+    rows = [
+        ("id", str(request.id)),
+        ("kind", request.kind),
+        ("state", request.state),
+        ("subject", f"{request.subject_hash[:_HASH_PREFIX]}…"),
+        ("channel", f"{request.channel}, opened by {request.created_by}"),
+        ("received", _day(request.received_at)),
+        ("due", due),
+        ("verified", v and f"{v.method} by {v.by}, {_day(v.at)}"),
+        ("approved by", request.approved_by),
+        *(("extended", f"+{e.months} month(s) by {e.by}, {_day(e.at)}: {e.reason}")
+          for e in request.extensions),
+        ("outcome", request.outcome),
+        ("finished", request.finished_at and _day(request.finished_at)),
+    ]  # fmt: skip
+    return _table((), [(key, value) for key, value in rows if value])
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
+    """A table with these headers (none: a card of names and values)."""
+    table = Table(*columns) if columns else Table(show_header=False, box=None, pad_edge=False)
+    for column in table.columns:
+        column.justify = "right" if column.header in _NUMBERS else "left"
+    for row in rows:
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
+    return table
+
+
+def _steps_table(steps: Sequence[Step]) -> Table:
+    columns = ("#", "step", "state", "attempts", "error", "count", "detail")
+    details = [", ".join(f"{k} {v}" for k, v in sorted((s.detail or {}).items())) for s in steps]
+    rows = [(s.position, s.name, s.state, s.attempts, s.error, s.count, detail)
+            for s, detail in zip(steps, details, strict=True)]  # fmt: skip
+    return _table(columns, rows)
+
+
+def _show(
+    request: PrivacyRequest,
+    now: datetime,
+    as_json: bool,
+    headline: str = "",
+    steps: Sequence[Step] | None = None,
+    **extra: Any,
+) -> None:
+    shown = {**_request_json(request, now), **extra}
+    if as_json:
+        _echo_json(shown if steps is None else {"request": shown, "steps": steps})
+        return
+    if headline:
+        typer.echo(headline)
+    _console().print(_card(request, now))
+    if steps is not None:
+        typer.echo("steps")
+        _console().print(_steps_table(steps))
+
+
+# --- Commands -----------------------------------------------------------------------------
+
+
+@privacy.command("request")
+def privacy_request(
+    kind: Annotated[RequestKind, typer.Option(help="export (Art. 15/20) or erasure (Art. 17).")],
+    uid: Annotated[str, typer.Option(help="The subject's user id (Firebase uid).")],
+    channel: Annotated[StaffChannel, typer.Option(help="How the request reached us.")],
+    by: By,
+    received: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The day it was received (default: now)."),
+    ] = None,
+    verified_by: Annotated[
+        str | None,
+        typer.Option(help="Identity verified on receipt by METHOD (e.g. email_reply)."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Open a request on a subject's behalf, or join their open one of the same kind."""
+    if not 1 <= len(uid) <= 128 or not uid.isprintable():
+        raise fail("--uid is 1-128 printable characters")
+    method = _name(verified_by, "--verified-by") if verified_by is not None else None
+    received_at = received.replace(tzinfo=UTC) if received is not None else None
+
+    async def job(container: Container) -> tuple[PrivacyRequest, bool, datetime]:
+        now = container.services.clock()
+        # Verified on receipt: the clock was never paused (the later instant would pause it).
+        verified_at = received_at or now
+        verification = Verification(method, by, verified_at) if method is not None else None
+        opened = await container.privacy.open(
+            kind, uid, by=by, channel=Channel(channel), received_at=received_at,
+            verification=verification,
+        )  # fmt: skip
+        return opened.request, opened.joined, now
+
+    request, joined, now = _on(job)
+    said = "joined the open request" if joined else "opened request"
+    _show(request, now, as_json, f"{said} {request.id}", joined=joined)
+
+
+def _transition(
+    change: Callable[[Container], Awaitable[PrivacyRequest]], as_json: bool, verb: str
+) -> None:
+    async def job(container: Container) -> tuple[PrivacyRequest, datetime]:
+        changed = await change(container)
+        return changed, container.services.clock()
+
+    request, now = _on(job)
+    _show(request, now, as_json, f"{verb} {request.id}: {request.state.value}")
+
+
+@privacy.command("verify")
+def privacy_verify(
+    request_id: RequestId,
+    method: Annotated[str, typer.Option(help="How identity was checked (e.g. id_document).")],
+    by: By,
+    as_json: AsJson = False,
+) -> None:
+    """Record that the subject's identity was verified: the clock runs again."""
+    checked = _name(method, "--method")
+    _transition(lambda c: c.privacy.verify(request_id, checked, by=by), as_json, "verified")
+
+
+@privacy.command("approve")
+def privacy_approve(request_id: RequestId, by: By, as_json: AsJson = False) -> None:
+    """Approve an erasure staff opened (not its author); it then runs on the task queue."""
+    _transition(lambda c: c.privacy.approve(request_id, by=by), as_json, "approved")
+
+
+@privacy.command("refuse")
+def privacy_refuse(request_id: RequestId, reason: Reason, by: By, as_json: AsJson = False) -> None:
+    """Refuse a request (manifestly unfounded or excessive), saying why."""
+    _transition(lambda c: c.privacy.refuse(request_id, reason, by=by), as_json, "refused")
+
+
+@privacy.command("cancel")
+def privacy_cancel(request_id: RequestId, reason: Reason, by: By, as_json: AsJson = False) -> None:
+    """Cancel a request (the subject withdrew it), saying why."""
+    _transition(lambda c: c.privacy.cancel(request_id, reason, by=by), as_json, "cancelled")
+
+
+@privacy.command("extend")
+def privacy_extend(
+    request_id: RequestId,
+    months: Annotated[int, typer.Option(help="Months added to the deadline (2 at most in all).")],
+    reason: Reason,
+    by: By,
+    as_json: AsJson = False,
+) -> None:
+    """Extend the deadline (complex or numerous requests), saying why."""
+    _transition(lambda c: c.privacy.extend(request_id, months, reason, by=by), as_json, "extended")
+
+
+async def _with_steps(
+    container: Container, request_id: UUID
+) -> tuple[PrivacyRequest, Sequence[Step], datetime]:
+    request = await container.privacy.get(request_id)
+    steps = await container.privacy.steps(request_id)
+    return request, steps, container.services.clock()
+
+
+@privacy.command("status")
+def privacy_status(request_id: RequestId, as_json: AsJson = False) -> None:
+    """A request, its clock and its steps."""
+    request, steps, now = _on(lambda c: _with_steps(c, request_id))
+    _show(request, now, as_json, steps=steps)
+
+
+@privacy.command("list")
+def privacy_list(
+    kind: Annotated[RequestKind | None, typer.Option(help="Only this kind.")] = None,
+    state: Annotated[RequestState | None, typer.Option(help="Only this state.")] = None,
+    only_open: Annotated[bool, typer.Option("--open", help="Only requests not finished.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Requests by due date, with days left; AT RISK and OVERDUE marked."""
+    if state is not None and only_open and not state.open:
+        raise fail(f"--open lists no {state.value} requests")
+    open_states = [s for s in RequestState if s.open] if only_open else []
+    states = [state] if state is not None else open_states
+    where = RequestFilter(kinds=[kind] if kind else [], states=states, limit=_LIST_LIMIT)
+
+    async def job(container: Container) -> tuple[Sequence[PrivacyRequest], datetime]:
+        return await container.privacy.find(where), container.services.clock()
+
+    found, now = _on(job)
+    ordered = sorted(found, key=lambda r: r.due_at(now))
+    clocks = [_clock(r, now) for r in ordered]
+    by_state = {s.value: n for s in RequestState if (n := sum(r.state is s for r in ordered))}
+    counts = {
+        "total": len(ordered),
+        "by_state": by_state,
+        "at_risk": sum(c["marker"] == "AT RISK" for c in clocks),
+        "overdue": sum(c["overdue"] for c in clocks),
+        "limited": len(found) == _LIST_LIMIT,
+    }
+    if as_json:
+        _echo_json({"requests": [_request_json(r, now) for r in ordered], "counts": counts})
+        return
+    columns = ("id", "kind", "state", "subject", "received", "due", "days left", "")
+    rows = [(r.id, r.kind, r.state, r.subject_hash[:_HASH_PREFIX], _day(r.received_at),
+             _day(c["due_at"]), c["days_left"], c["marker"])
+            for r, c in zip(ordered, clocks, strict=True)]  # fmt: skip
+    states_said = ", ".join(f"{n} {s}" for s, n in by_state.items()) or "none"
+    limited = f" (only the {_LIST_LIMIT} received first: filter)" if counts["limited"] else ""
+    _console().print(_table(columns, rows))
+    typer.echo(f"{len(ordered)} request(s): {states_said}; {counts['at_risk']} at risk,"
+               f" {counts['overdue']} overdue{limited}")  # fmt: skip
+
+
+@privacy.command("run")
+def privacy_run(request_id: RequestId, as_json: AsJson = False) -> None:
+    """Run a request's remaining steps now, in this process (resume a stuck request).
+
+    Exit 1 when a step fails (recorded on it; the task queue retries it too)."""
+
+    async def job(container: Container) -> tuple[PrivacyRequest, Sequence[Step], datetime, str]:
+        request = await container.privacy.get(request_id)
+        if request.state is not RequestState.COMPLETED:
+            model.start(request)  # refuses a request not ready to run, saying what it needs
+        failure = ""
+        try:
+            await container.privacy_runner.run_all(request_id)
+        except DomainError:
+            raise
+        except Exception as exc:  # recorded on its step by the runner; shown below
+            failure = type(exc).__name__
+        return (*await _with_steps(container, request_id), failure)
+
+    request, steps, now, failure = _on(job)
+    _show(request, now, as_json, steps=steps)
+    if failure:
+        failed = next((s.name for s in steps if s.state is StepState.PENDING), "a step")
+        typer.secho(f"step {failed} failed: {failure}; run again later", err=True, fg="red")
+        raise typer.Exit(code=1)
+
+
+@privacy.command("scan")
+def privacy_scan(request_id: RequestId, as_json: AsJson = False) -> None:
+    """The verification scan of an erasure: what each store still holds of the subject."""
+    request, steps, _ = _on(lambda c: _with_steps(c, request_id))
+    if request.kind is not RequestKind.ERASURE:
+        raise fail(f"only an erasure has a verification scan ({request.id} is an export)")
+    scan = next(s for s in steps if s.name == SCAN)
+    ran = scan.state is StepState.DONE
+    if as_json:
+        _echo_json({"request_id": request.id, "state": request.state, "scan": scan})
+    elif ran:
+        table = _table(("kind of data", "records found"), sorted((scan.detail or {}).items()))
+        typer.echo(f"verification scan of {request.id}")
+        _console().print(table)
+        verdict = "clean: nothing of the subject found" if not scan.count else "NOT CLEAN"
+        typer.echo(f"{scan.count or 0} record(s) found: {verdict}")
+    if not ran:
+        tried = f", tried {scan.attempts} time(s), last {scan.error}" if scan.attempts else ""
+        typer.secho(f"the scan has not completed (request {request.state}{tried})", err=True)
+        raise typer.Exit(code=1)
+
+
+@privacy.command("audit-check")
+def privacy_audit_check(as_json: AsJson = False) -> None:
+    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
+    broken = _on(lambda c: c.privacy.audit_trail_intact())
+    if as_json:
+        _echo_json({"intact": broken is None, "first_broken": broken})
+    elif broken is None:
+        typer.echo("audit trail intact")
+    else:
+        typer.echo(f"audit trail broken at entry {broken} (counting from 0 in the order written)")
+    if broken is not None:
+        raise typer.Exit(code=1)
