@@ -38,6 +38,11 @@ _ENTRIES = {entry.name: entry for entry in REGISTRY}
 class ScanFoundData(RuntimeError):
     """The verification scan found the subject's data after erasure (counts in the step)."""
 
+    def __init__(self, counts: dict[str, int]) -> None:
+        left = sorted(name for name, found in counts.items() if found)
+        super().__init__(f"{sum(counts.values())} records left in {left}")
+        self.counts = counts
+
 
 class PartsStale(Exception):
     """The user changed something after some export parts were read: they are read again."""
@@ -194,12 +199,9 @@ class PrivacyRunner:
                 await data.erase(entry, uid)
                 found = await data.count(entry, uid)
             counts[entry.name] = found
-        left = sum(counts.values())
-        if left:
-            raise ScanFoundData(
-                f"{left} records left in {sorted(k for k, v in counts.items() if v)}"
-            )
-        return left, counts
+        if any(counts.values()):
+            raise ScanFoundData(counts)
+        return 0, counts
 
     async def _complete(self, request: PrivacyRequest) -> None:
         now = self._clock()
@@ -237,6 +239,8 @@ class PrivacyRunner:
         now = self._clock()
         log.warning("privacy step failed", extra={"step": step.name, "error": error})
         failed = replace(step, attempts=step.attempts + 1, error=error)
+        if isinstance(exc, ScanFoundData):
+            failed = replace(failed, detail=exc.counts)  # where the leftovers are, for staff
         async with self._store() as store:
             await store.save_step(failed)
             await store.audit(_entry("step_failed", request, now, step, {"error": error}))

@@ -24,7 +24,7 @@ from domain.privacy.ports import PersonalData
 from domain.privacy.steps import StepState, entries_for
 from domain.tasks import Task
 from domain.user_data import DataStore, UserData
-from privacy.runner import PrivacyRunner
+from privacy.runner import PrivacyRunner, ScanFoundData
 from tests.conftest import ApiUser
 from tests.integration.privacy.test_requests_from_the_app import call, rows_of, seed
 
@@ -179,3 +179,51 @@ def test_a_worker_killed_after_any_step_resumes_to_the_same_end(
     # Run again, a completed request changes nothing.
     assert worker.run("run_next", request_id) is False
     assert state_of(client, container, request_id) == (request, steps)
+
+
+class Stubborn(Faulty):
+    """A store whose rows of one kind come back however often they are erased (a writer
+    that ignores the erased list): the scan must say where, and not complete the request."""
+
+    def __init__(self, real: PersonalData, kind: str) -> None:
+        super().__init__(real)
+        self.kind = kind
+
+    async def count(self, entry: UserData, uid: str) -> int:
+        found = await self.real.count(entry, uid)
+        return found + 1 if entry.name == self.kind else found
+
+
+def test_a_scan_that_still_finds_data_keeps_the_counts_and_the_request_open(
+    client: TestClient, container: Container, alice: ApiUser, database_url: str, tmp_path: Path
+) -> None:
+    request_id = erasure_of(client, container, alice)
+
+    async def main() -> None:
+        engine = create_engine(database_url, pool_size=2)
+        try:
+            runner = PrivacyRunner(
+                lambda: PostgresPrivacyStore(engine),
+                {DataStore.POSTGRES: Stubborn(PostgresPersonalData(engine), "blocklists")},
+                LocalFileStore(tmp_path / "files", secret=b"s" * 32),
+                Scheduled(),
+                container.services.clock,
+                optional=frozenset(set(DataStore) - {DataStore.POSTGRES}),
+            )
+            with pytest.raises(ScanFoundData):
+                await runner.run_all(request_id)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+    request, steps = state_of(client, container, request_id)
+    scan = steps[-1]
+    assert request.state is RequestState.RUNNING
+    assert scan.state is StepState.PENDING
+    assert scan.error == "ScanFoundData"
+    assert scan.detail is not None
+    assert scan.detail["blocklists"] == 1
+    assert {k: v for k, v in scan.detail.items() if k != "blocklists"} == dict.fromkeys(
+        [k for k in scan.detail if k != "blocklists"], 0
+    )
