@@ -413,3 +413,25 @@ def privacy_audit_check(as_json: AsJson = False) -> None:
         typer.echo(f"audit trail broken at entry {broken} (counting from 0 in the order written)")
     if broken is not None:
         raise typer.Exit(code=1)
+
+
+@privacy.command("reapply-erasures")
+def privacy_reapply_erasures(as_json: AsJson = False) -> None:
+    """After a database restore: erase again every account whose erasure the bucket remembers
+    (run it before the API serves). Each is refused at once and erased by a new request."""
+
+    async def job(container: Container) -> tuple[int, int, list[str]]:
+        found = await container.privacy_restores.reapply()
+        for request_id in found.erased_again:
+            await container.privacy_runner.run_all(UUID(request_id))
+        return found.marks, found.scanned, found.erased_again
+
+    marks, scanned, again = _on(job)
+    if as_json:
+        _echo_json({"marks": marks, "accounts_scanned": scanned, "erased_again": again})
+        return
+    typer.echo(f"{marks} erasure(s) remembered, {scanned} account(s) scanned")
+    for request_id in again:
+        typer.echo(f"erased again by request {request_id}")
+    if not again:
+        typer.echo("nothing to erase again")
