@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +20,12 @@ from api.app_check import AppCheckMode, AppCheckPolicy
 from api.config import ApiConfig, Deprecation
 from api.protections import Protections
 from api.rate_limits import RateLimiter, RateLimitPolicy
-from api.services import ApiServices, LocalFiles
+from api.services import ApiServices
+from app.privacy_wiring import build_privacy
 from app.settings import (
     AuthMode,
     Environment,
     EventsTransport,
-    FilesTransport,
     PushTransport,
     Settings,
     TasksTransport,
@@ -34,8 +34,6 @@ from app.settings import (
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.engine import create_engine
 from datastore.postgres.housekeeping import PostgresHousekeeping
-from datastore.postgres.personal_data import PostgresPersonalData
-from datastore.postgres.privacy_store import PostgresPrivacyStore
 from datastore.postgres.push_budgets import PostgresPushBudgets
 from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
@@ -43,14 +41,11 @@ from domain.common import Clock, utc_now
 from domain.devices.model import Platform
 from domain.errors import NotFound
 from domain.events import EventPublisher
-from domain.files import FileStore
 from domain.identity import ServiceTokenVerifier, TokenVerifier
-from domain.privacy.ports import PersonalData, PrivacyStore
 from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
 from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from domain.user_data import DataStore
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
 from events.redelivery import REDELIVER_TASK, Redeliveries
@@ -60,14 +55,14 @@ from jobs.housekeeping import PURGE_TASK, Maintenance
 from jobs.registry import TaskHandlers, UnknownTaskKind
 from jobs.worker import TaskWorker
 from notifications.fanout import DELIVER_TASK, SilentPushes
-from privacy.exports import ExportArchives
-from privacy.requests import RUN_TASK, PrivacyRequests, SubjectHasher
-from privacy.restore import Restores
-from privacy.runner import PrivacyRunner
-from privacy.watch import WATCH_TASK, PrivacyWatch
 
 if TYPE_CHECKING:
+    from domain.files import FileStore
     from migration.wiring import Migration
+    from privacy.requests import PrivacyRequests
+    from privacy.restore import Restores
+    from privacy.runner import PrivacyRunner
+    from privacy.watch import PrivacyWatch
 
 log = logging.getLogger("app.bootstrap")
 
@@ -93,40 +88,6 @@ def token_verifier(settings: Settings) -> TokenVerifier:
             from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 
             return DevTokenIssuer(load_or_create_secret(settings.dev_secret_path))
-
-
-def file_store(settings: Settings, clock: Clock) -> tuple[FileStore, LocalFiles | None]:
-    """The file store, and what serves its links when the app serves them (the local one)."""
-    match settings.files_transport:
-        case FilesTransport.GCS:
-            from datastore.files.gcs import GcsConfig, GcsFileStore
-
-            assert settings.files_bucket is not None  # check() guarantees it
-            config = GcsConfig(
-                bucket=settings.files_bucket,
-                project_id=settings.firebase_project_id,
-                signing_key_file=settings.files_signing_key_file,
-                emulator_host=settings.storage_emulator_host,
-            )
-            return GcsFileStore.from_config(config), None
-        case FilesTransport.LOCAL:
-            from datastore.files.local import LocalFileStore, verify_signed_url
-            from identity.dev_issuer import load_or_create_secret
-
-            secret = load_or_create_secret(settings.data_dir / "files-url-secret")
-            base = settings.public_base_url.rstrip("/")
-            store = LocalFileStore(
-                settings.data_dir / "files", secret=secret, url_path=f"{base}/files", clock=clock
-            )
-            return store, _LocalFiles(store, secret, verify_signed_url, clock)
-
-
-def subject_key(settings: Settings) -> bytes:
-    if settings.privacy_subject_key is not None:
-        return settings.privacy_subject_key.get_secret_value().encode()
-    from identity.dev_issuer import load_or_create_secret
-
-    return load_or_create_secret(settings.data_dir / "privacy-subject-key")
 
 
 def event_publisher(settings: Settings, handlers: InProcessPublisher) -> EventPublisher:
@@ -361,46 +322,8 @@ def build(
         redeliveries=Redeliveries(scheduler, clock=clock),
     )
     task_handlers.register(REDELIVER_TASK, consumer.redeliver)
-    files, local_files = file_store(settings, clock)
-
-    def privacy_store() -> PrivacyStore:
-        return PostgresPrivacyStore(engine)
-
-    # A process that takes no requests (the relay) has no key: nothing it hashes is kept.
-    hasher = SubjectHasher(subject_key(settings) if settings.privacy_requests else b"")
-    privacy = PrivacyRequests(privacy_store, scheduler, hasher, clock, files)
-    personal: dict[DataStore, PersonalData] = {
-        DataStore.POSTGRES: PostgresPersonalData(engine),
-        DataStore.FILES: ExportArchives(files, privacy_store, hasher),
-    }
-    absent = {DataStore.CLOUD_TASKS, DataStore.REDIS}  # ids only, gone by themselves
-    revoke = None
-    if migration is None:
-        absent.add(DataStore.FIRESTORE)
-    else:
-        personal[DataStore.FIRESTORE] = migration.personal_data
-    if settings.auth_mode is AuthMode.DEV:
-        absent.add(DataStore.FIREBASE_AUTH)
-    else:
-        from identity.firebase_accounts import FirebaseAccounts
-
-        assert settings.firebase_project_id is not None  # check() guarantees it
-        accounts = FirebaseAccounts(settings.firebase_project_id)
-        personal[DataStore.FIREBASE_AUTH] = accounts
-        revoke = accounts.revoke_sessions
-    privacy_runner = PrivacyRunner(
-        privacy_store,
-        personal,
-        files,
-        scheduler,
-        clock,
-        optional=frozenset(absent),
-        revoke_sessions=revoke,
-    )
-    task_handlers.register(RUN_TASK, privacy_runner)
-    privacy_watch = PrivacyWatch(privacy_store, files, scheduler, clock=clock)
-    privacy_restores = Restores(privacy, privacy_store, files)
-    task_handlers.register(WATCH_TASK, privacy_watch.run)
+    privacy = build_privacy(settings, engine, scheduler, clock, migration)
+    privacy.register(task_handlers)
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),
@@ -413,8 +336,8 @@ def build(
         tasks=_KnownTasks(task_handlers),
         internal_verifier=internal_verifier(settings),
         protections=protections(settings),
-        privacy=privacy if settings.privacy_requests else None,
-        local_files=local_files,
+        privacy=privacy.requests if settings.privacy_requests else None,
+        local_files=privacy.local_files,
     )
     handlers = InProcessPublisher()
     handlers.subscribe_all(consumer.consume_everywhere)
@@ -423,8 +346,8 @@ def build(
     worker = TaskWorker(task_queue, task_handlers, clock=clock)
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
-        worker, pushes, maintenance, senders, privacy, privacy_runner, privacy_watch,
-        privacy_restores, files, migration,
+        worker, pushes, maintenance, senders, privacy.requests, privacy.runner, privacy.watch,
+        privacy.restores, privacy.files, migration,
     )  # fmt: skip
 
 
@@ -456,28 +379,6 @@ async def _start_maintenance(container: Container) -> None:
         await container.privacy_watch.schedule_next()
     except STORE_UNAVAILABLE:
         log.exception("maintenance.not_scheduled")  # the API still serves; the next start will
-
-
-class _LocalFiles:
-    """The local file store's links as the API serves them."""
-
-    def __init__(
-        self,
-        store: FileStore,
-        secret: bytes,
-        verify: Callable[..., bool],
-        clock: Clock,
-    ) -> None:
-        self._store = store
-        self._secret = secret
-        self._verify = verify
-        self._clock = clock
-
-    def verify(self, key: str, expires: str, signature: str) -> bool:
-        return self._verify(self._secret, key, expires, signature, now=self._clock())
-
-    def read(self, key: str) -> AsyncIterator[bytes]:
-        return self._store.read(key)
 
 
 class _KnownTasks:
