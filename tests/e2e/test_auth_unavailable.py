@@ -30,6 +30,8 @@ def test_unreachable_google_certificates_give_503_not_a_bypass(
         "FOCUS_TASKS": "postgres",
         "FOCUS_TASK_WORKER_IN_PROCESS": "false",
         "FOCUS_RATE_LIMITS": "false",  # in production limits need Redis; only auth is tested
+        "FOCUS_FILES_BUCKET": "demo-focus-focus-files",  # named only: no file is written here
+        "FOCUS_PRIVACY_SUBJECT_KEY": "k" * 48,
         "GOOGLE_APPLICATION_CREDENTIALS": str(write_service_account(tmp_path, key, "demo-focus")),
         "HTTPS_PROXY": dead_proxy,
         "https_proxy": dead_proxy,
