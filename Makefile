@@ -47,6 +47,8 @@ bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> rat
 	$(BIN)/python bench/push_fanout.py
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/dual_write.py
+	$(BIN)/python bench/privacy_erase.py
+	$(BIN)/python bench/privacy_export.py
 
 $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
