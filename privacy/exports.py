@@ -27,6 +27,8 @@ from domain.privacy.ports import PrivacyStore, RequestFilter
 from domain.user_data import REGISTRY, DataStore, UserData
 
 EXPORTS = "privacy/exports/"
+_PIECE = 256 * 1024
+"""What the file store is handed at a time: a record at a time cost a thread hop each."""
 STAGING = "privacy/staging/"
 _CHUNK = 1 << 20
 
@@ -108,27 +110,36 @@ async def _json_array(
 ) -> AsyncIterator[bytes]:
     """A JSON array, one record per line, streamed; each record also as a JSON line to
     `lines` (from which the CSV is made)."""
-    yield b"[\n"
+    piece = bytearray(b"[\n")
     async for record in records:
         encoded = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
-        yield (b",\n" if counted.value else b"") + encoded
+        piece += (b",\n" if counted.value else b"") + encoded
         if lines is not None:
             lines.write(encoded + b"\n")
         counted.value += 1
-    yield b"\n]\n"
+        if len(piece) >= _PIECE:
+            yield bytes(piece)
+            piece.clear()
+    piece += b"\n]\n"
+    yield bytes(piece)
 
 
 async def _csv(lines: Any) -> AsyncIterator[bytes]:
     """The table's records as CSV: columns of the first record, nested values as JSON."""
     header: list[str] | None = None
+    text = io.StringIO()
+    writer = csv.writer(text)
     for line in lines:
         record = json.loads(line)
-        text = io.StringIO()
-        writer = csv.writer(text)
         if header is None:
             header = sorted(record)
             writer.writerow(header)
         writer.writerow([_cell(record.get(column)) for column in header])
+        if text.tell() >= _PIECE:
+            yield text.getvalue().encode()
+            text.seek(0)
+            text.truncate()
+    if text.tell():
         yield text.getvalue().encode()
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from domain.migration import Entity
 from domain.privacy.model import RequestKind
 from domain.user_data import REGISTRY, DataStore, Erasure, UserData
 
@@ -71,7 +72,10 @@ def entries_for(kind: RequestKind) -> tuple[UserData, ...]:
         chosen = [e for e in REGISTRY if e.erasure in _ERASED_BY_STEPS]
 
     def order(entry: UserData) -> tuple[int, int]:
-        last_of_its_store = entry.name == "users"  # its row holds the version counter
+        # The profile last in each store: Postgres's row holds the version counter; the legacy
+        # profile document's erasure takes whatever is under it (so the kinds go first, each
+        # counted as itself).
+        last_of_its_store = entry.entity is Entity.USERS
         return _STORE_ORDER.index(entry.store), int(last_of_its_store)
 
     return tuple(sorted(chosen, key=order))

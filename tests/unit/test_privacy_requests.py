@@ -160,6 +160,9 @@ def test_an_erasure_starts_with_the_erased_list_and_ends_with_firebase_auth_then
     assert stores.index(DataStore.FIRESTORE) < stores.index(DataStore.POSTGRES)
     postgres = [e.name for e in entries if e.store is DataStore.POSTGRES]
     assert postgres[-1] == "users"
+    # The legacy profile's erasure takes what is under it: each kind goes first, as itself.
+    legacy = [e.name for e in entries if e.store is DataStore.FIRESTORE]
+    assert legacy[-1] == "firestore_users"
     assert not any(e.erasure is Erasure.KEPT for e in entries)
 
 
