@@ -1,7 +1,7 @@
 """Exporting a heavy user through the privacy job, against a bare script reading the same rows to
 JSON and zipping them; and the peak memory of each, to show the export is streamed.
 
-The heavy user is `privacy_erase.py`'s (N Postgres rows, D legacy Firestore documents, the
+The heavy user is `heavy_user.py`'s (N Postgres rows, D legacy Firestore documents, the
 archives of earlier exports; neighbours beside), loaded once: an export changes none of it.
 
 Job: `PrivacyRequests.open_from_app(EXPORT)`, then `PrivacyRunner.run_all`: a part per kind of
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from privacy_erase import HeavyUser, Sizes, add_arguments, environment  # noqa: E402
+from heavy_user import HeavyUser, Sizes, add_arguments, environment  # noqa: E402
 from timing import Results, Run  # noqa: E402
 
 
