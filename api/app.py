@@ -17,6 +17,7 @@ from api.problems import PROBLEM_RESPONSES
 from api.rate_limits.middleware import PerIpRateLimit
 from api.resources.router import AREAS
 from api.services import ApiServices
+from api.staff import routes as staff
 from api.versioning import mount_versions
 from api.versions import CHANGES, VERSIONS
 
@@ -66,6 +67,8 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
     app.include_router(internal.router)
     if services.local_files is not None:  # GCS serves its own links
         app.include_router(files.router)
+    if services.staff is not None:  # internal, behind IAP: never in the app's spec
+        app.include_router(staff.router)
     mount_versions(
         app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
     )

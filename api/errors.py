@@ -26,6 +26,7 @@ from domain.errors import (
 )
 from domain.idempotency import IdempotencyKeyReused
 from domain.identity import RecentSignInRequired
+from domain.staff import RoleRequired
 
 log = logging.getLogger("api.errors")
 
@@ -56,6 +57,8 @@ def _domain_error(request: Request, exc: Exception) -> Response:
             {"field": p.field, "code": p.code, "message": p.message}
             for p in exc.problems[:MAX_FIELD_ERRORS]
         ]
+    if isinstance(exc, RoleRequired):
+        extra["role"] = exc.role
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description="{exc.code}"'

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from api.config import ApiConfig
 from api.protections import Protections
+from api.staff.services import StaffServices
 from domain.common import Clock
 from domain.consumers import MessageReceiver
 from domain.identity import ServiceTokenVerifier, TokenVerifier
@@ -53,3 +54,5 @@ class ApiServices:
     """Data-subject requests: /v1/privacy and DELETE /v1/me."""
     local_files: LocalFiles | None = None
     """Serves the local file store's signed links at /files (the embedded default only)."""
+    staff: StaffServices | None = None
+    """The internal staff API at /staff/v1 (the compliance console's, behind IAP; ADR 0019)."""

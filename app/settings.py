@@ -25,6 +25,13 @@ class AuthMode(StrEnum):
     FIREBASE = "firebase"
 
 
+class StaffAuthMode(StrEnum):
+    IAP = "iap"
+    """Google Identity-Aware Proxy's signed header (production)."""
+    DEV = "dev"
+    """Staff tokens of the dev issuer (refused in production)."""
+
+
 class EventsTransport(StrEnum):
     IN_PROCESS = "in_process"
     PUBSUB = "pubsub"
@@ -182,6 +189,14 @@ class Settings(BaseSettings):
     privacy_subject_key: SecretStr | None = None
     """The key of the hash naming data subjects in the audit trail and metrics; kept in the
     data dir when unset outside production."""
+    staff_api: bool | None = None
+    """Serve the internal staff API (/staff/v1) in this process (default: everywhere but
+    production; there the compliance console's own service sets it)."""
+    staff_auth: StaffAuthMode | None = None
+    """Who vouches for the staff API's callers (default: IAP in production, dev elsewhere)."""
+    iap_audience: str | None = None
+    """The audience IAP signs its assertions for (`/projects/N/global/backendServices/ID`)."""
+    iap_jwks_url: str = "https://www.gstatic.com/iap/verify/public_key-jwk"
     public_base_url: str = "http://127.0.0.1:8000"
     """How phones reach this service: the base of the local store's signed links."""
 
@@ -202,6 +217,19 @@ class Settings(BaseSettings):
         if self.auth is not None:
             return self.auth
         return AuthMode.FIREBASE if self.env is Environment.PRODUCTION else AuthMode.DEV
+
+    @property
+    def staff_auth_mode(self) -> StaffAuthMode:
+        if self.staff_auth is not None:
+            return self.staff_auth
+        production = self.env is Environment.PRODUCTION
+        return StaffAuthMode.IAP if production else StaffAuthMode.DEV
+
+    @property
+    def serves_staff_api(self) -> bool:
+        if self.staff_api is not None:
+            return self.staff_api
+        return self.env is not Environment.PRODUCTION and self.privacy_requests
 
     @property
     def events_transport(self) -> EventsTransport:
@@ -264,6 +292,7 @@ class ConfigurationError(Exception):
 
 
 def check(settings: Settings) -> Settings:
+    _check_staff(settings)
     if settings.env is Environment.PRODUCTION:
         if settings.auth_mode is AuthMode.DEV:
             raise ConfigurationError("the dev token issuer is refused when FOCUS_ENV=production")
@@ -323,3 +352,14 @@ def check(settings: Settings) -> Settings:
         if not settings.internal_invoker:
             raise ConfigurationError("Cloud Tasks needs FOCUS_INTERNAL_INVOKER to sign as")
     return settings
+
+
+def _check_staff(settings: Settings) -> None:
+    if settings.env is Environment.PRODUCTION and settings.staff_auth_mode is StaffAuthMode.DEV:
+        raise ConfigurationError("dev staff tokens are refused when FOCUS_ENV=production")
+    if not settings.serves_staff_api:
+        return
+    if not settings.privacy_requests:
+        raise ConfigurationError("FOCUS_STAFF_API needs FOCUS_PRIVACY_REQUESTS")
+    if settings.staff_auth_mode is StaffAuthMode.IAP and not settings.iap_audience:
+        raise ConfigurationError("the staff API behind IAP needs FOCUS_IAP_AUDIENCE")

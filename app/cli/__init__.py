@@ -22,6 +22,7 @@ from app.cli.events import events
 from app.cli.openapi import openapi
 from app.cli.privacy import privacy
 from app.cli.serve import serve
+from app.cli.staff import staff
 from app.cli.tasks import tasks
 from app.settings import ConfigurationError, Environment, Settings
 
@@ -36,6 +37,7 @@ cli.add_typer(openapi, name="openapi")
 cli.add_typer(events, name="events")
 cli.add_typer(tasks, name="tasks")
 cli.add_typer(privacy, name="privacy")
+cli.add_typer(staff, name="staff")
 
 
 def _migration_present() -> bool:

@@ -19,6 +19,8 @@ NOT_PER_USER = {
     "backfill_checkpoints",
     # Keyed by a privacy request's id: the request names its subject, its steps do not.
     "privacy_steps",
+    # Compliance staff's own accounts (their work emails), not the app's users: no uid column.
+    "staff_members",
 }
 """Tables that hold nothing of any user."""
 USER_COLUMNS = ("uid", "user_id", "subject_uid")

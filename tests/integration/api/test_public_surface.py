@@ -121,10 +121,25 @@ LOCAL_FILES = {("GET", "/files/{key:path}")}
 """The local file store's signed links: GCS serves its own in production."""
 
 
-def test_outside_production_the_docs_and_local_files_are_the_only_other_routes(
+STAFF_ROUTES = {
+    ("GET", "/staff/v1/privacy/requests"),
+    ("POST", "/staff/v1/privacy/requests"),
+    ("GET", "/staff/v1/privacy/requests/{request_id}"),
+    ("GET", "/staff/v1/privacy/requests/{request_id}/audit"),
+    *(
+        ("POST", f"/staff/v1/privacy/requests/{{request_id}}/{action}")
+        for action in ("verify", "approve", "refuse", "cancel", "extend", "run")
+    ),
+}
+"""The internal staff API (ADR 0019): served outside production by default; in production
+only by the compliance console's own service (FOCUS_STAFF_API), behind IAP."""
+
+
+def test_outside_production_the_docs_local_files_and_staff_api_are_the_only_other_routes(
     client: TestClient,
 ) -> None:
-    assert live_routes(client.app) == PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES
+    expected = PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES | STAFF_ROUTES
+    assert live_routes(client.app) == expected
 
 
 def test_production_serves_no_docs_and_no_spec(production: TestClient) -> None:

@@ -1,0 +1,60 @@
+"""What the staff API needs from the composition root: who is calling, the staff list, the
+audit trail, and the use cases of data-subject requests (`privacy.requests.PrivacyRequests`
+and the runner, seen through the protocols below)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.privacy.model import Channel, PrivacyRequest, RequestKind, Verification
+from domain.privacy.ports import Opened, RequestFilter
+from domain.privacy.steps import Step
+from domain.staff import StaffAudit, StaffDirectory, StaffVerifier
+
+
+class StaffDesk(Protocol):
+    """Data-subject requests as staff move them on; each change is audited under `by`."""
+
+    def now(self) -> datetime: ...
+
+    async def open(
+        self,
+        kind: RequestKind,
+        uid: str,
+        *,
+        by: str,
+        channel: Channel,
+        received_at: datetime | None = None,
+        verification: Verification | None = None,
+        erase_list_now: bool = False,
+    ) -> Opened: ...
+
+    async def get(self, request_id: UUID) -> PrivacyRequest: ...
+    async def find(self, where: RequestFilter) -> Sequence[PrivacyRequest]: ...
+    async def steps(self, request_id: UUID) -> Sequence[Step]: ...
+    async def verify(self, request_id: UUID, method: str, *, by: str) -> PrivacyRequest: ...
+    async def approve(self, request_id: UUID, *, by: str) -> PrivacyRequest: ...
+    async def refuse(self, request_id: UUID, reason: str, *, by: str) -> PrivacyRequest: ...
+    async def cancel(self, request_id: UUID, reason: str, *, by: str) -> PrivacyRequest: ...
+    async def extend(
+        self, request_id: UUID, months: int, reason: str, *, by: str
+    ) -> PrivacyRequest: ...
+
+
+class StepRunner(Protocol):
+    async def run_all(self, request_id: UUID) -> None:
+        """Runs a request's remaining steps now; a failing step raises (recorded on it)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaffServices:
+    verifier: StaffVerifier
+    directory: StaffDirectory
+    audit: StaffAudit
+    desk: StaffDesk
+    runner: StepRunner
