@@ -70,7 +70,7 @@ CONDITIONAL_WRITES = frozenset(
 """Operations checking If-Match / If-None-Match (api.http.preconditions)."""
 IDEMPOTENT = frozenset(
     {"create_blocklist", "create_schedule", "start_focus_session", "end_focus_session"}
-    | {"request_sync"}
+    | {"request_sync", "request_export"}
 )
 """Operations replaying a retried Idempotency-Key (api.idempotency.run_idempotent)."""
 
