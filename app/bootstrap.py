@@ -21,23 +21,21 @@ from api.config import ApiConfig, Deprecation
 from api.protections import Protections
 from api.rate_limits import RateLimiter, RateLimitPolicy
 from api.services import ApiServices
-from api.staff.services import StaffServices
-from app.privacy_wiring import Privacy, build_privacy
+from app.privacy_wiring import build_privacy
 from app.settings import (
     AuthMode,
     Environment,
     EventsTransport,
     PushTransport,
     Settings,
-    StaffAuthMode,
     TasksTransport,
     check,
 )
+from app.staff_wiring import staff_services
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.engine import create_engine
 from datastore.postgres.housekeeping import PostgresHousekeeping
 from datastore.postgres.push_budgets import PostgresPushBudgets
-from datastore.postgres.staff import PostgresStaffAudit, PostgresStaffDirectory
 from datastore.postgres.task_queue import PostgresTaskQueue
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
@@ -47,7 +45,6 @@ from domain.events import EventPublisher
 from domain.identity import ServiceTokenVerifier, TokenVerifier
 from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
-from domain.staff import StaffVerifier
 from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from events.consumer import EventConsumer
@@ -113,31 +110,6 @@ def internal_verifier(settings: Settings) -> ServiceTokenVerifier | None:
     return GoogleOidcVerifier(
         settings.internal_audience, settings.internal_invoker, jwks_url=settings.google_jwks_url
     )
-
-
-def staff_services(
-    settings: Settings, engine: AsyncEngine, privacy: Privacy
-) -> StaffServices | None:
-    """The staff API's adapters, where this process serves it (ADR 0019)."""
-    if not settings.serves_staff_api:
-        return None
-    directory, audit = PostgresStaffDirectory(engine), PostgresStaffAudit(engine)
-    verifier = staff_verifier(settings)
-    return StaffServices(verifier, directory, audit, privacy.requests, privacy.runner)
-
-
-def staff_verifier(settings: Settings) -> StaffVerifier:
-    match settings.staff_auth_mode:
-        case StaffAuthMode.IAP:
-            from identity.iap import IapVerifier
-
-            assert settings.iap_audience is not None  # check() guarantees it
-            return IapVerifier(settings.iap_audience, jwks_url=settings.iap_jwks_url)
-        case StaffAuthMode.DEV:
-            from identity.dev_issuer import load_or_create_secret
-            from identity.dev_staff import DevStaffTokens
-
-            return DevStaffTokens(load_or_create_secret(settings.dev_secret_path))
 
 
 def push_senders(settings: Settings, clock: Clock) -> dict[Platform, PushSender]:
