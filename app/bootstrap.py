@@ -323,7 +323,7 @@ def build(
         redeliveries=Redeliveries(scheduler, clock=clock),
     )
     task_handlers.register(REDELIVER_TASK, consumer.redeliver)
-    privacy = build_privacy(settings, engine, scheduler, clock, migration)
+    privacy = build_privacy(settings, engine, scheduler, clock, migration, postgres_unit_of_work)
     privacy.register(task_handlers)
     services = ApiServices(
         config=api_config(settings),

@@ -18,8 +18,10 @@ from domain.common import Clock
 from domain.files import FileStore
 from domain.privacy.ports import PersonalData, PrivacyStore
 from domain.tasks import TaskScheduler
+from domain.unit_of_work import UnitOfWorkFactory
 from domain.user_data import DataStore
 from jobs.registry import TaskHandlers
+from privacy.derived import DerivedStats
 from privacy.exports import ExportArchives
 from privacy.requests import RUN_TASK, PrivacyRequests, SubjectHasher
 from privacy.restore import Restores
@@ -51,6 +53,7 @@ def build_privacy(
     scheduler: TaskScheduler,
     clock: Clock,
     migration: Migration | None,
+    unit_of_work: UnitOfWorkFactory,
 ) -> Privacy:
     files, local_files = file_store(settings, clock)
 
@@ -82,6 +85,7 @@ def build_privacy(
     runner = PrivacyRunner(
         store, personal, files, scheduler, clock,
         optional=frozenset(absent), revoke_sessions=revoke,
+        derived=DerivedStats(unit_of_work, clock),
     )  # fmt: skip
     watch = PrivacyWatch(store, files, scheduler, clock=clock)
     restores = Restores(requests, store, files)

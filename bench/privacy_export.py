@@ -112,12 +112,16 @@ async def job_export(user: HeavyUser) -> tuple[float, Path]:
     return seconds, user.files_root / archive_key(request.id)
 
 
+ONE_DOCUMENT = ("manifest.json", "derived_stats.json")
+
+
 def records_in(archive: Path) -> tuple[dict[str, int], int]:
     """Records per kind in an archive's JSON files, and their bytes."""
     counts, size = {}, 0
     with zipfile.ZipFile(archive) as z:
         for info in z.infolist():
-            if info.filename.endswith(".json") and info.filename != "manifest.json":
+            # Records, not the one-document parts (the manifest, what is derived from records).
+            if info.filename.endswith(".json") and info.filename not in ONE_DOCUMENT:
                 counts[info.filename.removesuffix(".json")] = len(json.loads(z.read(info)))
                 size += info.file_size
     return counts, size

@@ -72,6 +72,13 @@ class ExportWriter:
                 )
         return counted.value
 
+    async def write_document(
+        self, request_id: UUID, name: str, document: Mapping[str, Any]
+    ) -> None:
+        """A part that is one JSON document (`<name>.json`)."""
+        encoded = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode()
+        await self._files.put(_part_key(request_id, f"{name}.json"), encoded, "application/json")
+
     async def archive(self, request: PrivacyRequest, at: datetime) -> Archive:
         key = archive_key(request.id)
         staged = await self._files.list(f"{STAGING}{request.id}/")
@@ -179,6 +186,9 @@ analytics and AI features only with your consent (Art. 6(1)(a)), which you can w
 app at any time.
 
 {kinds}
+
+derived_stats.json: what we compute from your focus sessions (your streaks and your focus per
+day over the last year), as the app shows it.
 
 Files named firestore_* are the copies the app's earlier versions keep while our move to a new
 database is under way; they hold the same records.

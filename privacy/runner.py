@@ -21,7 +21,7 @@ from domain.files import FileStore
 from domain.privacy import model
 from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
 from domain.privacy.ports import AuditEntry, PersonalData, PrivacyStore
-from domain.privacy.steps import ARCHIVE, ERASED_LIST, SCAN, Step, StepState, entries_for
+from domain.privacy.steps import ARCHIVE, DERIVED, ERASED_LIST, SCAN, Step, StepState, entries_for
 from domain.tasks import TaskScheduler
 from domain.user_data import REGISTRY, DataStore, Erasure, UserData
 from privacy.exports import ExportWriter
@@ -68,6 +68,7 @@ class PrivacyRunner:
         *,
         optional: frozenset[DataStore] = frozenset(),
         revoke_sessions: Callable[[str], Awaitable[object]] | None = None,
+        derived: Callable[[str], Awaitable[Mapping[str, Any] | None]] | None = None,
     ) -> None:
         """`optional`: stores this deployment does not have (no legacy Firestore, no Firebase
         project on the embedded default): their steps are done with nothing to do.
@@ -81,6 +82,7 @@ class PrivacyRunner:
         self._clock = clock
         self._optional = optional
         self._revoke = revoke_sessions
+        self._derived = derived
 
     async def __call__(self, payload: Mapping[str, Any]) -> None:
         await self.run_next(UUID(str(payload["request_id"])))
@@ -143,6 +145,12 @@ class PrivacyRunner:
             return 1, {}
         if step.name == SCAN:
             return await self._scan(uid)
+        if step.name == DERIVED:
+            document = await self._derived(uid) if self._derived is not None else None
+            if document is None:
+                return 0, {}
+            await self._exports.write_document(request.id, DERIVED, document)
+            return 1, {}
         if step.name == ARCHIVE:
             await self._reread_stale_parts(request, step, uid)
             archive = await self._exports.archive(request, self._clock())

@@ -27,6 +27,8 @@ ERASED_LIST = "erased_list"
 """Erasure's first step: the uid on `erased_users`."""
 SCAN = "verification_scan"
 """Erasure's last step: every store searched for the subject, zero expected."""
+DERIVED = "derived_stats"
+"""Export's part of what the service derives from the records (streaks, focus per day)."""
 ARCHIVE = "archive"
 """Export's last step: the parts zipped with the README and the manifest."""
 
@@ -82,6 +84,8 @@ def entries_for(kind: RequestKind) -> tuple[UserData, ...]:
 
 
 def plan(request_id: UUID, kind: RequestKind) -> tuple[Step, ...]:
-    first, last = ([ERASED_LIST], [SCAN]) if kind is RequestKind.ERASURE else ([], [ARCHIVE])
+    first, last = (
+        ([ERASED_LIST], [SCAN]) if kind is RequestKind.ERASURE else ([], [DERIVED, ARCHIVE])
+    )
     names = [*first, *(e.name for e in entries_for(kind)), *last]
     return tuple(Step(request_id, position, name) for position, name in enumerate(names))

@@ -24,7 +24,7 @@ from domain.privacy.model import (
     Verification,
     add_months,
 )
-from domain.privacy.steps import ARCHIVE, ERASED_LIST, SCAN, entries_for, plan
+from domain.privacy.steps import ARCHIVE, DERIVED, ERASED_LIST, SCAN, entries_for, plan
 from domain.user_data import DataStore, Erasure
 
 RECEIVED = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
@@ -169,6 +169,6 @@ def test_an_erasure_starts_with_the_erased_list_and_ends_with_firebase_auth_then
 def test_an_export_covers_every_exported_kind_then_the_archive() -> None:
     steps = [s.name for s in plan(uuid4(), RequestKind.EXPORT)]
 
-    assert steps[-1] == ARCHIVE
+    assert steps[-2:] == [DERIVED, ARCHIVE]
     assert {"users", "devices", "firebase_account", "firestore_sessions"} <= set(steps)
     assert "idempotency_keys" not in steps

@@ -115,11 +115,14 @@ def test_an_export_is_one_zip_of_every_record_with_a_manifest(
         users = json.loads(z.read("users.json"))
         devices = json.loads(z.read("devices.json"))
         readme = z.read("README.txt").decode()
+        derived = json.loads(z.read("derived_stats.json"))
         sessions_csv = z.read("focus_sessions.csv").decode()
     assert {"README.txt", "manifest.json", "users.json", "users.csv", "blocklists.json"} <= names
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert users[0]["display_name"] == SECRET_NAME
     assert devices[0]["push_token"] == "…" + PUSH_TOKEN[-4:]  # masked
+    assert derived["daily_goal_minutes"] == users[0]["daily_goal_minutes"]
+    assert derived["current_streak_days"] == 0  # the one session is still running
     assert "supervisory authority" in readme
     assert body["id"] in readme
     assert len(sessions_csv.strip().splitlines()) == 2  # header and the one session
