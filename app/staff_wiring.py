@@ -21,7 +21,7 @@ def staff_services(
         return None
     directory, audit = PostgresStaffDirectory(engine), PostgresStaffAudit(engine)
     verifier = staff_verifier(settings)
-    return StaffServices(verifier, directory, audit, privacy.requests, privacy.runner)
+    return StaffServices(verifier, directory, audit, privacy.requests)
 
 
 def staff_verifier(settings: Settings) -> StaffVerifier:

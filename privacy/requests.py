@@ -162,6 +162,17 @@ class PrivacyRequests:
             raise NotFound(detail="no such request")
         return found
 
+    async def resume(self, request_id: UUID) -> PrivacyRequest:
+        """Queues a run of the request's remaining steps (a stuck request, a failing store
+        fixed): a task of its own, unnamed, beside any retry the queue already holds (two runs
+        at once do each step's idempotent work twice, no harm)."""
+        request = await self.get(request_id)
+        if request.state is not RequestState.RUNNING:
+            model.start(request)  # refuses a request not ready to run, saying what it needs
+        now = self._clock()
+        await self._tasks.schedule(Task(RUN_TASK, {"request_id": str(request_id)}, run_at=now))
+        return request
+
     async def find(self, where: RequestFilter) -> Sequence[PrivacyRequest]:
         async with self._store() as store:
             return await store.find(where)

@@ -8,7 +8,6 @@ staff id, so the use cases audit every change with it; reads of a request are au
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -28,13 +27,9 @@ from api.staff.schemas import (
     VerifyIn,
 )
 from api.staff.services import StaffServices
-from domain.errors import DomainError
-from domain.privacy import model
 from domain.privacy.model import Channel, PrivacyRequest, RequestKind, RequestState, Verification
 from domain.privacy.ports import AuditEntry, RequestFilter
 from domain.staff import StaffMember
-
-log = logging.getLogger("api.staff")
 
 router = APIRouter(prefix="/staff/v1/privacy", include_in_schema=False)
 LIST_LIMIT = 1000
@@ -122,23 +117,13 @@ async def extend(request_id: UUID, body: ExtendIn, staff: Staff, member: Operato
     return await _detail(staff, changed)
 
 
-@router.post("/requests/{request_id}/run")
+@router.post("/requests/{request_id}/run", status_code=202)
 async def run(request_id: UUID, staff: Staff, member: Operator) -> Response:
-    """Runs the remaining steps now (a stuck request). A failing step is recorded on it and
-    retried by the task queue too; the answer names it (`run_failed`)."""
-    request = await staff.desk.get(request_id)
-    if request.state is not RequestState.COMPLETED:
-        model.start(request)  # refuses a request not ready to run, saying what it needs
+    """Queues a run of the remaining steps (a stuck request): the task queue runs them, each
+    failure recorded on its step and retried; follow the request's steps."""
+    request = await staff.desk.resume(request_id)
     await staff.audit.record(_entry(member, "run_requested", request, staff.desk.now()))
-    failure = None
-    try:
-        await staff.runner.run_all(request_id)
-    except DomainError:
-        raise
-    except Exception as exc:  # recorded on its step by the runner; shown to staff
-        log.warning("staff.run_failed", extra={"request_id": str(request_id)}, exc_info=True)
-        failure = type(exc).__name__
-    return await _detail(staff, await staff.desk.get(request_id), run_failed=failure)
+    return await _detail(staff, request, status=202)
 
 
 async def _viewed(staff: StaffServices, member: StaffMember, r: PrivacyRequest, what: str) -> None:
@@ -165,9 +150,8 @@ async def _detail(
     status: int = 200,
     headers: dict[str, str] | None = None,
     joined: bool | None = None,
-    run_failed: str | None = None,
 ) -> Response:
     steps = await staff.desk.steps(request.id)
     now = staff.desk.now()
-    body = RequestDetailOut.of(request, steps, now, joined=joined, run_failed=run_failed)
+    body = RequestDetailOut.of(request, steps, now, joined=joined)
     return json_response(body, status, headers)

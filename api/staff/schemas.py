@@ -148,7 +148,6 @@ class RequestDetailOut(ResponseModel):
     request: StaffRequestOut
     steps: list[StepOut]
     joined: bool | None = Field(default=None, description="Opening joined an open request")
-    run_failed: str | None = Field(default=None, description="The failing step's error class")
 
     @classmethod
     def of(
@@ -158,13 +157,11 @@ class RequestDetailOut(ResponseModel):
         now: datetime,
         *,
         joined: bool | None = None,
-        run_failed: str | None = None,
     ) -> RequestDetailOut:
         return cls(
             request=StaffRequestOut.of(request, now),
             steps=[StepOut.of(s) for s in steps],
             joined=joined,
-            run_failed=run_failed,
         )
 
 

@@ -1,6 +1,6 @@
 """What the staff API needs from the composition root: who is calling, the staff list, the
 audit trail, and the use cases of data-subject requests (`privacy.requests.PrivacyRequests`
-and the runner, seen through the protocols below)."""
+seen through the protocol below)."""
 
 from __future__ import annotations
 
@@ -44,10 +44,8 @@ class StaffDesk(Protocol):
         self, request_id: UUID, months: int, reason: str, *, by: str
     ) -> PrivacyRequest: ...
 
-
-class StepRunner(Protocol):
-    async def run_all(self, request_id: UUID) -> None:
-        """Runs a request's remaining steps now; a failing step raises (recorded on it)."""
+    async def resume(self, request_id: UUID) -> PrivacyRequest:
+        """Queues a run of the remaining steps; refuses a request not ready to run."""
         ...
 
 
@@ -57,4 +55,3 @@ class StaffServices:
     directory: StaffDirectory
     audit: StaffAudit
     desk: StaffDesk
-    runner: StepRunner
