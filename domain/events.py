@@ -76,6 +76,7 @@ class EventType(StrEnum):
     USAGE_REPORTED = "usage.reported", Subject.USAGE_REPORT
     SYNC_REQUESTED = "sync.requested", Subject.USER
     PRIVACY_EXPORT_READY = "privacy.export_ready", Subject.PRIVACY_REQUEST
+    PRIVACY_REQUEST_EXTENDED = "privacy.request_extended", Subject.PRIVACY_REQUEST
 
     @classmethod
     def parse(cls, value: str) -> EventType:

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.common import Clock, new_id
 from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.events import EventType
 from domain.files import FileStore
 from domain.privacy import model
 from domain.privacy.audit import first_break
@@ -219,7 +220,7 @@ class PrivacyRequests:
         extension = Extension(months, reason, by, self._clock())
         return await self._transition(
             request_id, by, "extended", lambda r: model.extend(r, extension), {"months": months}
-        )
+        )  # the subject is told (Art. 12(3)): by the app's silent push when they asked there
 
     async def _transition(
         self,
@@ -237,6 +238,8 @@ class PrivacyRequests:
             changed = replace(change(current), version=current.version + 1)
             await store.save(changed)
             await store.audit(self._entry(by, action, changed, now, detail=detail))
+            if changed.extensions != current.extensions and changed.from_app:
+                await store.announce(changed, EventType.PRIVACY_REQUEST_EXTENDED, now)
             await store.commit()
         await self._run_when_ready(changed)
         return changed

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.common import Clock
+from domain.events import EventType
 from domain.files import FileStore
 from domain.privacy import model
 from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
@@ -227,7 +228,8 @@ class PrivacyRunner:
                     ))  # fmt: skip
             await store.audit(_entry("completed", completed, now))
             if completed.kind is RequestKind.EXPORT:
-                await store.announce(completed, now)  # a silent push: the archive is ready
+                # A silent push: the archive is ready.
+                await store.announce(completed, EventType.PRIVACY_EXPORT_READY, now)
             await store.commit()
 
     async def _done(

@@ -146,15 +146,15 @@ class PostgresPrivacyStore:
             )
         )
 
-    async def announce(self, request: PrivacyRequest, at: datetime) -> None:
+    async def announce(self, request: PrivacyRequest, event: EventType, at: datetime) -> None:
         uid = request.subject_uid
         if uid is None:
             return
         version = await self._conn.scalar(_NEXT_VERSION, {"uid": uid})
         if version is None:
             return  # no account (or erased meanwhile): no device of theirs to wake
-        event = DomainEvent(EventType.PRIVACY_EXPORT_READY, uid, str(request.id), int(version), at)
-        await PostgresEventOutbox(self._conn).add(event)
+        announced = DomainEvent(event, uid, str(request.id), int(version), at)
+        await PostgresEventOutbox(self._conn).add(announced)
 
     async def change_counter(self, uid: str) -> int:
         counter = await self._conn.scalar(

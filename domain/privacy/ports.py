@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
+from domain.events import EventType
 from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
 from domain.privacy.steps import Step
 from domain.user_data import DataStore, UserData
@@ -68,9 +69,9 @@ class PrivacyStore(Protocol):
         """Appends to the hash-chained trail (never updated, never deleted)."""
         ...
 
-    async def announce(self, request: PrivacyRequest, at: datetime) -> None:
+    async def announce(self, request: PrivacyRequest, event: EventType, at: datetime) -> None:
         """Records the event that tells the subject's devices (a silent push) that the request
-        changed; nothing for an erased subject."""
+        changed; nothing for a subject without an account (or erased)."""
         ...
 
     async def audit_trail(self) -> list[tuple[AuditEntry, str, str]]:

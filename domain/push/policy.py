@@ -22,6 +22,7 @@ SILENT_PUSHES: Mapping[EventType, PushKind | None] = {
     EventType.FOCUS_SESSION_COMPLETED: PushKind.FOCUS,
     EventType.FOCUS_SESSION_ABANDONED: PushKind.FOCUS,
     EventType.PRIVACY_EXPORT_READY: PushKind.PRIVACY,
+    EventType.PRIVACY_REQUEST_EXTENDED: PushKind.PRIVACY,
     # Nothing another device applies or mirrors: its next sync brings these.
     EventType.PROFILE_UPDATED: None,
     EventType.DEVICE_REGISTERED: None,

@@ -24,6 +24,9 @@ class PrivacyRequestOut(ResponseModel):
     received_at: UtcDatetime
     due_at: UtcDatetime = Field(description="When the answer is due at the latest (GDPR Art. 12)")
     finished_at: UtcDatetime | None
+    delay_reasons: list[str] = Field(
+        description="Why the deadline was extended, one reason per extension (GDPR Art. 12(3))"
+    )
     download: DownloadOut | None = Field(
         description="A completed export's archive, while it is kept (30 days)"
     )
@@ -39,6 +42,7 @@ class PrivacyRequestOut(ResponseModel):
             received_at=request.received_at,
             due_at=request.due_at(now),
             finished_at=request.finished_at,
+            delay_reasons=[extension.reason for extension in request.extensions],
             download=(
                 DownloadOut(url=download.url, expires_at=download.expires_at)
                 if download is not None

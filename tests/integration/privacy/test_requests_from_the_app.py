@@ -250,3 +250,25 @@ def test_an_export_resumed_after_a_change_reads_again_what_was_read_before(
     with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
         names = sorted(b["name"] for b in json.loads(z.read("blocklists.json")))
     assert names == ["Late", "Social"]
+
+
+def test_a_deadline_extended_by_staff_reaches_the_app_that_asked(
+    client: TestClient, container: Container, alice: ApiUser, database_url: str
+) -> None:
+    asked = client.post("/v1/privacy/exports", headers=alice.headers).json()
+    reason = "many requests this month"
+
+    call(
+        client,
+        lambda: container.privacy.extend(UUID(asked["id"]), 1, reason, by="staff-ana"),
+    )
+
+    after = client.get(f"/v1/privacy/requests/{asked['id']}", headers=alice.headers).json()
+    assert after["due_at"] > asked["due_at"]
+    assert after["delay_reasons"] == [reason]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        told = conn.execute(
+            "SELECT type FROM outbox_events WHERE user_id = %s AND subject_id = %s",
+            (alice.uid, asked["id"]),
+        ).fetchall()
+    assert told == [("privacy.request_extended",)]
