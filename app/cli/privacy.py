@@ -10,22 +10,26 @@ and found something wrong (a step failed, the scan is missing, the audit chain i
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import asdict, is_dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from uuid import UUID
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from app.cli.common import fail, with_container
+from app.cli.privacy_views import (
+    HASH_PREFIX,
+    clock,
+    console,
+    day,
+    echo_json,
+    request_json,
+    show,
+    table,
+)
 from domain.errors import DomainError, ValidationFailed
 from domain.privacy import model
 from domain.privacy.model import SUBJECT, Channel, RequestKind, RequestState, Verification
@@ -46,9 +50,7 @@ privacy = typer.Typer(
 _NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 _RESERVED_ACTORS = frozenset({SUBJECT, "system"})
 """What the audit trail calls the subject and the runner: never a staff member's id."""
-_HASH_PREFIX = 12
 _LIST_LIMIT = 1000
-_NUMBERS = ("#", "attempts", "count", "days left", "records found")
 
 
 class StaffChannel(StrEnum):  # the app's own channel is the subject's
@@ -92,115 +94,6 @@ def _on(job: Callable[[Container], Awaitable[T]]) -> T:
         raise fail(exc.detail or exc.code) from exc
 
 
-# --- What staff see ---------------------------------------------------------------------
-
-
-def _clock(request: PrivacyRequest, now: datetime) -> dict[str, Any]:
-    """The deadline as staff watch it (the clock is paused while identity is unverified)."""
-    due, is_open = request.due_at(now), request.state.open
-    paused = is_open and request.state is RequestState.RECEIVED
-    overdue = is_open and not paused and due < now
-    at_risk = request.at_risk(now)
-    marker = "PAUSED" if paused else "OVERDUE" if overdue else "AT RISK" if at_risk else ""
-    days_left = math.floor((due - now).total_seconds() / 86400) if is_open else None
-    return {"due_at": due, "days_left": days_left, "paused": paused, "at_risk": at_risk,
-            "overdue": overdue, "marker": marker}  # fmt: skip
-
-
-_SHOWN = ("id", "kind", "state", "channel", "created_by", "received_at", "verification",
-          "approved_by", "extensions", "outcome", "finished_at")  # fmt: skip
-"""What of a request is shown: never the subject's uid (nor a field added later)."""
-
-
-def _request_json(request: PrivacyRequest, now: datetime) -> dict[str, Any]:
-    shown = {name: getattr(request, name) for name in _SHOWN}
-    return {**shown, "subject": request.subject_hash[:_HASH_PREFIX], **_clock(request, now)}
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Step):
-        return {k: v for k, v in asdict(value).items() if k != "request_id"}
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return str(value)
-
-
-def _echo_json(document: Any) -> None:
-    typer.echo(json.dumps(document, indent=2, default=_plain))
-
-
-def _day(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-def _console() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=160)
-
-
-def _card(request: PrivacyRequest, now: datetime) -> Table:
-    clock, v = _clock(request, now), request.verification
-    due = _day(clock["due_at"])
-    if clock["days_left"] is not None:
-        due = f"{due} ({clock['days_left']} days left) {clock['marker']}".rstrip()
-    rows = [
-        ("id", str(request.id)),
-        ("kind", request.kind),
-        ("state", request.state),
-        ("subject", f"{request.subject_hash[:_HASH_PREFIX]}…"),
-        ("channel", f"{request.channel}, opened by {request.created_by}"),
-        ("received", _day(request.received_at)),
-        ("due", due),
-        ("verified", v and f"{v.method} by {v.by}, {_day(v.at)}"),
-        ("approved by", request.approved_by),
-        *(("extended", f"+{e.months} month(s) by {e.by}, {_day(e.at)}: {e.reason}")
-          for e in request.extensions),
-        ("outcome", request.outcome),
-        ("finished", request.finished_at and _day(request.finished_at)),
-    ]  # fmt: skip
-    return _table((), [(key, value) for key, value in rows if value])
-
-
-def _table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
-    """A table with these headers (none: a card of names and values)."""
-    table = Table(*columns) if columns else Table(show_header=False, box=None, pad_edge=False)
-    for column in table.columns:
-        column.justify = "right" if column.header in _NUMBERS else "left"
-    for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
-    return table
-
-
-def _steps_table(steps: Sequence[Step]) -> Table:
-    columns = ("#", "step", "state", "attempts", "error", "count", "detail")
-    details = [", ".join(f"{k} {v}" for k, v in sorted((s.detail or {}).items())) for s in steps]
-    rows = [(s.position, s.name, s.state, s.attempts, s.error, s.count, detail)
-            for s, detail in zip(steps, details, strict=True)]  # fmt: skip
-    return _table(columns, rows)
-
-
-def _show(
-    request: PrivacyRequest,
-    now: datetime,
-    as_json: bool,
-    headline: str = "",
-    steps: Sequence[Step] | None = None,
-    **extra: Any,
-) -> None:
-    shown = {**_request_json(request, now), **extra}
-    if as_json:
-        _echo_json(shown if steps is None else {"request": shown, "steps": steps})
-        return
-    if headline:
-        typer.echo(headline)
-    _console().print(_card(request, now))
-    if steps is not None:
-        typer.echo("steps")
-        _console().print(_steps_table(steps))
-
-
 # --- Commands -----------------------------------------------------------------------------
 
 
@@ -239,7 +132,7 @@ def privacy_request(
 
     request, joined, now = _on(job)
     said = "joined the open request" if joined else "opened request"
-    _show(request, now, as_json, f"{said} {request.id}", joined=joined)
+    show(request, now, as_json, f"{said} {request.id}", joined=joined)
 
 
 def _transition(
@@ -250,7 +143,7 @@ def _transition(
         return changed, container.services.clock()
 
     request, now = _on(job)
-    _show(request, now, as_json, f"{verb} {request.id}: {request.state.value}")
+    show(request, now, as_json, f"{verb} {request.id}: {request.state.value}")
 
 
 @privacy.command("verify")
@@ -307,7 +200,7 @@ async def _with_steps(
 def privacy_status(request_id: RequestId, as_json: AsJson = False) -> None:
     """A request, its clock and its steps."""
     request, steps, now = _on(lambda c: _with_steps(c, request_id))
-    _show(request, now, as_json, steps=steps)
+    show(request, now, as_json, steps=steps)
 
 
 @privacy.command("list")
@@ -329,7 +222,7 @@ def privacy_list(
 
     found, now = _on(job)
     ordered = sorted(found, key=lambda r: r.due_at(now))
-    clocks = [_clock(r, now) for r in ordered]
+    clocks = [clock(r, now) for r in ordered]
     by_state = {s.value: n for s in RequestState if (n := sum(r.state is s for r in ordered))}
     counts = {
         "total": len(ordered),
@@ -339,15 +232,15 @@ def privacy_list(
         "limited": len(found) == _LIST_LIMIT,
     }
     if as_json:
-        _echo_json({"requests": [_request_json(r, now) for r in ordered], "counts": counts})
+        echo_json({"requests": [request_json(r, now) for r in ordered], "counts": counts})
         return
     columns = ("id", "kind", "state", "subject", "received", "due", "days left", "")
-    rows = [(r.id, r.kind, r.state, r.subject_hash[:_HASH_PREFIX], _day(r.received_at),
-             _day(c["due_at"]), c["days_left"], c["marker"])
+    rows = [(r.id, r.kind, r.state, r.subject_hash[:HASH_PREFIX], day(r.received_at),
+             day(c["due_at"]), c["days_left"], c["marker"])
             for r, c in zip(ordered, clocks, strict=True)]  # fmt: skip
     states_said = ", ".join(f"{n} {s}" for s, n in by_state.items()) or "none"
     limited = f" (only the {_LIST_LIMIT} received first: filter)" if counts["limited"] else ""
-    _console().print(_table(columns, rows))
+    console().print(table(columns, rows))
     typer.echo(f"{len(ordered)} request(s): {states_said}; {counts['at_risk']} at risk,"
                f" {counts['overdue']} overdue{limited}")  # fmt: skip
 
@@ -372,7 +265,7 @@ def privacy_run(request_id: RequestId, as_json: AsJson = False) -> None:
         return (*await _with_steps(container, request_id), failure)
 
     request, steps, now, failure = _on(job)
-    _show(request, now, as_json, steps=steps)
+    show(request, now, as_json, steps=steps)
     if failure:
         failed = next((s.name for s in steps if s.state is StepState.PENDING), "a step")
         typer.secho(f"step {failed} failed: {failure}; run again later", err=True, fg="red")
@@ -388,11 +281,11 @@ def privacy_scan(request_id: RequestId, as_json: AsJson = False) -> None:
     scan = next(s for s in steps if s.name == SCAN)
     ran = scan.state is StepState.DONE
     if as_json:
-        _echo_json({"request_id": request.id, "state": request.state, "scan": scan})
+        echo_json({"request_id": request.id, "state": request.state, "scan": scan})
     elif ran:
-        table = _table(("kind of data", "records found"), sorted((scan.detail or {}).items()))
+        found = table(("kind of data", "records found"), sorted((scan.detail or {}).items()))
         typer.echo(f"verification scan of {request.id}")
-        _console().print(table)
+        console().print(found)
         verdict = "clean: nothing of the subject found" if not scan.count else "NOT CLEAN"
         typer.echo(f"{scan.count or 0} record(s) found: {verdict}")
     if not ran:
@@ -406,7 +299,7 @@ def privacy_audit_check(as_json: AsJson = False) -> None:
     """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
     broken = _on(lambda c: c.privacy.audit_trail_intact())
     if as_json:
-        _echo_json({"intact": broken is None, "first_broken": broken})
+        echo_json({"intact": broken is None, "first_broken": broken})
     elif broken is None:
         typer.echo("audit trail intact")
     else:
@@ -428,7 +321,7 @@ def privacy_reapply_erasures(as_json: AsJson = False) -> None:
 
     marks, scanned, again = _on(job)
     if as_json:
-        _echo_json({"marks": marks, "accounts_scanned": scanned, "erased_again": again})
+        echo_json({"marks": marks, "accounts_scanned": scanned, "erased_again": again})
         return
     typer.echo(f"{marks} erasure(s) remembered, {scanned} account(s) scanned")
     for request_id in again:
