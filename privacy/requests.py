@@ -36,6 +36,8 @@ RUN_TASK = "privacy.run"
 """The task that runs a request's next step."""
 RECENT_SIGN_IN = "recent_sign_in"
 DOWNLOAD_LINK_LIFETIME = timedelta(days=7)
+EXPORT_AGAIN_AFTER = timedelta(days=1)
+"""How soon the app may ask for a new archive; before, it gets the last one back."""
 """A download link's life: the longest a signed URL may have."""
 
 
@@ -93,6 +95,8 @@ class PrivacyRequests:
         subject = self._hash(uid)
         async with self._store() as store:
             existing = await store.open_request(subject, kind)
+            if existing is None and kind is RequestKind.EXPORT and by == SUBJECT:
+                existing = await self._recent_export(store, subject, now)
             if existing is not None:
                 await store.audit(self._entry(by, "joined", existing, now))
                 if kind is RequestKind.ERASURE and (by == SUBJECT or erase_list_now):
@@ -133,6 +137,25 @@ class PrivacyRequests:
             await store.commit()
         await self._run_when_ready(request)
         return Opened(request, joined=False)
+
+    @staticmethod
+    async def _recent_export(
+        store: PrivacyStore, subject: str, now: datetime
+    ) -> PrivacyRequest | None:
+        """The subject's export completed within `EXPORT_AGAIN_AFTER`: a repeated request from
+        the app gets it back rather than a new archive (Art. 12(5): repetitive requests)."""
+        where = RequestFilter(
+            kinds=(RequestKind.EXPORT,), states=(RequestState.COMPLETED,), subject_hash=subject
+        )
+        done = [r for r in await store.find(where) if r.finished_at is not None]
+        latest = max(done, key=lambda r: r.finished_at or now, default=None)
+        if (
+            latest is not None
+            and latest.finished_at
+            and now - latest.finished_at < EXPORT_AGAIN_AFTER
+        ):
+            return latest
+        return None
 
     async def open_from_app(self, kind: RequestKind, uid: str) -> Opened:
         verification = Verification(RECENT_SIGN_IN, SUBJECT, self._clock())

@@ -134,6 +134,11 @@ def test_an_export_is_one_zip_of_every_record_with_a_manifest(
             (alice.uid,),
         ).fetchall()
     assert announced == [("privacy.export_ready", body["id"])]
+    # Asked again the same day: the archive just made, not another one (Art. 12(5)).
+    repeated = client.post("/v1/privacy/exports", headers=alice.headers)
+    assert repeated.status_code == 202
+    assert repeated.json()["id"] == body["id"]
+    assert repeated.json()["download"] is not None
 
 
 def test_a_tampered_or_foreign_download_link_is_refused(
