@@ -30,7 +30,8 @@ def desk(svc: ApiServices) -> PrivacyDesk:
 @router.post("/exports", status_code=202, response_model=PrivacyRequestOut)
 async def request_export(request: Request, user: RecentlySignedIn, svc: Services) -> Response:
     """Starts an export of everything the service holds about the caller (GDPR Art. 15, 20);
-    a silent push (`kind: privacy`) and this request's `GET` say when it is ready."""
+    a silent push (`kind: privacy`) and this request's `GET` say when it is ready. While one is
+    running, and for a day after one completed, asking again answers that one."""
 
     async def effect(uow: UnitOfWork) -> Response:
         # Its own transaction: a request is kept whatever happens to the key's (a retry
