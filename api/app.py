@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from api import files, health
+from api.console.mount import mount_console
 from api.deps import BEARER_SCHEME, KnownUsers
 from api.errors import install_error_handlers
 from api.internal import routes as internal
@@ -69,6 +70,7 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
         app.include_router(files.router)
     if services.staff is not None:  # internal, behind IAP: never in the app's spec
         app.include_router(staff.router)
+        mount_console(app, services.staff)  # the compliance console, the same identity
     mount_versions(
         app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
     )

@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     iap_audience: str | None = None
     """The audience IAP signs its assertions for (`/projects/N/global/backendServices/ID`)."""
     iap_jwks_url: str = "https://www.gstatic.com/iap/verify/public_key-jwk"
+    console_csrf_key: SecretStr | None = None
+    """The key of the compliance console's CSRF tokens (required in production where the staff
+    API is served; kept in the data dir when unset elsewhere)."""
     public_base_url: str = "http://127.0.0.1:8000"
     """How phones reach this service: the base of the local store's signed links."""
 
@@ -363,3 +366,8 @@ def _check_staff(settings: Settings) -> None:
         raise ConfigurationError("FOCUS_STAFF_API needs FOCUS_PRIVACY_REQUESTS")
     if settings.staff_auth_mode is StaffAuthMode.IAP and not settings.iap_audience:
         raise ConfigurationError("the staff API behind IAP needs FOCUS_IAP_AUDIENCE")
+    key = settings.console_csrf_key
+    if settings.env is Environment.PRODUCTION and (key is None or len(key) < 32):
+        raise ConfigurationError(
+            "the staff API in production needs FOCUS_CONSOLE_CSRF_KEY (32 characters or more)"
+        )

@@ -1,6 +1,7 @@
 """What the staff API needs from the composition root: who is calling, the staff list, the
 audit trail, and the use cases of data-subject requests (`privacy.requests.PrivacyRequests`
-seen through the protocol below)."""
+seen through the protocol below); for the console (`api/console/`), its CSRF key and, outside
+production, the dev staff token issuer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from domain.privacy.model import Channel, PrivacyRequest, RequestKind, Verificat
 from domain.privacy.ports import Opened, RequestFilter
 from domain.privacy.steps import Step
 from domain.staff import StaffAudit, StaffDirectory, StaffVerifier
+
+
+class StaffTokenIssuer(Protocol):
+    """Issues a dev staff token for an email (the console's dev sign-in; never production)."""
+
+    def issue(self, email: str) -> str: ...
 
 
 class StaffDesk(Protocol):
@@ -55,3 +62,7 @@ class StaffServices:
     directory: StaffDirectory
     audit: StaffAudit
     desk: StaffDesk
+    console_csrf_key: bytes | None = None
+    """The key of the compliance console's CSRF tokens; no console without it."""
+    dev_tokens: StaffTokenIssuer | None = None
+    """Set only with the dev staff verifier: the console's dev sign-in issues its tokens."""

@@ -135,10 +135,28 @@ STAFF_ROUTES = {
 only by the compliance console's own service (FOCUS_STAFF_API), behind IAP."""
 
 
+CONSOLE_ROUTES = {
+    ("GET", "/console/"),
+    ("GET", "/console/requests/new"),
+    ("POST", "/console/requests"),
+    ("GET", "/console/requests/{request_id}"),
+    *(
+        ("POST", f"/console/requests/{{request_id}}/{action}")
+        for action in ("verify", "approve", "refuse", "cancel", "extend", "run")
+    ),
+    ("GET", "/console/audit"),
+    ("GET", "/console/static/console.css"),
+    ("GET", "/console/dev-sign-in"),
+    ("POST", "/console/dev-sign-in"),
+}
+"""The compliance console (api/console/), served where the staff API is; its dev sign-in only
+with the dev staff verifier (never behind IAP)."""
+
+
 def test_outside_production_the_docs_local_files_and_staff_api_are_the_only_other_routes(
     client: TestClient,
 ) -> None:
-    expected = PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES | STAFF_ROUTES
+    expected = PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES | STAFF_ROUTES | CONSOLE_ROUTES
     assert live_routes(client.app) == expected
 
 
