@@ -28,6 +28,7 @@ def staff_services(
         privacy.requests,
         console_csrf_key=console_csrf_key(settings),
         dev_tokens=dev_staff_tokens(settings),
+        dry_run=privacy.runner.dry_run,
     )
 
 

@@ -194,6 +194,22 @@ class PrivacyRunner:
             await store.commit()
         raise PartsStale
 
+    async def dry_run(self, request_id: UUID) -> dict[str, int | None]:
+        """What the request's steps would touch now, kind by kind (records each store holds for
+        the subject; None where this deployment has no such store), touching nothing: what
+        staff read before approving an erasure."""
+        async with self._store() as store:
+            request = await store.get(request_id)
+        if request is None or request.subject_uid is None:
+            return {}
+        counts: dict[str, int | None] = {}
+        for entry in entries_for(request.kind):
+            data = self._data.get(entry.store)
+            counts[entry.name] = (
+                None if data is None else await data.count(entry, request.subject_uid)
+            )
+        return counts
+
     async def _scan(self, uid: str) -> tuple[int, dict[str, int]]:
         """Every store searched for the subject; what a late write left is erased, then
         counted again: the report keeps the final counts, zero expected everywhere."""

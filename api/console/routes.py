@@ -109,6 +109,11 @@ async def detail_page(
     now = staff.desk.now()
     shown = StaffRequestOut.of(request, now)
     state = request.state
+    # Before an erasure runs, what it will touch: the approver reads it before approving.
+    before_running = state in (RequestState.RECEIVED, RequestState.VERIFIED, RequestState.APPROVED)
+    dry_run = None
+    if before_running and staff.dry_run is not None:
+        dry_run = sorted((await staff.dry_run(request.id)).items())
     may_operate, may_approve = member.may(Permission.OPERATE), member.may(Permission.APPROVE)
     actions = {
         "verify": may_operate and state is RequestState.RECEIVED,
@@ -124,6 +129,7 @@ async def detail_page(
         member=member,
         request=shown,
         steps=[StepOut.of(s) for s in steps],
+        dry_run=dry_run,
         actions=actions,
         error=error,
         **forms_of(staff, member),

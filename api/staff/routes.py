@@ -81,6 +81,16 @@ async def get_request(request_id: UUID, staff: Staff, member: Viewer) -> Respons
     return await _detail(staff, request)
 
 
+@router.get("/requests/{request_id}/dry-run")
+async def get_dry_run(request_id: UUID, staff: Staff, member: Viewer) -> Response:
+    """What the request would touch now, store by store and kind by kind, touching nothing:
+    read it before approving an erasure (null: this deployment has no such store)."""
+    request = await staff.desk.get(request_id)
+    await _viewed(staff, member, request, "dry_run")
+    counts = await staff.dry_run(request_id) if staff.dry_run is not None else {}
+    return json_response({"request_id": str(request_id), "records": dict(counts)})
+
+
 @router.get("/requests/{request_id}/audit")
 async def get_audit_trail(request_id: UUID, staff: Staff, member: Viewer) -> Response:
     """Everything done to a request, in order (no personal data)."""

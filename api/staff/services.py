@@ -5,7 +5,7 @@ production, the dev staff token issuer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -56,6 +56,9 @@ class StaffDesk(Protocol):
         ...
 
 
+DryRun = Callable[[UUID], Awaitable[Mapping[str, int | None]]]
+
+
 @dataclass(frozen=True, slots=True)
 class StaffServices:
     verifier: StaffVerifier
@@ -66,3 +69,5 @@ class StaffServices:
     """The key of the compliance console's CSRF tokens; no console without it."""
     dev_tokens: StaffTokenIssuer | None = None
     """Set only with the dev staff verifier: the console's dev sign-in issues its tokens."""
+    dry_run: DryRun | None = None
+    """What a request's steps would touch now, kind by kind (None: not in this deployment)."""

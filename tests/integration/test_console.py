@@ -155,12 +155,18 @@ def test_an_erasure_goes_from_opening_to_its_end_through_the_console(
     assert own.status_code == 403
     assert 'role="alert"' in own.text
     assert "/approve" not in as_viewer.text
+    # The approver sees what the erasure will touch before approving; a finished one does not.
+    touched = re.search(r'<th scope="row">blocklists</th><td>(\d+)</td>', as_viewer.text)
+    assert touched, as_viewer.text
+    assert touched.group(1) == "1"
+    assert "not in this deployment" in as_viewer.text  # Firebase Auth, in these tests
     assert approve_as_viewer.status_code == 403
     assert "approver role" in approve_as_viewer.text
     assert request_id[:8] in queue.text
     due = re.search(r"<td>(\d{4}-\d\d-\d\d)</td>\s*<td>\d+", queue.text)
     assert due, queue.text
     assert "<strong>completed</strong>" in done.text
+    assert "What it will touch" not in done.text
     assert "step-done" in done.text
     assert "step-pending" not in done.text
     scan = re.search(r'<th scope="row">verification_scan</th>(.*?)</tr>', done.text, re.S)

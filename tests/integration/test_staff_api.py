@@ -91,6 +91,7 @@ def test_an_erasure_opened_by_an_operator_is_approved_by_another_and_run_to_its_
     request_id = opened["request"]["id"]
     as_viewer = client.post(f"{BASE}/{request_id}/approve", headers=viewer.headers)
     own = client.post(f"{BASE}/{request_id}/approve", headers=operator.headers)
+    dry = client.get(f"{BASE}/{request_id}/dry-run", headers=approver.headers).json()
     approved = client.post(f"{BASE}/{request_id}/approve", headers=approver.headers)
     ran = client.post(f"{BASE}/{request_id}/run", headers=operator.headers)
     call(client, container.task_worker.drain)  # the queue runs the steps (approval queued one)
@@ -105,14 +106,19 @@ def test_an_erasure_opened_by_an_operator_is_approved_by_another_and_run_to_its_
     assert as_viewer.headers["content-type"] == "application/problem+json"
     assert (own.status_code, own.json()["code"]) == (403, "forbidden")
     assert approved.json()["request"]["approved_by"] == approver.id
+    # What the approver read first: the records the erasure would touch, store by store.
+    assert dry["records"]["users"] == 1
+    assert dry["records"]["blocklists"] == 1
+    assert dry["records"]["firebase_account"] is None  # no Firebase project in these tests
     assert ran.status_code == 202, ran.text
     assert done["request"]["state"] == "completed"
     assert {s["state"] for s in done["steps"]} == {"done"}
     assert set(rows_of(database_url, alice.uid).values()) == {0}
     actions = [(e["actor"], e["action"]) for e in trail["entries"]]
-    assert actions[:4] == [
+    assert actions[:5] == [
         (operator.id, "received"),
         (operator.id, "verified"),
+        (approver.id, "viewed"),  # the dry run, read before approving
         (approver.id, "approved"),
         (operator.id, "run_requested"),
     ]

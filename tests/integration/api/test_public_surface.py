@@ -126,6 +126,7 @@ STAFF_ROUTES = {
     ("POST", "/staff/v1/privacy/requests"),
     ("GET", "/staff/v1/privacy/requests/{request_id}"),
     ("GET", "/staff/v1/privacy/requests/{request_id}/audit"),
+    ("GET", "/staff/v1/privacy/requests/{request_id}/dry-run"),
     *(
         ("POST", f"/staff/v1/privacy/requests/{{request_id}}/{action}")
         for action in ("verify", "approve", "refuse", "cancel", "extend", "run")
