@@ -36,7 +36,8 @@ resource "google_storage_bucket" "files" {
   depends_on = [google_project_service.enabled]
 }
 
-# focus-api writes, reads and deletes the files (export, erasure); nothing else touches them.
+# focus-api writes, reads and deletes the files (export, erasure); the console (console.tf)
+# hands staff the exports through signed URLs too. Nothing else touches them.
 resource "google_storage_bucket_iam_member" "api_files" {
   bucket = google_storage_bucket.files.name
   role   = "roles/storage.objectAdmin"
@@ -48,4 +49,17 @@ resource "google_service_account_iam_member" "api_signs_urls" {
   service_account_id = google_service_account.api.name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = google_service_account.api.member
+}
+
+# The console's download links: it reads the archives and signs as itself, like focus-api.
+resource "google_storage_bucket_iam_member" "console_files" {
+  bucket = google_storage_bucket.files.name
+  role   = "roles/storage.objectAdmin"
+  member = google_service_account.console.member
+}
+
+resource "google_service_account_iam_member" "console_signs_urls" {
+  service_account_id = google_service_account.console.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.console.member
 }

@@ -26,6 +26,12 @@ resource "google_service_account" "legacy_trigger" {
   description  = "Runs functions/ (the legacy Firestore trigger): publishes to legacy-changes, nothing else."
 }
 
+resource "google_service_account" "console" {
+  account_id   = "focus-console"
+  display_name = "focus-console (Cloud Run service behind IAP)"
+  description  = "Serves the compliance console and the internal staff API (console.tf, ADR 0019): the database, the files bucket, privacy tasks."
+}
+
 resource "google_service_account" "migrate" {
   account_id   = "focus-migrate"
   display_name = "focus-migrate (Cloud Run job)"
@@ -60,6 +66,19 @@ resource "google_project_iam_member" "api_fcm_sender" {
   project = var.project_id
   role    = google_project_iam_custom_role.fcm_sender.id
   member  = google_service_account.api.member
+}
+
+# --- focus-console ---------------------------------------------------------------------
+
+resource "google_project_iam_member" "console" {
+  for_each = toset([
+    "roles/cloudsql.client", # the Cloud SQL connector
+    "roles/datastore.user",  # Firestore during the migration (dual writes by phase)
+  ])
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.console.member
 }
 
 # --- focus-relay -----------------------------------------------------------------------
@@ -102,6 +121,13 @@ resource "google_service_account_iam_member" "api_acts_as_invoker" {
   service_account_id = google_service_account.invoker.name
   role               = "roles/iam.serviceAccountUser"
   member             = google_service_account.api.member
+}
+
+# The console schedules privacy.run tasks too, signed as focus-invoker (console.tf).
+resource "google_service_account_iam_member" "console_acts_as_invoker" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.console.member
 }
 
 # Pub/Sub mints the push subscription's OIDC tokens as focus-invoker. Needed for projects

@@ -15,6 +15,7 @@ output "service_accounts" {
     relay   = google_service_account.relay.email
     invoker = google_service_account.invoker.email
     migrate = google_service_account.migrate.email
+    console = google_service_account.console.email
   }
 }
 
@@ -44,6 +45,7 @@ output "secrets" {
     # async+rediss://:AUTH@<redis.host>:<redis.port>/0?ssl_cert_reqs=required&ssl_ca_certs=/secrets/redis-ca/ca.pem
     rate_limit_storage  = google_secret_manager_secret.rate_limit_storage.id
     privacy_subject_key = google_secret_manager_secret.privacy_subject_key.id
+    console_csrf_key    = google_secret_manager_secret.console_csrf_key.id
   }
 }
 
@@ -58,4 +60,14 @@ output "redis" {
 output "edge_address" {
   description = "The load balancer's address: point api_domain's A record here (null without api_domain)."
   value       = local.edge ? google_compute_global_address.api[0].address : null
+}
+
+output "console_address" {
+  description = "The console's load balancer address: point console_domain's A record here (null without console_domain)."
+  value       = local.console ? google_compute_global_address.console[0].address : null
+}
+
+output "console_iap_audience" {
+  description = "FOCUS_IAP_AUDIENCE of focus-console: what IAP signs its assertions for (null without console_domain)."
+  value       = local.console_iap_audience
 }

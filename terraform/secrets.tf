@@ -4,6 +4,7 @@
 #   gcloud secrets versions add focus-apns-key --data-file=AuthKey_XXXXXXXXXX.p8
 #   gcloud secrets versions add focus-rate-limit-storage --data-file=-   <<< 'async+rediss://...'
 #   openssl rand -base64 48 | gcloud secrets versions add focus-privacy-subject-key --data-file=-
+#   openssl rand -base64 48 | gcloud secrets versions add focus-console-csrf-key --data-file=-
 
 resource "google_secret_manager_secret" "database_url" {
   secret_id = "focus-database-url"
@@ -35,6 +36,7 @@ resource "google_secret_manager_secret_iam_member" "database_url" {
     api     = google_service_account.api.member
     relay   = google_service_account.relay.member
     migrate = google_service_account.migrate.member
+    console = google_service_account.console.member
   }
 
   secret_id = google_secret_manager_secret.database_url.id
@@ -121,6 +123,31 @@ resource "google_secret_manager_secret_iam_member" "privacy_subject_key_api" {
   secret_id = google_secret_manager_secret.privacy_subject_key.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.api.member
+}
+
+resource "google_secret_manager_secret_iam_member" "privacy_subject_key_console" {
+  secret_id = google_secret_manager_secret.privacy_subject_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.console.member
+}
+
+# The key of the compliance console's CSRF tokens (FOCUS_CONSOLE_CSRF_KEY, 32 characters or
+# more). Rotating it only invalidates the forms open at that moment.
+resource "google_secret_manager_secret" "console_csrf_key" {
+  secret_id   = "focus-console-csrf-key"
+  annotations = { format = "48 random bytes, base64 (openssl rand -base64 48)" }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "console_csrf_key" {
+  secret_id = google_secret_manager_secret.console_csrf_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.console.member
 }
 
 # Memorystore's server CA certificates. Not a secret: Secret Manager is how Cloud Run mounts a

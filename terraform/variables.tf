@@ -32,6 +32,35 @@ variable "api_domain" {
   default     = null
 }
 
+variable "console_domain" {
+  description = "Custom domain of the compliance console (console.example.com): focus-console behind a load balancer with Identity-Aware Proxy (console.tf). Null: no console service at all; staff use `focus privacy` from a shell."
+  type        = string
+  default     = null
+}
+
+variable "compliance_staff_group" {
+  description = "Who IAP lets through to the console, as an IAM member: group:compliance@example.com. Required with console_domain; roles within the console are the app's (focus staff add)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.compliance_staff_group == null || can(regex("^group:.+@.+$", var.compliance_staff_group))
+    error_message = "A Google group, as group:NAME@DOMAIN."
+  }
+}
+
+variable "console_max_instances" {
+  description = "Most focus-console instances. Each holds up to 2 x console_db_pool_size connections: see sql_max_connections."
+  type        = number
+  default     = 2
+}
+
+variable "console_db_pool_size" {
+  description = "FOCUS_DB_POOL_SIZE of focus-console."
+  type        = number
+  default     = 5
+}
+
 variable "api_min_instances" {
   description = "Warm focus-api instances."
   type        = number
