@@ -14,7 +14,7 @@ from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.postgres.privacy_store import PostgresPrivacyStore
+from datastore.postgres.privacy_store import PostgresPrivacyStore, audit_entry
 from datastore.postgres.tables.privacy import PrivacyAuditRow
 from datastore.postgres.tables.staff import StaffMemberRow
 from domain.errors import Conflict, NotFound
@@ -92,7 +92,7 @@ class PostgresStaffAudit:
         query = select(_AUDIT).where(_AUDIT.c.request_id == request_id).order_by(_AUDIT.c.seq)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [_entry(row) for row in rows]
+        return [audit_entry(row) for row in rows]
 
 
 def _row(member: StaffMember) -> dict[str, object]:
@@ -114,17 +114,4 @@ def _member(row: RowMapping) -> StaffMember:
         added_at=row["added_at"],
         added_by=row["added_by"],
         removed_at=row["removed_at"],
-    )
-
-
-def _entry(row: RowMapping) -> AuditEntry:
-    return AuditEntry(
-        actor=row["actor"],
-        action=row["action"],
-        request_id=row["request_id"],
-        subject_hash=row["subject_hash"],
-        at=row["at"],
-        categories=tuple(row["categories"]),
-        exemption=row["exemption"],
-        detail=row["detail"],
     )

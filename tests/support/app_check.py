@@ -5,15 +5,14 @@ Nothing here was signed by Google."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.google import new_signing_key
+from tests.support.key_set_server import KeySetServer
 
 PROJECT_ID = "demo-focus"
 PROJECT_NUMBER = "123456789012"
@@ -24,24 +23,9 @@ class FakeAppCheck:
     def __init__(self) -> None:
         self.key = new_signing_key()
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        keys = json.dumps({"keys": [{**jwk, "kid": "ac1", "alg": "RS256", "use": "sig"}]})
-        body = keys.encode()
-
-        class Jwks(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-        self.jwks_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/jwks"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        key = {**jwk, "kid": "ac1", "alg": "RS256", "use": "sig"}
+        self.keys = KeySetServer([key], "/v1/jwks")
+        self.jwks_url = self.keys.url
 
     def token(self, key: rsa.RSAPrivateKey | None = None, **overrides: Any) -> str:
         """An App Check token for our iOS app; `overrides` change its claims."""
@@ -58,6 +42,4 @@ class FakeAppCheck:
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers=headers)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self.keys.stop()

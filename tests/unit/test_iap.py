@@ -4,10 +4,8 @@ Google publishes IAP's (gstatic's public_key-jwk). Nothing here was signed by Go
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -19,6 +17,7 @@ from domain.staff import StaffPrincipal
 from identity.dev_issuer import DevTokenIssuer
 from identity.dev_staff import DevStaffTokens
 from identity.iap import IAP_HEADER, IAP_ISSUER, IapVerifier
+from tests.support.key_set_server import KeySetServer
 from tests.support.processes import free_port
 
 AUDIENCE = "/projects/123456789012/global/backendServices/4242"
@@ -30,23 +29,8 @@ class FakeIap:
     def __init__(self) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        body = json.dumps({"keys": [{**jwk, "kid": "iap1", "alg": "ES256"}]}).encode()
-
-        class Jwks(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-        self.jwks_url = f"http://127.0.0.1:{self.server.server_address[1]}/iap/verify/jwk"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self.keys = KeySetServer([{**jwk, "kid": "iap1", "alg": "ES256"}], "/iap/verify/jwk")
+        self.jwks_url = self.keys.url
 
     def assertion(
         self, email: str, key: ec.EllipticCurvePrivateKey | None = None, **overrides: Any
@@ -67,9 +51,7 @@ class FakeIap:
         return {IAP_HEADER: self.assertion(email, **overrides)}
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self.keys.stop()
 
 
 @pytest.fixture

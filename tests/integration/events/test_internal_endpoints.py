@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -25,6 +23,7 @@ from domain.events import DomainEvent, EventType
 from events.codec import encode
 from tests.conftest import ApiUser
 from tests.support.google import new_signing_key
+from tests.support.key_set_server import KeySetServer
 
 AUDIENCE = "https://focus-api.example.run.app"
 INVOKER = "pubsub-push@demo-focus.iam.gserviceaccount.com"
@@ -133,22 +132,8 @@ class Google:
     def __init__(self) -> None:
         self.key = new_signing_key()
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        certs = json.dumps({"keys": [{**jwk, "kid": "g1", "alg": "RS256"}]}).encode()
-
-        class Certs(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(certs)))
-                self.end_headers()
-                self.wfile.write(certs)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Certs)
-        self.jwks_url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth2/v3/certs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.keys = KeySetServer([{**jwk, "kid": "g1", "alg": "RS256"}], "/oauth2/v3/certs")
+        self.jwks_url = self.keys.url
 
     def token(self, key: rsa.RSAPrivateKey | None = None, **overrides: Any) -> str:
         now = int(time.time())
@@ -169,8 +154,7 @@ class Google:
 def google() -> Iterator[Google]:
     google = Google()
     yield google
-    google.server.shutdown()
-    google.server.server_close()
+    google.keys.stop()
 
 
 @pytest.fixture(scope="module")
