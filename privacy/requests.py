@@ -201,12 +201,6 @@ class PrivacyRequests:
         async with self._store() as store:
             return await store.find(where)
 
-    async def find_open_of(self, uid: str) -> Sequence[PrivacyRequest]:
-        """The subject's open requests (staff look them up by the uid they were given)."""
-        states = [state for state in RequestState if state.open]
-        where = RequestFilter(states=states, subject_hash=self._hash(uid))
-        return await self.find(where)
-
     async def steps(self, request_id: UUID) -> Sequence[Step]:
         async with self._store() as store:
             return await store.steps(request_id)

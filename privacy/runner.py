@@ -24,7 +24,7 @@ from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
 from domain.privacy.ports import AuditEntry, PersonalData, PrivacyStore
 from domain.privacy.steps import ARCHIVE, DERIVED, ERASED_LIST, SCAN, Step, StepState, entries_for
 from domain.tasks import TaskScheduler
-from domain.user_data import REGISTRY, DataStore, Erasure, UserData
+from domain.user_data import REGISTRY, DataStore, Erasure
 from privacy.exports import ExportWriter
 from privacy.requests import schedule_run
 from privacy.restore import mark_key
@@ -290,7 +290,3 @@ def _entry(
         categories=categories,
         detail={"kind": request.kind.value, **(detail or {})},
     )
-
-
-def entry_named(name: str) -> UserData:
-    return _ENTRIES[name]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Executable, Table, and_, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Executable, Table, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.tables import metadata
@@ -54,7 +54,7 @@ RULES: dict[str, _Rule] = {
         "(examples::text LIKE :exact ESCAPE '\\' OR examples::text LIKE :prefix ESCAPE '\\')", "id"
     ),
     "privacy_requests": _Rule(
-        "subject_uid = :uid",
+        "subject_uid = :uid AND state IN ('completed', 'refused', 'cancelled')",
         "id",
         # Open requests keep their subject until they end (an erasure in progress needs it).
         scrub={"subject_uid": "NULL"},
@@ -63,7 +63,6 @@ RULES: dict[str, _Rule] = {
     "privacy_audit": _Rule("false", "seq"),
 }
 """Tables whose rows are not found by a `user_id` column; every other entry uses `user_id`."""
-_CLOSED = "state IN ('completed', 'refused', 'cancelled')"
 MASKED = {"devices": ("push_token",)}
 """Columns an export shows only the end of: enough to recognise, useless to misuse."""
 
@@ -121,11 +120,8 @@ def _table(entry: UserData) -> Table:
 
 
 def _matching(entry: UserData) -> ColumnElement[bool]:
-    """The user's rows of `entry`; of their requests, the closed ones (an open one still needs
-    its subject: it may be the erasure running)."""
+    """The user's rows of `entry`, as its rule finds them."""
     where: ColumnElement[bool] = text(rule_of(entry).where)  # type: ignore[assignment]
-    if entry.location == "privacy_requests":
-        return and_(where, text(_CLOSED))
     return where
 
 
