@@ -1,16 +1,18 @@
 # The two commands of the README — `make serve` and `make test` — install what they need first.
-.PHONY: serve test install lint spec spec-check property soak terraform-check bench clean
+.PHONY: serve test install lint spec spec-check property soak terraform-check bench console-screenshots clean
 VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 serve: $(VENV)/.installed  ## run the API on the embedded default (or DATABASE_URL)
 	$(BIN)/focus serve
 
-test: $(VENV)/.installed node_modules/.installed  ## every suite, on real servers
+test: $(VENV)/.installed node_modules/.installed $(CHROMIUM)  ## every suite, on real servers
 	$(BIN)/pytest
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHROMIUM)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -62,6 +64,16 @@ node_modules/.installed: package.json package-lock.json
 	# --ignore-scripts: no native add-on is needed (re2 would be compiled from source for minutes)
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The console's browser tests drive Debian's chromium through Playwright (which cannot download
+# browsers of its own here). Installed once; nothing to do when it is there.
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update && \
+	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+console-screenshots: $(VENV)/.installed node_modules/.installed $(CHROMIUM)  ## PNGs of the console's screens in docs/console/
+	$(BIN)/python -m tests.browser.screenshots
 
 clean:
 	rm -rf $(VENV) node_modules .focus
