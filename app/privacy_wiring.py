@@ -16,7 +16,7 @@ from datastore.postgres.personal_data import PostgresPersonalData
 from datastore.postgres.privacy_store import PostgresPrivacyStore
 from domain.common import Clock
 from domain.files import FileStore
-from domain.privacy.ports import PersonalData, PrivacyStore
+from domain.privacy.ports import PersonalData, PrivacyStore, SubjectLookup
 from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWorkFactory
 from domain.user_data import DataStore
@@ -41,6 +41,8 @@ class Privacy:
     files: FileStore
     local_files: LocalFiles | None
     """What serves the file store's links at /files, when the app serves them (local)."""
+    accounts: SubjectLookup | None = None
+    """Firebase Auth's accounts, where the app's users sign in with it."""
 
     def register(self, handlers: TaskHandlers) -> None:
         handlers.register(RUN_TASK, self.runner)
@@ -68,7 +70,7 @@ def build_privacy(
         DataStore.FILES: ExportArchives(files, store, hasher),
     }
     absent = {DataStore.CLOUD_TASKS, DataStore.REDIS}  # ids only, gone by themselves
-    revoke = None
+    revoke, accounts = None, None
     if migration is None:
         absent.add(DataStore.FIRESTORE)
     else:
@@ -89,7 +91,7 @@ def build_privacy(
     )  # fmt: skip
     watch = PrivacyWatch(store, files, scheduler, clock=clock)
     restores = Restores(requests, store, files)
-    return Privacy(requests, runner, watch, restores, files, local_files)
+    return Privacy(requests, runner, watch, restores, files, local_files, accounts)
 
 
 def file_store(settings: Settings, clock: Clock) -> tuple[FileStore, LocalFiles | None]:

@@ -29,6 +29,7 @@ def staff_services(
         console_csrf_key=console_csrf_key(settings),
         dev_tokens=dev_staff_tokens(settings),
         dry_run=privacy.runner.dry_run,
+        accounts=privacy.accounts,
     )
 
 

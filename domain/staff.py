@@ -152,6 +152,29 @@ class StaffDirectory(Protocol):
     async def members(self, *, include_removed: bool = False) -> Sequence[StaffMember]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """A search of the audit trail: every given condition holds; newest first."""
+
+    request_id: UUID | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    """Entries at or after this instant."""
+    until: datetime | None = None
+    """Entries before this instant."""
+    before: int | None = None
+    """Entries written before the one with this sequence number (the next page)."""
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    seq: int
+    """The entry's place in the trail (its hash chain's order)."""
+    entry: AuditEntry
+
+
 class StaffAudit(Protocol):
     """The privacy audit trail as the staff API writes and reads it."""
 
@@ -159,6 +182,10 @@ class StaffAudit(Protocol):
 
     async def trail(self, request_id: UUID) -> Sequence[AuditEntry]:
         """A request's entries, in the order written."""
+        ...
+
+    async def search(self, query: AuditQuery) -> Sequence[AuditRecord]:
+        """Entries matching `query`, newest first, at most `query.limit`."""
         ...
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import anyio.to_thread
 from firebase_admin import auth
 
+from domain.errors import ValidationFailed
+from domain.privacy.ports import LookupBy
 from domain.user_data import DataStore, UserData
 from identity.firebase import _named_app
 
@@ -69,6 +71,28 @@ class FirebaseAccounts:
         except auth.UserNotFoundError:
             return False
         return True
+
+    async def uid_of(self, by: LookupBy, value: str) -> str | None:
+        """The uid of the account with this email or phone number (compliance staff find the
+        subject of a request they received by email or post)."""
+        match by:
+            case LookupBy.EMAIL:
+                get = auth.get_user_by_email
+            case LookupBy.PHONE:
+                get = auth.get_user_by_phone_number
+            case LookupBy.UID:
+                return value
+        try:
+            user: auth.UserRecord = await anyio.to_thread.run_sync(
+                lambda: get(value, app=self._app)
+            )
+        except auth.UserNotFoundError:
+            return None
+        except ValueError as error:  # firebase-admin's check of the email or number's form
+            raise ValidationFailed.on(
+                by.value, "invalid", f"This is not a valid {by.value}."
+            ) from error
+        return str(user.uid)
 
     async def _user(self, uid: str) -> auth.UserRecord | None:
         try:

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from domain.common import Clock, new_id
@@ -18,6 +18,7 @@ from domain.events import EventType
 from domain.files import FileStore
 from domain.privacy import model
 from domain.privacy.audit import first_break
+from domain.privacy.figures import MonthFigures, RequestFigures, month_starts, months_back
 from domain.privacy.model import (
     SUBJECT,
     Channel,
@@ -36,9 +37,13 @@ RUN_TASK = "privacy.run"
 """The task that runs a request's next step."""
 RECENT_SIGN_IN = "recent_sign_in"
 DOWNLOAD_LINK_LIFETIME = timedelta(days=7)
+"""A download link's life for the app: the longest a signed URL may have."""
 EXPORT_AGAIN_AFTER = timedelta(days=1)
 """How soon the app may ask for a new archive; before, it gets the last one back."""
-"""A download link's life: the longest a signed URL may have."""
+FIGURES_MONTHS = 12
+"""How many months of requests the figures cover, this one included."""
+OPEN_LIMIT = 100_000
+"""The most open requests the figures read (far above any real backlog)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +174,14 @@ class PrivacyRequests:
             raise NotFound(detail="no such request")
         return found
 
-    async def download(self, request: PrivacyRequest) -> Download | None:
+    async def download(
+        self, request: PrivacyRequest, expires_in: timedelta = DOWNLOAD_LINK_LIFETIME
+    ) -> Download | None:
         if request.kind is not RequestKind.EXPORT or request.state is not RequestState.COMPLETED:
             return None
         key = archive_key(request.id)
         if self._files is None or not await self._files.exists(key):
             return None  # deleted after its 30 days
-        expires_in = DOWNLOAD_LINK_LIFETIME
         url = await self._files.signed_url(key, expires_in)
         return Download(url, self._clock() + expires_in)
 
@@ -200,6 +206,28 @@ class PrivacyRequests:
     async def find(self, where: RequestFilter) -> Sequence[PrivacyRequest]:
         async with self._store() as store:
             return await store.find(where)
+
+    async def figures(self, months: int = FIGURES_MONTHS) -> RequestFigures:
+        """Requests received over the last `months` months, and the open ones now."""
+        now = self._clock()
+        since = months_back(now, months)
+        start = datetime.combine(since, time(), tzinfo=UTC)
+        open_states = [s for s in RequestState if s.open]
+        async with self._store() as store:
+            found, completion = await store.figures(start)
+            still_open = await store.find(RequestFilter(states=open_states, limit=OPEN_LIMIT))
+        by_month = {m.month: m for m in found}
+        return RequestFigures(
+            since=since,
+            months=[
+                by_month.get(month) or MonthFigures(month, 0, 0, 0, None, None)
+                for month in month_starts(since, now)
+            ],
+            completion=completion,
+            open=len(still_open),
+            at_risk=sum(r.at_risk(now) for r in still_open),
+            overdue=sum(r.overdue(now) for r in still_open),
+        )
 
     async def steps(self, request_id: UUID) -> Sequence[Step]:
         async with self._store() as store:

@@ -1,22 +1,32 @@
-"""The console's forms that act: opening a request, and verify, approve, refuse, extend,
-cancel and run on one. Each POST checks the CSRF token and the member's role, then calls the
-use case under the member's staff id (which audits it) and redirects to the request's page
-(POST-redirect-GET). A domain refusal (the author approving their own erasure, a transition
-the state forbids, a value out of range) is shown on the page with a 4xx status."""
+"""The console's forms that act: opening a request (the subject found by uid, email or
+phone), verify, approve, refuse, extend, cancel and run on one, handing over an export's
+archive (a short-lived link), and signing out. Each POST checks the CSRF token and the
+member's role, then calls the use case under the member's staff id (which audits it) and
+redirects to the request's page (POST-redirect-GET). A domain refusal (the author approving
+their own erasure, a transition the state forbids, a value out of range) is shown on the
+page with a 4xx status."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import ValidationError
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from api.console.access import Approver, Form, Operator, Staff
-from api.console.pages import PREFIX, page, see_other
+from api.console.access import COOKIE, Approver, Form, Member, Operator, Staff
+from api.console.pages import PREFIX, page, secured, see_other
 from api.console.routes import detail_page, entry, find, forms_of
-from api.staff.schemas import ExtendIn, OpenRequestIn, ReasonIn, StaffChannel, VerifyIn
+from api.staff.schemas import (
+    ExtendIn,
+    OpenRequestIn,
+    ReasonIn,
+    StaffChannel,
+    StaffRequestOut,
+    VerifyIn,
+)
 from api.staff.services import StaffServices
 from domain.errors import (
     Conflict,
@@ -27,6 +37,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.privacy.model import Channel, PrivacyRequest, RequestKind, Verification
+from domain.privacy.ports import AuditEntry, LookupBy
 from domain.staff import StaffMember
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -38,6 +49,11 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
 ]
 Act = Callable[[UUID], Awaitable[PrivacyRequest]]
+STAFF_LINK_LIFETIME = timedelta(minutes=15)
+"""A download link's life when staff hand an export over: long enough to save the file."""
+IAP_SIGN_OUT = "/?gcp-iap-mode=CLEAR_LOGIN_COOKIE"
+"""IAP's own sign-out: clears its session cookie for this host."""
+_NAMES = {LookupBy.UID: "user id", LookupBy.EMAIL: "email", LookupBy.PHONE: "phone number"}
 
 
 @router.get("/requests/new")
@@ -47,15 +63,17 @@ async def new_request(staff: Staff, member: Operator) -> Response:
 
 @router.post("/requests")
 async def open_request(form: Form, staff: Staff, member: Operator) -> Response:
-    """Opens a request received by email, support or post (joins the subject's open one)."""
-    fields = {
-        "kind": form.get("kind", ""),
-        "uid": form.get("uid", ""),
-        "channel": form.get("channel", ""),
-        "received_on": form.get("received_on") or None,
-        "verification_method": form.get("verification_method") or None,
-    }
+    """Opens a request received by email, support or post (joins the subject's open one).
+    The subject is named by their uid, or found by their account's email or phone number."""
     try:
+        uid = await _subject_uid(staff, member, form.get("find_by") or "uid", form)
+        fields = {
+            "kind": form.get("kind", ""),
+            "uid": uid,
+            "channel": form.get("channel", ""),
+            "received_on": form.get("received_on") or None,
+            "verification_method": form.get("verification_method") or None,
+        }
         body = OpenRequestIn.model_validate(fields)
         verification = None
         if body.verification_method is not None:
@@ -128,6 +146,65 @@ async def run(request_id: str, form: Form, staff: Staff, member: Operator) -> Re
     return await _acting(staff, member, request_id, act)
 
 
+@router.post("/requests/{request_id}/download")
+async def download(request_id: str, form: Form, staff: Staff, member: Operator) -> Response:
+    """A short-lived signed link to a completed export's archive, to hand over; audited."""
+    request = await find(staff, request_id)
+    link = await staff.desk.download(request, STAFF_LINK_LIFETIME)
+    if link is None:
+        message = "There is no archive to download: the export is not complete or was deleted."
+        return await detail_page(staff, member, request, status=409, error=message)
+    await staff.audit.record(entry(member, "export_link_issued", request, staff.desk.now()))
+    return page(
+        "download.html",
+        member=member,
+        request=StaffRequestOut.of(request, staff.desk.now()),
+        link=link,
+        minutes=int(STAFF_LINK_LIFETIME.total_seconds() // 60),
+        **forms_of(staff, member),
+    )
+
+
+@router.post("/sign-out")
+async def sign_out(form: Form, staff: Staff, member: Member) -> Response:
+    """Ends the console's session: the dev sign-in's cookie, or IAP's (its own sign-out path)."""
+    await staff.audit.record(
+        AuditEntry(member.id, "signed_out", None, None, staff.desk.now(), detail={"via": "console"})
+    )
+    if staff.dev_tokens is None:
+        return secured(RedirectResponse(IAP_SIGN_OUT, status_code=303))
+    response = page("signed_out.html")
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+async def _subject_uid(
+    staff: StaffServices, member: StaffMember, find_by: str, form: Mapping[str, str]
+) -> str:
+    """The uid the form names: given, or found from an email or phone number (the lookup is
+    audited, by how and whether found, never with the value)."""
+    subject = form.get("subject", "").strip()
+    try:
+        by = LookupBy(find_by)
+    except ValueError:
+        raise ValidationFailed.on("find_by", "invalid", "Choose how to find the subject.") from None
+    if not subject:
+        raise ValidationFailed.on("subject", "missing", "Enter the subject's " + _NAMES[by] + ".")
+    if by is LookupBy.UID:
+        return subject
+    if staff.accounts is None:
+        message = "Accounts cannot be looked up here: enter the subject's user id."
+        raise ValidationFailed.on("find_by", "unavailable", message)
+    uid = await staff.accounts.uid_of(by, subject)
+    detail = {"by": by.value, "found": "yes" if uid else "no", "via": "console"}
+    await staff.audit.record(
+        AuditEntry(member.id, "subject_looked_up", None, None, staff.desk.now(), detail=detail)
+    )
+    if uid is None:
+        raise NotFound(detail=f"No account has this {_NAMES[by]}.")
+    return uid
+
+
 async def _approve(staff: StaffServices, member: StaffMember, rid: UUID) -> PrivacyRequest:
     return await staff.desk.approve(rid, by=member.id)
 
@@ -158,12 +235,15 @@ def _refusal(error: ValidationError | DomainError) -> tuple[int, str]:
 def _new_form(
     staff: StaffServices, member: StaffMember, *, status: int = 200, error: str | None = None
 ) -> Response:
+    ways = [LookupBy.UID] if staff.accounts is None else list(LookupBy)
     return page(
         "new.html",
         status,
         member=member,
+        here="new",
         kinds=list(RequestKind),
         channels=list(StaffChannel),
+        ways=[(way.value, _NAMES[way]) for way in ways],
         error=error,
         **forms_of(staff, member),
     )

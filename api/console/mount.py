@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.console import actions, pages, routes, sign_in
+from api.console import actions, pages, reports, routes, sign_in
 from api.staff.services import StaffServices
 
 
@@ -15,5 +15,7 @@ def mount_console(app: FastAPI, staff: StaffServices) -> None:
     pages.install(app)
     app.include_router(actions.router)  # first: /requests/new is not a request's id
     app.include_router(routes.router)
+    app.include_router(reports.router)
     if staff.dev_tokens is not None:
         app.include_router(sign_in.router)
+    app.include_router(pages.not_found)  # last: any other path under /console

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -34,6 +34,16 @@ _templates = Environment(
 )
 
 
+
+def short(request_id: object) -> str:
+    """How pages name a request or staff id: its last 8 hex digits, the random part (a
+    UUIDv7's first digits are its time and repeat across requests of the same weeks)."""
+    return str(request_id)[-8:]
+
+
+_templates.filters["short"] = short
+
+
 def secured(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -43,6 +53,7 @@ def page(template: str, status: int = 200, /, **context: Any) -> Response:
     for name in ("member", "error"):
         context.setdefault(name, None)
     context.setdefault("may_operate", False)
+    context.setdefault("here", "")
     context.setdefault("prefix", PREFIX)
     html = _templates.get_template(template).render(**context)
     return secured(HTMLResponse(html, status_code=status))
@@ -70,6 +81,15 @@ class ConsoleRefusal(Exception):
 async def _refusal_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleRefusal)
     return page("refused.html", exc.status, title=exc.title, message=exc.message)
+
+
+not_found = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@not_found.api_route("/{rest:path}", methods=["GET", "POST"])
+async def _no_such_page(rest: str) -> Response:
+    """Any other path under the console: its own 404 page (no hint of what exists)."""
+    raise ConsoleRefusal(404, "Not found", "There is no such page in the console.")
 
 
 def install(app: FastAPI) -> None:

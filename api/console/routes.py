@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from api.console.access import CSRF_FIELD, Staff, Viewer, csrf_token
 from api.console.pages import PREFIX, ConsoleRefusal, page, stylesheet
-from api.staff.schemas import AuditEntryOut, StaffRequestOut, StepOut
+from api.staff.schemas import StaffRequestOut, StepOut
 from api.staff.services import StaffServices
 from domain.errors import NotFound
 from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
@@ -51,6 +51,7 @@ async def queue(
     return page(
         "queue.html",
         member=member,
+        here="queue",
         requests=shown,
         counts=counts,
         limited=len(found) == QUEUE_LIMIT,
@@ -67,21 +68,6 @@ async def detail(request_id: str, staff: Staff, member: Viewer) -> Response:
     request = await find(staff, request_id)
     await viewed(staff, member, request, "request")
     return await detail_page(staff, member, request)
-
-
-@router.get("/audit")
-async def audit_trail(staff: Staff, member: Viewer, request: str = "") -> Response:
-    """Everything done to one request, in order (staff ids, never personal data)."""
-    found = await find(staff, request)
-    await viewed(staff, member, found, "audit_trail")
-    trail = await staff.audit.trail(found.id)
-    entries = [
-        AuditEntryOut(at=e.at, actor=e.actor, action=e.action, categories=list(e.categories),
-                      exemption=e.exemption, detail=dict(e.detail))
-        for e in trail
-    ]  # fmt: skip
-    shown = StaffRequestOut.of(found, staff.desk.now())
-    return page("audit.html", member=member, request=shown, entries=entries)
 
 
 @router.get("/static/console.css")
@@ -122,6 +108,9 @@ async def detail_page(
         "extend": may_operate and state.open,
         "refuse": may_operate and state.open and state is not RequestState.RUNNING,
         "cancel": may_operate and state.open and state is not RequestState.RUNNING,
+        "download": may_operate
+        and request.kind is RequestKind.EXPORT
+        and state is RequestState.COMPLETED,
     }
     return page(
         "detail.html",

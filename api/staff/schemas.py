@@ -77,7 +77,7 @@ class ClockOut(ResponseModel):
             days_left=days_left,
             paused=paused,
             at_risk=request.at_risk(now),
-            overdue=is_open and not paused and due < now,
+            overdue=request.overdue(now),
         )
 
 

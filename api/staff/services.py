@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from domain.privacy.figures import RequestFigures
 from domain.privacy.model import Channel, PrivacyRequest, RequestKind, Verification
-from domain.privacy.ports import Opened, RequestFilter
+from domain.privacy.ports import Download, Opened, RequestFilter, SubjectLookup
 from domain.privacy.steps import Step
 from domain.staff import StaffAudit, StaffDirectory, StaffVerifier
 
@@ -55,6 +56,14 @@ class StaffDesk(Protocol):
         """Queues a run of the remaining steps; refuses a request not ready to run."""
         ...
 
+    async def download(self, request: PrivacyRequest, expires_in: timedelta) -> Download | None:
+        """A signed link to a completed export's archive, while it is kept."""
+        ...
+
+    async def figures(self) -> RequestFigures:
+        """Requests per month over the last year, completion days, open ones at risk."""
+        ...
+
 
 DryRun = Callable[[UUID], Awaitable[Mapping[str, int | None]]]
 
@@ -71,3 +80,5 @@ class StaffServices:
     """Set only with the dev staff verifier: the console's dev sign-in issues its tokens."""
     dry_run: DryRun | None = None
     """What a request's steps would touch now, kind by kind (None: not in this deployment)."""
+    accounts: SubjectLookup | None = None
+    """Finds a subject by their account's email or phone (None: no Firebase Auth here)."""

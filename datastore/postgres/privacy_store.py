@@ -13,7 +13,18 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from sqlalchemy import RowMapping, insert, select, text, update
+from sqlalchemy import (
+    Date,
+    RowMapping,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,6 +35,7 @@ from datastore.postgres.tables.privacy import PrivacyAuditRow, PrivacyRequestRow
 from domain.errors import Conflict
 from domain.events import DomainEvent, EventType
 from domain.privacy.audit import GENESIS, chain_hash
+from domain.privacy.figures import CompletionDays, MonthFigures
 from domain.privacy.model import (
     Channel,
     Extension,
@@ -175,6 +187,46 @@ class PostgresPrivacyStore:
         """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
         rows = (await self._conn.execute(select(_AUDIT).order_by(_AUDIT.c.seq))).mappings()
         return [(audit_entry(row), row["prev_hash"], row["hash"]) for row in rows]
+
+    async def figures(self, since: datetime) -> tuple[Sequence[MonthFigures], CompletionDays]:
+        received = {"since": since}
+        months = (await self._conn.execute(_MONTHLY, received)).mappings().all()
+        overall = (await self._conn.execute(_COMPLETION, received)).mappings().one()
+        return [
+            MonthFigures(
+                month=row["month"],
+                exports=row["exports"],
+                erasures=row["erasures"],
+                completed=row["completed"],
+                median_days=row["median_days"],
+                p95_days=row["p95_days"],
+            )
+            for row in months
+        ], CompletionDays(overall["completed"], overall["median_days"], overall["p95_days"])
+
+
+# Days on the clock of a completed request: receipt to completion, without the pause.
+_R = _REQUESTS.c
+_DAYS = (func.extract("epoch", _R.finished_at - _R.received_at) - _R.paused_seconds) / 86400.0
+_COMPLETED = and_(_R.state == RequestState.COMPLETED.value, _R.finished_at.is_not(None))
+_COMPLETION_COLUMNS = (
+    func.count().filter(_COMPLETED).label("completed"),
+    func.percentile_cont(0.5).within_group(_DAYS).filter(_COMPLETED).label("median_days"),
+    func.percentile_cont(0.95).within_group(_DAYS).filter(_COMPLETED).label("p95_days"),
+)
+_MONTH = cast(func.date_trunc("month", func.timezone("UTC", _R.received_at)), Date)
+_MONTHLY = (
+    select(
+        _MONTH.label("month"),
+        func.count().filter(_R.kind == RequestKind.EXPORT.value).label("exports"),
+        func.count().filter(_R.kind == RequestKind.ERASURE.value).label("erasures"),
+        *_COMPLETION_COLUMNS,
+    )
+    .where(_R.received_at >= bindparam("since"))
+    .group_by(_MONTH)
+    .order_by(_MONTH)
+)
+_COMPLETION = select(*_COMPLETION_COLUMNS).where(_R.received_at >= bindparam("since"))
 
 
 def _row(request: PrivacyRequest) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +19,7 @@ from datastore.postgres.tables.privacy import PrivacyAuditRow
 from datastore.postgres.tables.staff import StaffMemberRow
 from domain.errors import Conflict, NotFound
 from domain.privacy.ports import AuditEntry
-from domain.staff import Role, StaffMember
+from domain.staff import AuditQuery, AuditRecord, Role, StaffMember
 
 _STAFF = StaffMemberRow.__table__  # type: ignore[attr-defined]
 _AUDIT = PrivacyAuditRow.__table__  # type: ignore[attr-defined]
@@ -93,6 +93,26 @@ class PostgresStaffAudit:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [audit_entry(row) for row in rows]
+
+    async def search(self, query: AuditQuery) -> Sequence[AuditRecord]:
+        c = _AUDIT.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.request_id is not None:
+            conditions.append(c.request_id == query.request_id)
+        if query.actor is not None:
+            conditions.append(c.actor == query.actor)
+        if query.action is not None:
+            conditions.append(c.action == query.action)
+        if query.since is not None:
+            conditions.append(c.at >= query.since)
+        if query.until is not None:
+            conditions.append(c.at < query.until)
+        if query.before is not None:
+            conditions.append(c.seq < query.before)
+        found = select(_AUDIT).where(*conditions).order_by(c.seq.desc()).limit(query.limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(found)).mappings().all()
+        return [AuditRecord(row["seq"], audit_entry(row)) for row in rows]
 
 
 def _row(member: StaffMember) -> dict[str, object]:

@@ -126,6 +126,12 @@ class PrivacyRequest:
     def at_risk(self, now: datetime) -> bool:
         return self.state.open and self.elapsed(now) >= AT_RISK_AFTER
 
+    def overdue(self, now: datetime) -> bool:
+        """Open past its due date (never while the clock is paused for verification)."""
+        return (
+            self.state.open and self.state is not RequestState.RECEIVED and self.due_at(now) < now
+        )
+
 
 def add_months(instant: datetime, months: int) -> datetime:
     """The same day `months` later, or the month's last day when that day does not exist."""

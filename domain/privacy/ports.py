@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
 from domain.events import EventType
+from domain.privacy.figures import CompletionDays, MonthFigures
 from domain.privacy.model import PrivacyRequest, RequestKind, RequestState
 from domain.privacy.steps import Step
 from domain.user_data import DataStore, UserData
@@ -78,6 +80,11 @@ class PrivacyStore(Protocol):
         """Every entry with its `prev_hash` and `hash`, in order (for the chain's check)."""
         ...
 
+    async def figures(self, since: datetime) -> tuple[Sequence[MonthFigures], CompletionDays]:
+        """Requests received at or after `since`: per month (UTC) with requests, oldest first,
+        and the completion days of all of them."""
+        ...
+
     async def change_counter(self, uid: str) -> int:
         """The user's change counter (every write of theirs raises it); 0 without an account."""
         ...
@@ -111,6 +118,24 @@ class Opened:
 class Download:
     url: str
     expires_at: datetime
+
+
+class LookupBy(StrEnum):
+    """How staff name the subject of a request they received."""
+
+    UID = "uid"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class SubjectLookup(Protocol):
+    """Finds a user's uid from their sign-in account's email or phone number."""
+
+    async def uid_of(self, by: LookupBy, value: str) -> str | None:
+        """The uid of the one account with this email or phone number (E.164); None when
+        no account has it. `ValidationFailed` when the value is not an email or a phone
+        number at all."""
+        ...
 
 
 class PrivacyDesk(Protocol):

@@ -128,7 +128,7 @@ def test_an_erasure_goes_from_opening_to_its_end_through_the_console(
 
     new = operator.get(client, "/requests/new")
     opened = operator.post(
-        client, "/requests", {"uid": alice.uid, "kind": "erasure", "channel": "email"}
+        client, "/requests", {"subject": alice.uid, "kind": "erasure", "channel": "email"}
     )
     location = opened.headers["location"]
     request_id = location.rsplit("/", 1)[1]
@@ -146,7 +146,7 @@ def test_an_erasure_goes_from_opening_to_its_end_through_the_console(
     trail = viewer.get(client, f"/audit?request={request_id}")
 
     assert new.status_code == 200
-    assert 'for="uid"' in new.text
+    assert 'for="subject"' in new.text
     assert opened.status_code == 303
     assert location == f"{CONSOLE}/requests/{request_id}"
     assert "/verify" in before.text
@@ -162,7 +162,7 @@ def test_an_erasure_goes_from_opening_to_its_end_through_the_console(
     assert "not in this deployment" in as_viewer.text  # Firebase Auth, in these tests
     assert approve_as_viewer.status_code == 403
     assert "approver role" in approve_as_viewer.text
-    assert request_id[:8] in queue.text
+    assert request_id[-8:] in queue.text
     due = re.search(r"<td>(\d{4}-\d\d-\d\d)</td>\s*<td>\d+", queue.text)
     assert due, queue.text
     assert "<strong>completed</strong>" in done.text
@@ -193,7 +193,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_audited(
 ) -> None:
     operator = make_staffer(Role.OPERATOR)
     before = len(audit_rows(database_url, "console_csrf_refused"))
-    body = {"uid": bob.uid, "kind": "export", "channel": "support"}
+    body = {"subject": bob.uid, "kind": "export", "channel": "support"}
 
     missing = operator.post(client, "/requests", body, csrf=False)
     forged = operator.post(client, "/requests", {"csrf": "0" * 64, **body}, csrf=False)

@@ -97,7 +97,12 @@ class PrivacyAuditRow(SQLModel, table=True):
     hash, so an edited or removed row breaks the chain (`focus privacy audit-check`)."""
 
     __tablename__ = "privacy_audit"
-    __table_args__ = (Index("ix_privacy_audit_request_id", "request_id"),)
+    __table_args__ = (
+        Index("ix_privacy_audit_request_id", "request_id"),
+        # The console's audit search: by staff member or action, newest first.
+        Index("ix_privacy_audit_actor_seq", "actor", "seq"),
+        Index("ix_privacy_audit_action_seq", "action", "seq"),
+    )
 
     seq: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
     at: datetime = instant()

@@ -143,15 +143,20 @@ CONSOLE_ROUTES = {
     ("GET", "/console/requests/{request_id}"),
     *(
         ("POST", f"/console/requests/{{request_id}}/{action}")
-        for action in ("verify", "approve", "refuse", "cancel", "extend", "run")
+        for action in ("verify", "approve", "refuse", "cancel", "extend", "run", "download")
     ),
     ("GET", "/console/audit"),
+    ("GET", "/console/audit.csv"),
+    ("GET", "/console/dashboard"),
+    ("POST", "/console/sign-out"),
     ("GET", "/console/static/console.css"),
     ("GET", "/console/dev-sign-in"),
     ("POST", "/console/dev-sign-in"),
+    ("GET", "/console/{rest:path}"),
+    ("POST", "/console/{rest:path}"),
 }
 """The compliance console (api/console/), served where the staff API is; its dev sign-in only
-with the dev staff verifier (never behind IAP)."""
+with the dev staff verifier (never behind IAP); any other path under it, its own 404 page."""
 
 
 def test_outside_production_the_docs_local_files_and_staff_api_are_the_only_other_routes(

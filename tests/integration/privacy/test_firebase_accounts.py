@@ -14,6 +14,8 @@ import firebase_admin
 import pytest
 from firebase_admin import auth
 
+from domain.errors import ValidationFailed
+from domain.privacy.ports import LookupBy
 from domain.user_data import REGISTRY, DataStore, in_store
 from identity.firebase_accounts import FirebaseAccounts
 from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
@@ -116,3 +118,17 @@ async def test_an_entry_of_another_store_is_refused(accounts: FirebaseAccounts) 
 
     with pytest.raises(ValueError, match="not the Firebase Auth account entry"):
         await accounts.count(postgres_users, "anyone")
+
+
+async def test_staff_find_the_uid_by_the_accounts_email_or_phone_number(
+    accounts: FirebaseAccounts, user: auth.UserRecord
+) -> None:
+    assert await accounts.uid_of(LookupBy.EMAIL, user.email) == user.uid
+    assert await accounts.uid_of(LookupBy.PHONE, user.phone_number) == user.uid
+    assert await accounts.uid_of(LookupBy.UID, user.uid) == user.uid
+    assert await accounts.uid_of(LookupBy.EMAIL, f"other-{user.email}") is None
+    assert await accounts.uid_of(LookupBy.PHONE, "+15550000000") is None
+    for by, malformed in ((LookupBy.EMAIL, "not an email"), (LookupBy.PHONE, "0555 12")):
+        with pytest.raises(ValidationFailed) as refused:
+            await accounts.uid_of(by, malformed)
+        assert refused.value.problems[0].field == by.value
