@@ -68,7 +68,37 @@ resource "google_project_iam_member" "api_fcm_sender" {
   member  = google_service_account.api.member
 }
 
+# Firebase Auth's part of an erasure (identity/firebase_accounts.py), run by focus-api's task
+# handler: read the account (export, verification scan), revoke its sessions, delete it. The
+# predefined roles/firebaseauth.admin also manages providers, tenants and configuration.
+resource "google_project_iam_custom_role" "account_eraser" {
+  role_id     = "focusAccountEraser"
+  title       = "Focus account eraser"
+  description = "Read, revoke and delete Firebase Auth users for data-subject requests."
+  permissions = ["firebaseauth.users.get", "firebaseauth.users.update", "firebaseauth.users.delete"]
+}
+
+resource "google_project_iam_member" "api_account_eraser" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.account_eraser.id
+  member  = google_service_account.api.member
+}
+
 # --- focus-console ---------------------------------------------------------------------
+
+# Staff find a request's subject by their account's email or phone number (users.get only).
+resource "google_project_iam_custom_role" "account_finder" {
+  role_id     = "focusAccountFinder"
+  title       = "Focus account finder"
+  description = "Look up a Firebase Auth user by email or phone number, nothing else."
+  permissions = ["firebaseauth.users.get"]
+}
+
+resource "google_project_iam_member" "console_account_finder" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.account_finder.id
+  member  = google_service_account.console.member
+}
 
 resource "google_project_iam_member" "console" {
   for_each = toset([

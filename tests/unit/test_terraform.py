@@ -334,4 +334,31 @@ def test_project_wide_grants_are_only_those_without_resource_level_iam() -> None
         assert roles <= PROJECT_ROLES, f"project-wide {roles - PROJECT_ROLES}"
         if custom is not None:
             role = tf.resource("google_project_iam_custom_role", custom)
-            assert role["permissions"] == ["cloudmessaging.messages.create"]
+            assert set(role["permissions"]) <= PROJECT_PERMISSIONS, role["permissions"]
+
+
+PROJECT_PERMISSIONS = {
+    "cloudmessaging.messages.create",  # FCM sends: no resource to grant them on
+    "firebaseauth.users.get",  # Firebase Auth users: project-level only
+    "firebaseauth.users.update",
+    "firebaseauth.users.delete",
+}
+"""What custom roles may hold: permissions with no resource-level IAM, one job's worth."""
+
+
+def custom_permissions(tf: Terraform, sa: str) -> set[str]:
+    """The permissions of the custom project roles granted to service account `sa`."""
+    found: set[str] = set()
+    for grant in grants(tf, "google_project_iam_member"):
+        if grant["member"] in members_of(sa) and "custom_role" in str(grant["role"]):
+            custom = ref(grant["role"], "google_project_iam_custom_role", "id")
+            found |= set(tf.resource("google_project_iam_custom_role", custom)["permissions"])
+    return found
+
+
+def test_the_api_erases_firebase_accounts_and_the_console_only_finds_them() -> None:
+    tf = terraform()
+    account = {"firebaseauth.users.get", "firebaseauth.users.update", "firebaseauth.users.delete"}
+    assert account <= custom_permissions(tf, "api")
+    assert custom_permissions(tf, "console") == {"firebaseauth.users.get"}
+    assert not {p for p in custom_permissions(tf, "relay") if p.startswith("firebaseauth.")}
