@@ -20,6 +20,7 @@ from tests.browser.console import (
     launch,
     sign_in,
 )
+from tests.browser.screens import Browsers, Seeded, browsers, seed
 from tests.support.server import running_focus_serve
 
 STAFF: dict[str, tuple[str, ...]] = {
@@ -59,8 +60,8 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with fresh_database(server) as url:
         console = Console("", console_env(url), cwd)
         staff = StaffPool(console, by_cli=BY_CLI)
-        staff.start(STAFF)  # while the server starts
         try:
+            staff.start(STAFF)  # those by the CLI while the server starts
             with running_focus_serve(console.env, cwd) as serve:
                 console.url, console.server = serve.url, serve
                 for name in STAFF:
@@ -108,3 +109,19 @@ def sign_in_as(browser: Browser, console: Console, staff: StaffPool) -> Iterator
     yield open_as
     for page in opened:
         page.context.close()
+
+
+@dataclass
+class ScreensState:
+    pages: Browsers
+    seeded: Seeded
+
+
+@pytest.fixture(scope="session")
+def screens(browser: Browser, console: Console, staff: StaffPool) -> Iterator[ScreensState]:
+    """The console seeded for `SCREENS`, and the pages that visit them (one per visitor)."""
+    pages = browsers(browser, console, staff, "screens")
+    try:
+        yield ScreensState(pages, seed(console, pages.operator))
+    finally:
+        pages.close()

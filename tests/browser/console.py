@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,14 @@ from pathlib import Path
 
 import httpx2
 import psycopg
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+)
 from sqlalchemy.engine import make_url
 
 from datastore.postgres.engine import create_engine
@@ -44,8 +52,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LAPTOP = {"width": 1280, "height": 800}
-TABLET = {"width": 820, "height": 1180}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
 APP_HEADERS = {"X-Platform": "ios", "X-App-Version": "4.2.0"}
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CLI_TIMEOUT_SECONDS = 60
@@ -188,7 +196,10 @@ class StaffPool:
                 text=True,
             )
             self.started[name] = (process, email)
-        self.added |= asyncio.run(_add_staff(self.console.env["DATABASE_URL"], direct))
+        # In a thread of its own: Playwright's sync API may be running an event loop here.
+        with ThreadPoolExecutor(1) as thread:
+            url = self.console.env["DATABASE_URL"]
+            self.added |= thread.submit(asyncio.run, _add_staff(url, direct)).result()
 
     def member(self, name: str) -> Member:
         if name not in self.added:
@@ -227,9 +238,9 @@ async def _add_staff(
     return added
 
 
-def sign_in(browser: Browser, console: Console, member: Member, **options: object) -> Page:
+def sign_in(browser: Browser, console: Console, member: Member) -> Page:
     """A browser context of the member's own, signed in through the dev sign-in form."""
-    context = browser.new_context(base_url=console.url, viewport=LAPTOP, **options)  # type: ignore[arg-type]
+    context = browser.new_context(base_url=console.url, viewport=LAPTOP)
     page = context.new_page()
     page.goto("/console/dev-sign-in")
     page.get_by_label("Staff email").fill(member.email)
@@ -237,11 +248,6 @@ def sign_in(browser: Browser, console: Console, member: Member, **options: objec
     expect(page.get_by_role("heading", level=1)).to_have_text("Open requests")
     expect(page.get_by_text(f"Signed in as {member.email}")).to_be_visible()
     return page
-
-
-def close(page: Page) -> None:
-    context: BrowserContext = page.context
-    context.close()
 
 
 # --- App users ----------------------------------------------------------------------------
