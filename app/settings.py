@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     storage_emulator_host: str | None = Field(
         default=None, validation_alias="STORAGE_EMULATOR_HOST"
     )
+    growth_bucket: str | None = None
+    """The growth team's bucket of pseudonymised exports (ADR 0020), apart from `files_bucket`;
+    with GCS files, required where exports run; a folder in the data dir otherwise."""
     privacy_requests: bool = True
     """This process takes and runs data-subject requests (the relay does not)."""
     privacy_subject_key: SecretStr | None = None

@@ -1,0 +1,1 @@
+"""Growth exports: the datasets the growth team analyses, pseudonymised (ADR 0020)."""
