@@ -21,6 +21,7 @@ from tests.browser.console import (
     sign_in,
 )
 from tests.browser.screens import Browsers, Seeded, browsers, seed
+from tests.support.processes import free_port
 from tests.support.server import running_focus_serve
 
 STAFF: dict[str, tuple[str, ...]] = {
@@ -41,6 +42,7 @@ STAFF: dict[str, tuple[str, ...]] = {
     # the SCREENS of test_accessibility and test_keyboard_and_layout
     "screens_operator": ("operator", "approver"),
     "screens_viewer": ("viewer",),
+    "screens_leaver": ("viewer",),
 }
 """Every staff member the tests sign in, added when the session starts; a test uses its own."""
 BY_CLI = frozenset({"iap_viewer"})
@@ -58,12 +60,13 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     server = make_url(database_url).render_as_string(hide_password=False)
     cwd = tmp_path_factory.mktemp("console")
     with fresh_database(server) as url:
-        console = Console("", console_env(url), cwd)
+        port = free_port()
+        console = Console(f"http://127.0.0.1:{port}", console_env(url, port), cwd)
         staff = StaffPool(console, by_cli=BY_CLI)
         try:
             staff.start(STAFF)  # those by the CLI while the server starts
-            with running_focus_serve(console.env, cwd) as serve:
-                console.url, console.server = serve.url, serve
+            with running_focus_serve(console.env, cwd, port=port) as serve:
+                console.server = serve
                 for name in STAFF:
                     staff.member(name)
                 yield Site(console, staff)
@@ -122,6 +125,7 @@ def screens(browser: Browser, console: Console, staff: StaffPool) -> Iterator[Sc
     """The console seeded for `SCREENS`, and the pages that visit them (one per visitor)."""
     pages = browsers(browser, console, staff, "screens")
     try:
-        yield ScreensState(pages, seed(console, pages.operator))
+        leaver = staff.member("screens_leaver").email
+        yield ScreensState(pages, seed(console, pages.operator, leaver))
     finally:
         pages.close()

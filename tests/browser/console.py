@@ -39,6 +39,7 @@ from datastore.postgres.schema import upgrade
 from datastore.postgres.staff import PostgresStaffDirectory
 from domain.staff import Role, add_staff
 from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+from tests.support.processes import free_port
 from tests.support.server import FOCUS, FocusServe, running_focus_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -133,9 +134,11 @@ class Console:
         return DevTokenIssuer(secret).issue(uid)
 
 
-def console_env(database_url: str, **extra: str) -> dict[str, str]:
+def console_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
+        # The links to exports are the server's own (the local file store's signed links).
+        "FOCUS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "FOCUS_ENV": "dev",
         "FOCUS_AUTH": "dev",
         # Approving an erasure queues its run; a worker inside the server would race the
@@ -147,9 +150,10 @@ def console_env(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def console_server(database_url: str, cwd: Path, **extra: str) -> Iterator[Console]:
-    env = console_env(database_url, **extra)
+    port = free_port()
+    env = console_env(database_url, port, **extra)
     cwd.mkdir(parents=True, exist_ok=True)
-    with running_focus_serve(env, cwd) as server:
+    with running_focus_serve(env, cwd, port=port) as server:
         yield Console(server.url, env, cwd, server)
 
 

@@ -39,13 +39,15 @@ class Seeded:
     """An erasure received 40 days ago, verified then, waiting for approval."""
     completed: str
     """An export, run to its end."""
+    leaver: str
+    """The email of a staff member who signs in only to sign out."""
 
 
 def days_ago(days: int) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
 
 
-def seed(console: Console, page: Page) -> Seeded:
+def seed(console: Console, page: Page, leaver: str) -> Seeded:
     """Opens the requests as an operator does, on `page` (an operator's, signed in)."""
     received = open_request(page, app_user(console).uid, "erasure", channel="support")
     at_risk = open_request(
@@ -58,15 +60,25 @@ def seed(console: Console, page: Page) -> Seeded:
     page.get_by_role("button", name="Run", exact=True).click()
     console.work_the_queue()
     wait_until(page, f"/console/requests/{completed}", "completed")
-    return Seeded(received, at_risk, overdue, completed)
+    return Seeded(received, at_risk, overdue, completed, leaver)
 
 
-def _with_an_error(page: Page) -> None:
+def _with_an_error(page: Page, seeded: Seeded) -> None:
     """Submits "New request" with a day of receipt in the future: the page says what is wrong."""
     page.get_by_label("Subject's user id").fill("u-future")
     page.get_by_label("Received on").fill(days_ago(-3))
     page.get_by_role("button", name="Open the request").click()
     expect(page.get_by_role("alert")).to_contain_text("Not done")
+
+
+def _hand_over(page: Page, seeded: Seeded) -> None:
+    page.get_by_role("button", name="Download the export").click()
+
+
+def _sign_in_and_out(page: Page, seeded: Seeded) -> None:
+    page.get_by_label("Staff email").fill(seeded.leaver)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").click()
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,7 @@ class Screen:
     heading: str
     """What its h1 says (in part)."""
     status: int = 200
-    then: Callable[[Page], None] | None = None
+    then: Callable[[Page, Seeded], None] | None = None
     """What the staff member does on it before it is looked at."""
     shows: str | None = None
     """Text the screen shows once ready, besides its heading."""
@@ -131,7 +143,32 @@ SCREENS = [
         "Export request",
         shows="completed",
     ),
-    Screen("audit trail", "viewer", lambda s: f"/audit?request={s.completed}", "Audit"),
+    Screen(
+        "export handed over (download link)",
+        "operator",
+        lambda s: f"/requests/{s.completed}",
+        "download",
+        then=_hand_over,
+        shows="Download the ZIP archive",
+    ),
+    Screen("audit of a request", "viewer", lambda s: f"/audit?request={s.completed}", "Audit"),
+    Screen(
+        "audit search",
+        "viewer",
+        lambda s: "/audit?action=verified",
+        "Audit",
+        shows="Export these entries as CSV",
+    ),
+    Screen(
+        "audit search, refused",
+        "viewer",
+        lambda s: "/audit?from=yesterday",
+        "Audit",
+        status=400,
+        shows="Not done",
+    ),
+    Screen("dashboard", "viewer", lambda s: "/dashboard", "Dashboard", shows="Requests per month"),
+    Screen("signed out", None, lambda s: "/dev-sign-in", "Signed out", then=_sign_in_and_out),
     Screen("staff only (403)", None, lambda s: "/", "Staff only", status=403),
     Screen("role needed (403)", "viewer", lambda s: "/requests/new", "Role needed", status=403),
     Screen(
@@ -141,6 +178,7 @@ SCREENS = [
         "Not found",
         status=404,
     ),
+    Screen("no such page (404)", "viewer", lambda s: "/no-such-page", "Not found", status=404),
 ]
 
 
@@ -175,7 +213,7 @@ def show(screen: Screen, pages: Browsers, seeded: Seeded) -> Page:
     assert answer is not None, screen.name
     assert answer.status == screen.status, f"{screen.name}: {answer.status}"
     if screen.then is not None:
-        screen.then(page)
+        screen.then(page, seeded)
     expect(page.get_by_role("heading", level=1)).to_contain_text(screen.heading)
     if screen.shows is not None:
         expect(page.get_by_text(screen.shows).first).to_be_visible()
