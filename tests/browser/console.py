@@ -169,7 +169,7 @@ class Member:
 
 @dataclass
 class StaffPool:
-    """The tests' staff members, added when the session starts.
+    """Staff members by name (an email, or a name an email is made of), added at once.
 
     `focus staff add` spends seconds importing before it adds anyone (about 3 s here, on two
     cores): the members named in `by_cli` are added with it, started at once beside the server;
@@ -184,7 +184,11 @@ class StaffPool:
     def start(self, wanted: dict[str, tuple[str, ...]]) -> None:
         direct = {}
         for name, roles in wanted.items():
-            email = f"{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}@example.com"
+            email = (
+                name
+                if "@" in name
+                else f"{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}@example.com"
+            )
             if name not in self.by_cli:
                 direct[name] = (email, roles)
                 continue
