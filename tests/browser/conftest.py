@@ -28,12 +28,10 @@ STAFF: dict[str, tuple[str, ...]] = {
     # test_erasure_journey
     "erasure_operator": ("operator", "approver"),
     "erasure_approver": ("approver",),
-    # test_roles
+    # test_roles_and_forms
     "roles_operator": ("operator",),
     "roles_viewer": ("viewer",),
-    # test_iap
     "iap_viewer": ("viewer",),
-    # test_csrf
     "csrf_operator": ("operator",),
     # test_export_journey
     "export_operator": ("operator",),

@@ -105,9 +105,6 @@ class Console:
     cwd: Path
     server: FocusServe | None = None
 
-    def path(self, path: str) -> str:
-        return f"{self.url}/console{path}"
-
     def cli(self, *args: str) -> str:
         """`focus ARGS` with the server's configuration, in its folder: what it prints."""
         done = subprocess.run(

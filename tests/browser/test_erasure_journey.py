@@ -1,9 +1,13 @@
 """An erasure from opening to its end, as two staff members do it in the browser: the operator
 opens and verifies it and may not approve their own; a colleague approves in a browser of their
 own; the operator runs it; the page shows every step done and the verification scan clean, the
-audit trail every step and action; the app API no longer knows the user."""
+audit trail (and its CSV) every step and action; the app API no longer knows the user."""
 
 from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -77,6 +81,13 @@ def test_an_erasure_is_opened_verified_approved_by_a_colleague_and_run(
     assert done == {s["Step"] for s in steps}
     actors = {row["Actor (staff id)"] for row in trail}
     assert {staff.member("erasure_operator").id, approver_id} <= actors
+    with operator.expect_download() as download:
+        operator.get_by_role("link", name="Export these entries as CSV").click()
+    exported = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
+    in_csv = Counter(row["action"] for row in exported)
+    assert not Counter(actions) - in_csv  # and what was recorded since: reading the trail
+    assert set(in_csv - Counter(actions)) <= {"viewed", "audit_searched"}
+    assert {row["request_id"] for row in exported} == {request_id}
     assert user.uid not in operator.content()
 
     assert me_status(console, user) in {(401, "account_erased"), (404, "not_found")}
