@@ -15,12 +15,21 @@ MAX_TABS = 12
 
 
 def tab_to(page: Page, target: Locator) -> None:
-    """Presses Tab until `target` has the focus."""
+    """Presses Tab until `target` has the focus; each element on the way shows it has it."""
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        assert focused["outline"] >= 2, f"no visible focus on {focused['name']}"
         if target.evaluate("element => element === document.activeElement"):
             return
     raise AssertionError(f"{target} not reached in {MAX_TABS} presses of Tab")
+
+
+_FOCUSED = """() => {
+  const element = document.activeElement, style = getComputedStyle(element);
+  const width = style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth);
+  return {name: element.outerHTML.slice(0, 80), outline: width};
+}"""
 
 
 def test_an_operator_signs_in_and_opens_a_request_by_keyboard_alone(
