@@ -34,7 +34,6 @@ _templates = Environment(
 )
 
 
-
 def short(request_id: object) -> str:
     """How pages name a request or staff id: its last 8 hex digits, the random part (a
     UUIDv7's first digits are its time and repeat across requests of the same weeks)."""
