@@ -21,6 +21,7 @@ from api.config import ApiConfig, Deprecation
 from api.protections import Protections
 from api.rate_limits import RateLimiter, RateLimitPolicy
 from api.services import ApiServices
+from app.growth_wiring import build_growth
 from app.privacy_wiring import build_privacy
 from app.settings import (
     AuthMode,
@@ -59,6 +60,7 @@ from notifications.fanout import DELIVER_TASK, SilentPushes
 
 if TYPE_CHECKING:
     from domain.files import FileStore
+    from exports.runner import GrowthExporter
     from migration.wiring import Migration
     from privacy.requests import PrivacyRequests
     from privacy.restore import Restores
@@ -246,6 +248,8 @@ class Container:
     privacy_watch: PrivacyWatch
     privacy_restores: Restores
     files: FileStore
+    growth: GrowthExporter | None
+    """Growth exports, where this process has the growth bucket (ADR 0020)."""
     migration: Migration | None = None
     """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
 
@@ -325,6 +329,7 @@ def build(
     task_handlers.register(REDELIVER_TASK, consumer.redeliver)
     privacy = build_privacy(settings, engine, scheduler, clock, migration, postgres_unit_of_work)
     privacy.register(task_handlers)
+    growth = build_growth(settings, engine, clock, task_handlers)
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),
@@ -349,7 +354,7 @@ def build(
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
         worker, pushes, maintenance, senders, privacy.requests, privacy.runner, privacy.watch,
-        privacy.restores, privacy.files, migration,
+        privacy.restores, privacy.files, growth, migration,
     )  # fmt: skip
 
 

@@ -59,6 +59,11 @@ class FileStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
+    async def copy(self, source: str, target: str) -> None:
+        """Makes `target` hold what `source` holds (replacing it), whole or not at all;
+        raises `FileMissing` when `source` holds nothing."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Idempotent: deleting a key that holds nothing is fine."""
         ...

@@ -159,6 +159,10 @@ REGISTRY: tuple[UserData, ...] = (
              personal=False, exported=False, erasure=Erasure.KEPT,
              retention="3 years (proof of compliance)",
              exemption="Art. 5(2), 17(3)(b): accountability for how the request was answered"),
+    UserData("analytics_keys", DataStore.POSTGRES, "analytics_keys", _FK,
+             "the secret behind the user's pseudonym in growth exports, and the pseudonym",
+             personal=False, exported=False, erasure=Erasure.DELETE,
+             retention="until the account (destroying it unlinks every exported row: ADR 0020)"),
     # --- Firestore: the legacy layout old app versions still read and write -------------------
     *(
         UserData(f"firestore_{collection}", DataStore.FIRESTORE, collection, path, holds,

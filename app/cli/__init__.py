@@ -1,7 +1,8 @@
 """The `focus` command: one module per command group, each added here.
 
 `serve` runs the product; `db` the schema; `dev` local helpers; `openapi` the committed spec;
-`events` and `tasks` the workers; `privacy` data-subject requests, for compliance staff. The
+`events` and `tasks` the workers; `privacy` data-subject requests, for compliance staff;
+`exports` the growth team's pseudonymised exports. The
 Firestore migration brings its own groups (`legacy`, `migrate`: `migration/cli/`), added only
 while `migration/` is there; they get what they need of the app through a `migration.cli.Host`
 built here.
@@ -19,6 +20,7 @@ from app.cli.common import fail, settings
 from app.cli.db import db
 from app.cli.dev import dev
 from app.cli.events import events
+from app.cli.exports import exports
 from app.cli.openapi import openapi
 from app.cli.privacy import privacy
 from app.cli.serve import serve
@@ -38,6 +40,7 @@ cli.add_typer(events, name="events")
 cli.add_typer(tasks, name="tasks")
 cli.add_typer(privacy, name="privacy")
 cli.add_typer(staff, name="staff")
+cli.add_typer(exports, name="exports")
 
 
 def _migration_present() -> bool:

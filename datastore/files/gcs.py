@@ -124,6 +124,17 @@ class GcsFileStore:
         found: bool = await anyio.to_thread.run_sync(blob.exists)
         return found
 
+    async def copy(self, source: str, target: str) -> None:
+        """A server-side copy (the bytes never pass through this process)."""
+        blob = self._bucket.blob(check_key(source))
+        check_key(target)
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: self._bucket.copy_blob(blob, self._bucket, new_name=target)
+            )
+        except NotFound as missing:
+            raise FileMissing(source) from missing
+
     async def delete(self, key: str) -> None:
         blob = self._bucket.blob(check_key(key))
         with contextlib.suppress(NotFound):  # idempotent: already gone

@@ -90,6 +90,10 @@ class LocalFileStore:
     async def exists(self, key: str) -> bool:
         return await anyio.to_thread.run_sync(self._path(key).is_file)
 
+    async def copy(self, source: str, target: str) -> None:
+        check_key(target)
+        await self.put(target, self.read(source))
+
     async def delete(self, key: str) -> None:
         path = self._path(key)
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):

@@ -23,6 +23,8 @@ from datastore.postgres.tables import metadata
 from domain.user_data import DataStore, Erasure, UserData
 
 _BATCH = 2_000
+INTERNAL_COLUMNS = frozenset({"export_xid"})
+"""Machinery, not the user's data: left out of what a data-subject export gives them."""
 ERASED_EXAMPLE = "erased"
 """What replaces an erased user's ids in verify's stored examples."""
 
@@ -85,7 +87,9 @@ class PostgresPersonalData:
 
     async def read(self, entry: UserData, uid: str) -> AsyncIterator[Mapping[str, Any]]:
         rule = rule_of(entry)
-        query = select(_table(entry)).where(text(rule.where)).order_by(text(rule.order))
+        table = _table(entry)
+        shown = [c for c in table.columns if c.name not in INTERNAL_COLUMNS]
+        query = select(*shown).where(text(rule.where)).order_by(text(rule.order))
         masked = MASKED.get(entry.location, ())
         async with self._engine.connect() as conn:
             result = await conn.stream(query, _params(uid))

@@ -21,6 +21,9 @@ NOT_PER_USER = {
     "privacy_steps",
     # Compliance staff's own accounts (their work emails), not the app's users: no uid column.
     "staff_members",
+    # Growth exports: their runs, and pseudonyms of erased users (no uid; ADR 0020).
+    "growth_runs",
+    "growth_forget",
 }
 """Tables that hold nothing of any user."""
 USER_COLUMNS = ("uid", "user_id", "subject_uid")

@@ -32,9 +32,15 @@ def version() -> Any:
     return Field(sa_column=Column(BigInteger, nullable=False))
 
 
+def export_xid() -> Any:
+    """The transaction that last wrote the row (set by a trigger): the growth exports'
+    commit-order watermark (ADR 0020). NULL for rows written before it existed."""
+    return Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
 def tombstone() -> Any:
     """Set when the row is deleted; the row stays so that sync can tell clients."""
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-__all__ = ["datetime", "instant", "tombstone", "user_fk", "version"]
+__all__ = ["datetime", "export_xid", "instant", "tombstone", "user_fk", "version"]

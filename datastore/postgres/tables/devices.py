@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant, tombstone, user_fk, version
+from datastore.postgres.tables.columns import export_xid, instant, tombstone, user_fk, version
 
 
 class DeviceRow(SQLModel, table=True):
     __tablename__ = "devices"
     __table_args__ = (
+        Index("ix_devices_export_xid", "export_xid"),
         CheckConstraint("platform IN ('ios', 'android')", name="ck_devices_platform"),
         Index("ix_devices_user_id_version", "user_id", "version"),
         Index("ix_devices_push_token", "push_token"),
@@ -34,3 +35,4 @@ class DeviceRow(SQLModel, table=True):
     created_at: datetime = instant()
     updated_at: datetime = instant()
     deleted_at: datetime | None = tombstone()
+    export_xid: int | None = export_xid()

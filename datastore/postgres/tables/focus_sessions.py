@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import CheckConstraint, Column, Date, Index, Integer, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant, tombstone, user_fk, version
+from datastore.postgres.tables.columns import export_xid, instant, tombstone, user_fk, version
 
 # No foreign key to blocklists: a session keeps the id of the blocklist it ran with, as history,
 # and the use case checks that a new session names one of the user's live blocklists.
@@ -17,6 +17,7 @@ from datastore.postgres.tables.columns import instant, tombstone, user_fk, versi
 class FocusSessionRow(SQLModel, table=True):
     __tablename__ = "focus_sessions"
     __table_args__ = (
+        Index("ix_focus_sessions_export_xid", "export_xid"),
         CheckConstraint("mode IN ('normal', 'hard')", name="ck_focus_sessions_mode"),
         CheckConstraint("outcome IN ('completed', 'abandoned')", name="ck_focus_sessions_outcome"),
         CheckConstraint(
@@ -62,3 +63,4 @@ class FocusSessionRow(SQLModel, table=True):
     created_at: datetime = instant()
     updated_at: datetime = instant()
     deleted_at: datetime | None = tombstone()
+    export_xid: int | None = export_xid()

@@ -11,12 +11,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant, user_fk
+from datastore.postgres.tables.columns import export_xid, instant, user_fk
 
 
 class OutboxEventRow(SQLModel, table=True):
     __tablename__ = "outbox_events"
     __table_args__ = (
+        Index("ix_outbox_events_export_xid", "export_xid"),
         # The relay's queue: unpublished events in the order they were written (UUIDv7 ids).
         Index(
             "ix_outbox_events_pending",
@@ -37,3 +38,4 @@ class OutboxEventRow(SQLModel, table=True):
     published_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    export_xid: int | None = export_xid()

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant, tombstone, user_fk, version
+from datastore.postgres.tables.columns import export_xid, instant, tombstone, user_fk, version
 
 
 class ScheduleRow(SQLModel, table=True):
@@ -26,6 +26,7 @@ class ScheduleRow(SQLModel, table=True):
 
     __tablename__ = "schedules"
     __table_args__ = (
+        Index("ix_schedules_export_xid", "export_xid"),
         # Composite, so that a schedule can only ever point at its own user's blocklist.
         ForeignKeyConstraint(
             ["user_id", "blocklist_id"],
@@ -55,3 +56,4 @@ class ScheduleRow(SQLModel, table=True):
     created_at: datetime = instant()
     updated_at: datetime = instant()
     deleted_at: datetime | None = tombstone()
+    export_xid: int | None = export_xid()

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, Date, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant, user_fk, version
+from datastore.postgres.tables.columns import export_xid, instant, user_fk, version
 
 
 class UsageReportRow(SQLModel, table=True):
@@ -17,6 +17,7 @@ class UsageReportRow(SQLModel, table=True):
 
     __tablename__ = "usage_reports"
     __table_args__ = (
+        Index("ix_usage_reports_export_xid", "export_xid"),
         CheckConstraint("total_minutes BETWEEN 0 AND 1440", name="ck_usage_reports_total_minutes"),
         CheckConstraint("pickups >= 0", name="ck_usage_reports_pickups"),
         Index("ix_usage_reports_user_id_version", "user_id", "version"),
@@ -35,3 +36,4 @@ class UsageReportRow(SQLModel, table=True):
     version: int = version()
     created_at: dt.datetime = instant()
     updated_at: dt.datetime = instant()
+    export_xid: int | None = export_xid()

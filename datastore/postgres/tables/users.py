@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import BigInteger, Column, Text, Time
+from sqlalchemy import BigInteger, Column, Index, Text, Time
 from sqlmodel import Field, SQLModel
 
-from datastore.postgres.tables.columns import instant
+from datastore.postgres.tables.columns import export_xid, instant
 
 
 class UserRow(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_export_xid", "export_xid"),)
 
     uid: str = Field(sa_column=Column(Text, primary_key=True))
     display_name: str | None = Field(default=None, sa_column=Column(Text))
@@ -30,3 +31,4 @@ class UserRow(SQLModel, table=True):
     version: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = instant()
     updated_at: datetime = instant()
+    export_xid: int | None = export_xid()

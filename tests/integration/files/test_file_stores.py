@@ -93,6 +93,21 @@ async def test_a_put_replaces_the_file(file_store: FileStore) -> None:
     assert await _read(file_store, EXPORT) == b"the second"
 
 
+async def test_a_copy_holds_the_same_bytes_and_replaces_the_target(file_store: FileStore) -> None:
+    await file_store.put("staging/a.parquet", b"the rows")
+    await file_store.put("published/a.parquet", b"older rows")
+
+    await file_store.copy("staging/a.parquet", "published/a.parquet")
+
+    assert await _read(file_store, "published/a.parquet") == b"the rows"
+    assert await _read(file_store, "staging/a.parquet") == b"the rows"
+    with pytest.raises(FileMissing):
+        await file_store.copy("staging/none.parquet", "published/b.parquet")
+    assert not await file_store.exists("published/b.parquet")
+    with pytest.raises(InvalidFileKey):
+        await file_store.copy("staging/a.parquet", "../a.parquet")
+
+
 async def test_deleting_is_idempotent(file_store: FileStore) -> None:
     await file_store.put(EXPORT, b"zip")
 

@@ -1,0 +1,256 @@
+"""The growth exports' source and bookkeeping in Postgres (ADR 0020).
+
+A snapshot is one REPEATABLE READ transaction: its first statement fixes both what it sees
+and `upper`, the snapshot's xmin (every transaction below it has finished). Before taking it,
+every person who allows analytics gets a pseudonym secret, committed, so that no row of theirs
+is skipped for want of one; if someone consented in between, the snapshot is taken again.
+Each dataset is one query over the window, joined to the person's consent and secret,
+without erased users, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import TextClause, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from datastore.postgres.tables.growth import AnalyticsKeyRow, GrowthForgetRow, GrowthRunRow
+from domain.growth.contract import (
+    DAILY_USAGE,
+    DEVICES,
+    EVENTS,
+    FOCUS_SESSIONS,
+    SCHEDULES,
+    USERS,
+    Dataset,
+)
+from domain.growth.ports import Columns, Run, Window
+
+_KEYS = AnalyticsKeyRow.__table__  # type: ignore[attr-defined]
+_RUNS = GrowthRunRow.__table__  # type: ignore[attr-defined]
+_FORGET = GrowthForgetRow.__table__  # type: ignore[attr-defined]
+KEY_BATCH = 5_000
+SNAPSHOT_ATTEMPTS = 5
+
+_WITHOUT_KEY = text(
+    "SELECT u.uid FROM users u WHERE u.consent_analytics"
+    " AND NOT EXISTS (SELECT 1 FROM analytics_keys k WHERE k.user_id = u.uid)"
+    " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = u.uid)"
+    " ORDER BY u.uid LIMIT :limit"
+)
+_UPPER = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+# The rows of a window: written by a transaction in [lower, upper); rows from before the
+# column existed (NULL) belong to the first window.
+_IN_WINDOW = (
+    "(t.export_xid >= :lower AND t.export_xid < :upper OR (:lower = 0 AND t.export_xid IS NULL))"
+)
+# Every query below is built from this module's constants only (no value is ever formatted
+# in: the window comes as bound parameters), hence the S608 exemptions.
+_OF_CONSENTING = (
+    " JOIN users u ON u.uid = t.user_id AND u.consent_analytics"  # noqa: S608
+    " JOIN analytics_keys k ON k.user_id = t.user_id"
+    f" WHERE {_IN_WINDOW}"
+    " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = t.user_id)"
+)
+_CHANGE = "coalesce(t.export_xid, 0) AS change"
+_UTC_DAY = "(t.updated_at AT TIME ZONE 'UTC')::date AS date"
+
+QUERIES: dict[str, TextClause] = {
+    USERS.name: text(
+        "SELECT k.pseudonym, coalesce(t.export_xid, 0) AS change,"  # noqa: S608
+        " date_trunc('week', t.created_at AT TIME ZONE 'UTC')::date AS signup_week,"
+        " coalesce((SELECT array_agg(DISTINCT d.platform ORDER BY d.platform) FROM devices d"
+        "   WHERE d.user_id = t.uid AND d.deleted_at IS NULL), '{}') AS platforms,"
+        " t.locale,"
+        " upper(substring(t.locale FROM '[-_]([A-Za-z]{2})(?:[-_]|$)')) AS country,"
+        " trunc(extract(epoch FROM (t.updated_at AT TIME ZONE t.timezone)"
+        "   - (t.updated_at AT TIME ZONE 'UTC')) / 3600)::int AS utc_offset_hours,"
+        " t.consent_ai_features AS consent_ai, t.daily_goal_minutes AS goal_minutes,"
+        " (t.updated_at AT TIME ZONE 'UTC')::date AS date"
+        " FROM users t JOIN analytics_keys k ON k.user_id = t.uid"
+        f" WHERE t.consent_analytics AND {_IN_WINDOW}"
+        " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = t.uid)"
+        " ORDER BY date, t.uid"
+    ),
+    DEVICES.name: text(
+        f"SELECT k.pseudonym, k.secret, t.installation_id AS record_id, {_CHANGE},"  # noqa: S608
+        " t.deleted_at IS NOT NULL AS deleted, t.platform, t.app_version, t.os_version,"
+        f" {_UTC_DAY}"
+        f" FROM devices t{_OF_CONSENTING}"
+        " ORDER BY date, t.user_id, t.installation_id"
+    ),
+    FOCUS_SESSIONS.name: text(
+        f"SELECT k.pseudonym, k.secret, t.id::text AS record_id, {_CHANGE},"  # noqa: S608
+        " t.deleted_at IS NOT NULL AS deleted, t.local_date AS date,"
+        " extract(hour FROM t.started_at AT TIME ZONE t.timezone)::int AS local_start_hour,"
+        " (t.planned_duration_seconds / 60)::int AS planned_minutes,"
+        " floor(extract(epoch FROM t.ended_at - t.started_at) / 60)::int AS actual_minutes,"
+        " t.mode, t.outcome"
+        f" FROM focus_sessions t{_OF_CONSENTING}"
+        " ORDER BY t.local_date, t.user_id, t.id"
+    ),
+    SCHEDULES.name: text(
+        f"SELECT k.pseudonym, k.secret, t.id::text AS record_id, {_CHANGE},"  # noqa: S608
+        " t.deleted_at IS NOT NULL AS deleted, t.days,"
+        " (extract(epoch FROM t.end_local - t.start_local) / 60)::int"
+        "   + CASE WHEN t.end_local > t.start_local THEN 0 ELSE 1440 END AS window_minutes,"
+        " t.strictness, t.enabled, (t.created_at AT TIME ZONE 'UTC')::date AS created_on,"
+        f" {_UTC_DAY}"
+        f" FROM schedules t{_OF_CONSENTING}"
+        " ORDER BY date, t.user_id, t.id"
+    ),
+    DAILY_USAGE.name: text(
+        f"SELECT k.pseudonym, k.secret, t.installation_id AS record_id, {_CHANGE},"  # noqa: S608
+        " t.date, t.total_minutes, t.pickups"
+        f" FROM usage_reports t{_OF_CONSENTING}"
+        " ORDER BY t.date, t.user_id, t.installation_id"
+    ),
+    EVENTS.name: text(
+        f"SELECT k.pseudonym, {_CHANGE}, t.type,"  # noqa: S608
+        " date_trunc('hour', t.occurred_at) AS hour,"
+        " (t.occurred_at AT TIME ZONE 'UTC')::date AS date"
+        f" FROM outbox_events t{_OF_CONSENTING}"
+        " ORDER BY date, t.export_xid NULLS FIRST, t.id"
+    ),
+}
+
+
+def pseudonym_of(secret: bytes, uid: str) -> str:
+    return hmac.new(secret, uid.encode(), hashlib.sha256).hexdigest()
+
+
+class _Snapshot:
+    def __init__(self, conn: AsyncConnection, upper: int) -> None:
+        self._conn = conn
+        self.upper = upper
+
+    async def batches(self, dataset: Dataset, window: Window, size: int) -> AsyncIterator[Columns]:
+        query = QUERIES[dataset.name]
+        params = {"lower": window.lower, "upper": window.upper}
+        result = await self._conn.stream(query.execution_options(yield_per=size), params)
+        try:
+            names = list(result.keys())
+            async for rows in result.partitions(size):
+                columns = list(zip(*rows, strict=True))
+                yield dict(zip(names, columns, strict=True))
+        finally:
+            await result.close()  # also when the run stops half-way
+
+
+class PostgresGrowthStore:
+    def __init__(self, engine: AsyncEngine, clock: Any = None) -> None:
+        self._engine = engine
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[_Snapshot]:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            await self._ensure_keys()
+            async with self._engine.connect() as conn:
+                read_only = await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with read_only.begin():
+                    upper = int((await read_only.execute(_UPPER)).scalar_one())
+                    missing = (await read_only.execute(_WITHOUT_KEY, {"limit": 1})).first()
+                    if missing is None:
+                        yield _Snapshot(read_only, upper)
+                        return
+        raise RuntimeError("people kept consenting while the snapshot was taken; run again")
+
+    async def _ensure_keys(self) -> int:
+        made = 0
+        while True:
+            async with self._engine.begin() as conn:
+                uids = (await conn.execute(_WITHOUT_KEY, {"limit": KEY_BATCH})).scalars().all()
+                if not uids:
+                    return made
+                now = self._clock()
+                rows = []
+                for uid in uids:
+                    secret = os.urandom(32)
+                    pseudonym = pseudonym_of(secret, uid)
+                    rows.append(
+                        {
+                            "user_id": uid,
+                            "secret": secret,
+                            "pseudonym": pseudonym,
+                            "created_at": now,
+                        }
+                    )
+                await conn.execute(pg_insert(_KEYS).values(rows).on_conflict_do_nothing())
+                made += len(rows)
+
+    async def watermark(self, dataset: str) -> int:
+        query = select(_RUNS.c.upper_xid).where(
+            _RUNS.c.dataset == dataset, _RUNS.c.state == "published"
+        ).order_by(_RUNS.c.upper_xid.desc()).limit(1)  # fmt: skip
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(query)).scalar_one_or_none()
+        return int(found or 0)
+
+    async def writing(self, dataset: str) -> Run | None:
+        query = select(_RUNS).where(_RUNS.c.dataset == dataset, _RUNS.c.state == "writing")
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _run(row)
+
+    async def start(self, run: Run) -> None:
+        values = {
+            "id": run.id, "dataset": run.dataset, "contract_version": run.contract_version,
+            "lower_xid": run.window.lower, "upper_xid": run.window.upper, "state": "writing",
+            "started_at": run.started_at,
+        }  # fmt: skip
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(_RUNS).values(values))
+
+    async def published(
+        self, run_id: UUID, at: datetime, rows: int, files: int, manifest: str
+    ) -> None:
+        values = {"state": "published", "published_at": at, "rows": rows, "files": files,
+                  "manifest": manifest}  # fmt: skip
+        async with self._engine.begin() as conn:
+            await conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(values))
+
+    async def runs(self, dataset: str, limit: int) -> Sequence[Run]:
+        query = (
+            select(_RUNS)
+            .where(_RUNS.c.dataset == dataset)
+            .order_by(_RUNS.c.started_at.desc(), _RUNS.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_run(row) for row in rows]
+
+    async def forgotten(self) -> Sequence[str]:
+        query = select(_FORGET.c.pseudonym).order_by(_FORGET.c.pseudonym)
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars().all())
+
+    async def forget_done(self, pseudonyms: Sequence[str]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_FORGET.delete().where(_FORGET.c.pseudonym.in_(list(pseudonyms))))
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=row["id"],
+        dataset=row["dataset"],
+        contract_version=row["contract_version"],
+        window=Window(row["lower_xid"], row["upper_xid"]),
+        state=row["state"],
+        started_at=row["started_at"],
+        published_at=row["published_at"],
+        rows=row["rows"],
+        files=row["files"],
+        manifest=row["manifest"],
+    )
