@@ -145,6 +145,12 @@ resource "google_cloud_run_v2_service" "api" {
         value = tostring(var.db_pool_size)
       }
 
+      # The growth exports' bucket (growth.tf): the exports.run task runs here, and only here.
+      env {
+        name  = "FOCUS_GROWTH_BUCKET"
+        value = google_storage_bucket.growth.name
+      }
+
       env {
         name  = "FOCUS_METRICS_PORT"
         value = tostring(local.metrics_port)

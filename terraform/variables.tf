@@ -49,6 +49,17 @@ variable "compliance_staff_group" {
   }
 }
 
+variable "growth_team_group" {
+  description = "Who reads the growth exports in BigQuery (growth.tf), as an IAM member: group:growth@example.com. dataViewer on the growth dataset and jobUser on the project, nothing else. Null: no one is granted."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.growth_team_group == null || can(regex("^group:.+@.+$", var.growth_team_group))
+    error_message = "A Google group, as group:NAME@DOMAIN."
+  }
+}
+
 variable "console_max_instances" {
   description = "Most focus-console instances. Each holds up to 2 x console_db_pool_size connections: see sql_max_connections."
   type        = number

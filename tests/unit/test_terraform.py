@@ -300,6 +300,7 @@ PROJECT_ROLES = {
     "roles/cloudsql.client",
     "roles/datastore.user",
     "roles/monitoring.metricWriter",
+    "roles/bigquery.jobUser",  # a query is a job, created in a project (the growth team's)
 }
 
 

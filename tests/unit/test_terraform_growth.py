@@ -1,0 +1,380 @@
+"""terraform/growth.tf: the growth exports' bucket, BigQuery tables and daily run (ADR 0020).
+
+The growth team reads pseudonymised Parquet through BigQuery and nothing else: a bucket of its
+own (never the files bucket of data-subject exports), written by focus-api alone, read by a
+BigQuery connection; one table per dataset of the export contract, so that a dataset added to
+`domain.growth.contract` without its table fails here; a `_latest` view per mutable dataset.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+import pytest
+
+from domain.growth.contract import CONTRACT_VERSION, DATASETS, ColumnType, Dataset
+from tests.support.terraform import (
+    Terraform,
+    api_env,
+    containers,
+    environment,
+    grants,
+    invoker_sa,
+    members_of,
+    one,
+    ref,
+    strings,
+    terraform,
+)
+
+APPEND_ONLY = {"events"}
+"""Datasets whose rows are never new versions of a record: no `_latest` view."""
+
+STAGING = "growth/_staging/"
+PUBLIC = {"allUsers", "allAuthenticatedUsers"}
+
+
+def growth_bucket(tf: Terraform) -> str:
+    """The bucket FOCUS_GROWTH_BUCKET names (the resource's name in terraform)."""
+    return ref(api_env(tf)["FOCUS_GROWTH_BUCKET"], "google_storage_bucket", "name")
+
+
+def files_bucket(tf: Terraform) -> str:
+    return ref(api_env(tf)["FOCUS_FILES_BUCKET"], "google_storage_bucket", "name")
+
+
+def bucket_grants(tf: Terraform, bucket: str) -> list[dict[str, Any]]:
+    named = f"${{google_storage_bucket.{bucket}.name}}"
+    return [g for g in grants(tf, "google_storage_bucket_iam_member") if g["bucket"] == named]
+
+
+def growth_datasets(tf: Terraform) -> dict[str, dict[str, Any]]:
+    """`local.growth_datasets`: dataset -> partition, the key of its latest, whether it deletes."""
+    datasets: dict[str, dict[str, Any]] = tf.locals["growth_datasets"]
+    return datasets
+
+
+def tables(tf: Terraform) -> tuple[str, dict[str, Any]]:
+    """The one for_each resource of external tables: (its name, its body)."""
+    found = [
+        (name, body)
+        for name, body in tf.of_type("google_bigquery_table").items()
+        if "external_data_configuration" in body
+    ]
+    assert len(found) == 1, "one google_bigquery_table (for_each) should hold the datasets"
+    return found[0]
+
+
+def views(tf: Terraform) -> tuple[str, dict[str, Any]]:
+    found = [
+        (name, body) for name, body in tf.of_type("google_bigquery_table").items() if "view" in body
+    ]
+    assert len(found) == 1, "one google_bigquery_table (for_each) should hold the views"
+    return found[0]
+
+
+def for_each(text: str, key: str, value: dict[str, Any]) -> str:
+    """`text` for one instance: `${each.key}` and plain `${each.value.x}` filled in."""
+    text = text.replace("${each.key}", key)
+    return re.sub(r"\$\{each\.value\.(\w+)\}", lambda m: str(value[m.group(1)]), text)
+
+
+def by_name(dataset: str) -> Dataset:
+    return next(d for d in DATASETS if d.name == dataset)
+
+
+# --- the bucket ------------------------------------------------------------------------------
+
+
+def test_the_growth_bucket_is_its_own_private_unversioned_and_in_the_files_bucket_region() -> None:
+    tf = terraform()
+    name = growth_bucket(tf)
+    assert name != files_bucket(tf), "growth exports must not share the privacy files bucket"
+    bucket = tf.resource("google_storage_bucket", name)
+    files = tf.resource("google_storage_bucket", files_bucket(tf))
+    assert tf.expand(bucket["name"]) != tf.expand(files["name"])
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    assert one(bucket, "versioning")["enabled"] is False
+    assert bucket["force_destroy"] is False
+    assert bucket["location"] == files["location"] == "${var.region}"
+    assert "labels" not in bucket  # the provider's default_labels, as on files
+    for grant in bucket_grants(tf, name):
+        assert grant["member"] not in PUBLIC
+
+
+def test_only_staged_runs_expire_after_seven_days() -> None:
+    bucket = terraform().resource("google_storage_bucket", growth_bucket(terraform()))
+    rules = bucket["lifecycle_rule"]
+    assert len(rules) == 1, "published files stay: only the staging area expires"
+    condition = one(rules[0], "condition")
+    assert condition["matches_prefix"] == [STAGING]
+    assert condition["age"] == 7
+    assert one(rules[0], "action")["type"] == "Delete"
+
+
+def test_only_the_api_writes_the_growth_bucket_by_a_grant_on_it_and_the_connection_reads_it() -> (
+    None
+):
+    tf = terraform()
+    name = growth_bucket(tf)
+    api = members_of("api")
+    held = {(g["role"], g["member"]) for g in bucket_grants(tf, name)}
+    writers = {member for role, member in held if role == "roles/storage.objectAdmin"}
+    assert len(writers) == 1, f"objectAdmin on the growth bucket: {writers}"
+    assert writers <= api, f"objectAdmin on the growth bucket: {writers}"
+    connection = f"${{google_bigquery_connection.{connection_name(tf)}"
+    readers = {member for role, member in held if role == "roles/storage.objectViewer"}
+    assert len(readers) == 1
+    assert next(iter(readers)).startswith(f"serviceAccount:{connection}.cloud_resource[0]")
+    assert {role for role, _ in held} == {
+        "roles/storage.objectAdmin",
+        "roles/storage.objectViewer",
+    }
+    assert not [
+        g
+        for kind in ("google_storage_bucket_iam_binding", "google_storage_bucket_iam_policy")
+        for g in grants(tf, kind)
+    ]
+    # No storage role project-wide: the grant is the bucket's.
+    for grant in grants(tf, "google_project_iam_member"):
+        assert "roles/storage." not in str(grant), grant
+
+
+def test_focus_growth_bucket_names_the_growth_bucket_where_the_exports_run() -> None:
+    tf = terraform()
+    assert (
+        api_env(tf)["FOCUS_GROWTH_BUCKET"] == f"${{google_storage_bucket.{growth_bucket(tf)}.name}}"
+    )
+    writers = {g["member"] for g in bucket_grants(tf, growth_bucket(tf))}
+    for address, template, container in containers(tf):
+        if "FOCUS_GROWTH_BUCKET" in environment(tf, container):
+            sa = ref(template["service_account"], "google_service_account", "email")
+            assert members_of(sa) & writers, f"{address} names the growth bucket it cannot write"
+
+
+# --- BigQuery --------------------------------------------------------------------------------
+
+
+def connection_name(tf: Terraform) -> str:
+    found = tf.of_type("google_bigquery_connection")
+    assert len(found) == 1
+    return next(iter(found))
+
+
+def dataset_name(tf: Terraform) -> str:
+    return ref(tables(tf)[1]["dataset_id"], "google_bigquery_dataset", "dataset_id")
+
+
+def test_the_growth_dataset_sits_with_the_bucket_and_keeps_its_tables() -> None:
+    tf = terraform()
+    dataset = tf.resource("google_bigquery_dataset", dataset_name(tf))
+    bucket = tf.resource("google_storage_bucket", growth_bucket(tf))
+    assert dataset["dataset_id"] == "growth"
+    assert dataset["location"] == bucket["location"]
+    assert "default_table_expiration_ms" not in dataset
+    assert "default_partition_expiration_ms" not in dataset
+    assert "access" not in dataset, "who reads it: dataset IAM members, tested below"
+    provider = tf.blocks["provider"][0]["google"]
+    assert provider["default_labels"] == "${local.labels}"  # the dataset's labels
+    connection = tf.resource("google_bigquery_connection", connection_name(tf))
+    assert connection["location"] == dataset["location"]
+    assert one(connection, "cloud_resource") == {}
+    services = set(
+        strings([body.get("for_each") for body in tf.of_type("google_project_service").values()])
+    )
+    for api in ("bigquery.googleapis.com", "bigqueryconnection.googleapis.com"):
+        assert any(api in text for text in services), f"{api} is not enabled"
+
+
+def test_every_contract_dataset_has_its_external_table_over_its_parquet_files() -> None:
+    tf = terraform()
+    datasets = growth_datasets(tf)
+    assert set(datasets) == {d.name for d in DATASETS}, "one table per contract dataset"
+    name, table = tables(tf)
+    assert table["for_each"] == "${local.growth_datasets}"
+    assert table["table_id"] == "${each.key}"
+    external = one(table, "external_data_configuration")
+    assert external["source_format"] == "PARQUET"
+    assert external["autodetect"] is True
+    assert "schema" not in table, "the schema comes from the files (built from the contract)"
+    assert (
+        external["connection_id"] == f"${{google_bigquery_connection.{connection_name(tf)}.name}}"
+    )
+    hive = one(external, "hive_partitioning_options")
+    assert hive["mode"] == "CUSTOM"
+    assert hive["require_partition_filter"] is False
+    bucket = f"gs://${{google_storage_bucket.{growth_bucket(tf)}.name}}"
+    uris = [tf.expand(uri) for uri in external["source_uris"]]
+    prefix = tf.expand(hive["source_uri_prefix"])
+    for dataset in DATASETS:
+        here = f"{bucket}/growth/v{CONTRACT_VERSION}/{dataset.name}"
+        spec = datasets[dataset.name]
+        assert [for_each(uri, dataset.name, spec) for uri in uris] == [f"{here}/*"]
+        partitioned = f"{here}/{{{dataset.partition}:DATE}}"
+        assert for_each(prefix, dataset.name, spec) == partitioned, f"{name}[{dataset.name}]"
+        assert dataset.column(dataset.partition).type is ColumnType.DATE
+
+
+# --- the latest versions -----------------------------------------------------------------------
+
+
+def test_each_mutable_dataset_keeps_each_records_largest_change_in_a_view() -> None:
+    tf = terraform()
+    datasets = growth_datasets(tf)
+    with_view = {name for name, spec in datasets.items() if spec["latest_by"]}
+    assert with_view == {d.name for d in DATASETS} - APPEND_ONLY
+    assert tf.expand(views(tf)[1]["for_each"]) == (
+        "${{for name, dataset in local.growth_datasets : name => dataset"
+        " if length(dataset.latest_by) > 0}}"
+    )
+    for name in with_view:
+        dataset, key = by_name(name), datasets[name]["latest_by"]
+        assert "change" in dataset.column_names
+        assert key[0] == "pseudonym"
+        assert ("record" in key) == ("record" in dataset.column_names), name
+        assert set(key) <= set(dataset.column_names), name
+        assert datasets[name]["deletes"] == ("deleted" in dataset.column_names), name
+    assert datasets["users"]["latest_by"] == ["pseudonym"]
+    assert datasets["daily_usage"]["latest_by"] == ["pseudonym", "record", "date"]
+    _, view = views(tf)
+    assert view["table_id"] == "${each.key}_latest"
+    assert one(view, "view")["use_legacy_sql"] is False
+
+
+def rendered_view(tf: Terraform, dataset: str, source: str) -> str:
+    """The view's query for one dataset, reading table `source`: terraform's template filled
+    in, as the provider would (the heredoc, join, the conditional, the table's address)."""
+    name, view = views(tf)
+    spec = growth_datasets(tf)[dataset]
+    heredoc = one(view, "view")["query"]
+    assert heredoc.startswith("<<-SQL\n")
+    query = textwrap.dedent(heredoc.removeprefix("<<-SQL\n").rsplit("\n", 1)[0])
+    query = query.replace('${join(", ", each.value.latest_by)}', ", ".join(spec["latest_by"]))
+    query = re.sub(
+        r'\$\{each\.value\.deletes \? "([^"]*)" : "([^"]*)"\}',
+        lambda m: m.group(1) if spec["deletes"] else m.group(2),
+        query,
+    )
+    table = tables(tf)[0]
+    parts = ("project", "dataset_id", "table_id")
+    address = ".".join(f"${{google_bigquery_table.{table}[each.key].{part}}}" for part in parts)
+    assert f"`{address}`" in query, f"{name} must read the dataset's own table"
+    query = query.replace(f"`{address}`", source)
+    assert "${" not in query, query
+    return query
+
+
+DUCKDB_TYPES = {
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.INT32: "INTEGER",
+    ColumnType.INT64: "BIGINT",
+    ColumnType.BOOL: "BOOLEAN",
+    ColumnType.DATE: "DATE",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
+    ColumnType.STRINGS: "VARCHAR[]",
+}
+PER_DAY = {"daily_usage"}
+"""Datasets whose record is a day of something: the same record on another day is another."""
+
+
+@pytest.mark.parametrize(
+    "dataset", sorted({d.name for d in DATASETS} - APPEND_ONLY), ids=lambda name: name
+)
+def test_the_latest_view_keeps_each_records_last_version_and_drops_deleted_records(
+    dataset: str,
+) -> None:
+    """The view's SQL, filled in and run by DuckDB over a table of the contract's columns."""
+    duckdb: Any = pytest.importorskip("duckdb")
+    contract = by_name(dataset)
+    db = duckdb.connect()
+    db.execute(
+        "CREATE TABLE versions ("
+        + ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in contract.columns)
+        + ")"
+    )
+
+    def version(record: str, change: int, day: str, deleted: bool = False) -> None:
+        values = {"pseudonym": record, "record": record, "change": change, "date": day}
+        values["deleted"] = deleted
+        db.table("versions").insert([values.get(name) for name in contract.column_names])
+
+    version("a", 1, "2026-11-30")
+    version("a", 3, "2026-12-01")  # a's later version, written the next day
+    version("b", 5, "2026-12-01")
+    version("b", 4, "2026-12-01")  # b's earlier version, the same day
+    expected = {3, 5} | ({1} if dataset in PER_DAY else set())  # per day: another record
+    if "deleted" in contract.column_names:
+        version("c", 2, "2026-12-01")
+        version("c", 9, "2026-12-02", deleted=True)  # c is gone
+
+    found = db.execute(rendered_view(terraform(), dataset, "versions")).fetchall()
+    names = [column[0] for column in db.description]
+    assert names == list(contract.column_names), "every column of the contract, no `rn`"
+    assert {dict(zip(names, row, strict=True))["change"] for row in found} == expected
+
+
+# --- the growth team -------------------------------------------------------------------------
+
+
+def test_the_growth_team_reads_the_growth_dataset_and_runs_queries_nothing_more() -> None:
+    tf = terraform()
+    group = "${var.growth_team_group}"
+    variable = tf.variables["growth_team_group"]
+    assert variable.get("description")
+    assert "^group:" in str(variable["validation"])
+    held: list[tuple[str, str, Any]] = []
+    for kind, named in tf.resources.items():
+        for body in named.values():
+            if group in set(strings(body)):
+                held.append((kind, body.get("role", ""), body))
+    assert sorted((kind, role) for kind, role, _ in held) == [
+        ("google_bigquery_dataset_iam_member", "roles/bigquery.dataViewer"),
+        ("google_project_iam_member", "roles/bigquery.jobUser"),
+    ]
+    dataset = next(body for kind, _, body in held if kind.startswith("google_bigquery_dataset"))
+    assert dataset["dataset_id"] == f"${{google_bigquery_dataset.{dataset_name(tf)}.dataset_id}}"
+    assert dataset["member"] == group
+    # Nothing on any bucket (the connection reads the files): not the growth bucket, and never
+    # the privacy files bucket of data-subject exports. Only service accounts hold roles there.
+    for bucket in (growth_bucket(tf), files_bucket(tf)):
+        for grant in bucket_grants(tf, bucket):
+            member = tf.expand(grant["member"])
+            assert member.startswith("serviceAccount:") or member in (
+                members_of("api") | members_of("console")
+            ), f"{member} holds {grant['role']} on {bucket}"
+    assert not tf.of_type("google_bigquery_dataset_iam_binding")
+    assert not tf.of_type("google_bigquery_dataset_iam_policy")
+
+
+# --- the daily run ---------------------------------------------------------------------------
+
+
+def test_scheduler_starts_the_exports_every_day_signed_as_the_invoker() -> None:
+    tf = terraform()
+    jobs = [
+        body
+        for body in tf.of_type("google_cloud_scheduler_job").values()
+        if body["name"] == "focus-growth-exports"
+    ]
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job["schedule"] == "0 3 * * *"
+    assert job["time_zone"] == "Etc/UTC"
+    target = one(job, "http_target")
+    assert target["http_method"] == "POST"
+    env = api_env(tf)
+    assert tf.expand(target["uri"]) == (
+        tf.expand(env["FOCUS_CLOUD_TASKS_TARGET_URL"]) + "/internal/tasks/exports.run"
+    )
+    oidc = one(target, "oidc_token")
+    assert oidc["service_account_email"] == f"${{google_service_account.{invoker_sa(tf)}.email}}"
+    assert tf.expand(oidc["audience"]) == tf.expand(env["FOCUS_INTERNAL_AUDIENCE"])
+    # Like the other jobs of /internal/tasks: retried, with the same deadline.
+    watch = tf.resource("google_cloud_scheduler_job", "privacy_watch")
+    assert one(job, "retry_config") == one(watch, "retry_config")
+    assert one(job, "retry_config")["retry_count"] >= 1
+    assert job["attempt_deadline"] == watch["attempt_deadline"]
+    assert target["headers"] == one(watch, "http_target")["headers"]
