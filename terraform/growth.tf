@@ -116,6 +116,8 @@ resource "google_bigquery_dataset" "growth" {
 
 # One BigLake table per dataset: every Parquet file under growth/v1/<dataset>/, the partition
 # column (`date`) read from the path, the schema from the files (the contract's: exports/).
+# BigQuery refuses Hive keys that are also columns of the files: the files must leave the
+# partition column out (DuckDB's hive_partitioning reads it back from the path all the same).
 resource "google_bigquery_table" "growth" {
   #checkov:skip=CKV_GCP_80:Google-managed encryption: an external table stores no data; the files are in the growth bucket.
   #checkov:skip=CKV_GCP_121:An external table holds no data, only its definition here: replacing it (a new column autodetected) must not need a manual step.
