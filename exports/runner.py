@@ -166,8 +166,9 @@ class GrowthExporter:
             async for columns in snapshot.batches(dataset, run.window, BATCH_ROWS):
                 batch = record_batch(dataset, schema, columns)
                 partition_column = batch.column(dataset.partition).to_pylist()
+                in_files = batch.drop_columns([dataset.partition])  # the path holds it
                 for partition, start, length in _runs_of(partition_column):
-                    await staged.add(partition, batch.slice(start, length))
+                    await staged.add(partition, in_files.slice(start, length))
                 progress.rows += batch.num_rows
                 if report is not None:
                     report(progress)

@@ -47,6 +47,9 @@ def run(
         int | None,
         typer.Option(min=1, help="…up to this one (a manifest's `upper`), with --since"),
     ] = None,
+    compact_after: Annotated[
+        bool, typer.Option("--compact", help="Then remove erased people's rows (the daily job)")
+    ] = False,
 ) -> None:
     """Export what changed since each dataset's watermark, and publish it."""
     if until is not None and (since is None or until <= since):
@@ -61,18 +64,22 @@ def run(
             shown[progress.dataset] = progress.rows
             typer.echo(f"{progress.dataset}: {progress.rows:,} rows…", err=True)
 
-    async def job(container: Container) -> list[Progress]:
-        return await _exporter(container).run(
-            dataset or (), since=since, until=until, report=report
-        )
+    async def job(container: Container) -> tuple[list[Progress], dict[str, int] | None]:
+        exporter = _exporter(container)
+        done = await exporter.run(dataset or (), since=since, until=until, report=report)
+        return done, await exporter.compact() if compact_after else None
 
-    done = with_container(job)
+    done, removed = with_container(job)
     rows = [
         (p.dataset, p.window.lower, p.window.upper, p.rows, p.files,
          "resumed" if p.resumed else ("nothing new" if p.window.empty else "published"))
         for p in done
     ]  # fmt: skip
     console().print(table(("dataset", "from", "to", "rows", "files", "run"), rows))
+    if removed is not None:
+        typer.echo(
+            f"compacted: rewrote {removed['files']} file(s), removed {removed['rows']} row(s)"
+        )
 
 
 @exports.command()

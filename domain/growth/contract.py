@@ -43,7 +43,8 @@ class Dataset:
     meaning: str
     columns: tuple[Column, ...]
     partition: str = "date"
-    """The Hive partition column (`date=YYYY-MM-DD/`): a DATE column of the contract."""
+    """The Hive partition column: a DATE column of the contract, held by each file's path
+    (`date=YYYY-MM-DD/`) rather than in the file (readers with Hive partitioning see it)."""
 
     @property
     def column_names(self) -> tuple[str, ...]:

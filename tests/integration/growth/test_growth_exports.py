@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -65,9 +65,13 @@ def published(growth: Growth) -> list[dict[str, Any]]:
 
 
 def rows(growth: Growth, dataset: str) -> list[dict[str, Any]]:
+    """A dataset's rows, the partition column read from each file's path (Hive style)."""
     folder = growth.files / "growth" / "v1" / dataset
-    files = sorted(folder.rglob("*.parquet"))
-    return [r for f in files for r in pq.read_table(f).to_pylist()]
+    found = []
+    for path in sorted(folder.rglob("*.parquet")):
+        day = date.fromisoformat(path.parent.name.removeprefix("date="))
+        found += [r | {"date": day} for r in pq.read_table(path).to_pylist()]
+    return found
 
 
 def pseudonym_of(database_url: str, uid: str) -> str | None:
@@ -107,7 +111,9 @@ def test_people_who_allow_analytics_are_exported_pseudonymised_in_the_contracts_
             assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
             assert f"/date={entry['partition']}/" in entry["key"]
             schema = pq.read_schema(path)
-            assert tuple(schema.names) == dataset.column_names  # the contract's, in its order
+            # The contract's columns in its order; the partition's is in the path only.
+            in_path = tuple(n for n in dataset.column_names if n != dataset.partition)
+            assert tuple(schema.names) == in_path
             assert not set(schema.names) & FORBIDDEN_COLUMNS
         assert {r["pseudonym"] for r in rows(growth, dataset.name)} == {alice_p}
     (session,) = rows(growth, "focus_sessions")
