@@ -329,7 +329,7 @@ def build(
     task_handlers.register(REDELIVER_TASK, consumer.redeliver)
     privacy = build_privacy(settings, engine, scheduler, clock, migration, postgres_unit_of_work)
     privacy.register(task_handlers)
-    growth = build_growth(settings, engine, clock, task_handlers)
+    growth = build_growth(settings, engine, clock)
     services = ApiServices(
         config=api_config(settings),
         verifier=token_verifier(settings),

@@ -1,6 +1,7 @@
 """Wiring of growth exports (ADR 0020): the growth bucket (GCS in production, a folder in the
-data dir elsewhere), the Postgres source, the exporter and its daily task. Part of the
-composition root (`app/bootstrap.py`)."""
+data dir elsewhere), the Postgres source and the exporter that `focus exports` runs (daily in
+production: a Cloud Run job, since a run outlasts any request). Part of the composition root
+(`app/bootstrap.py`)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,16 @@ from app.settings import FilesTransport, Settings
 from datastore.postgres.growth import PostgresGrowthStore
 from domain.common import Clock
 from domain.files import FileStore
-from exports.runner import RUN_TASK, GrowthExporter
-from jobs.registry import TaskHandlers
+from exports.runner import GrowthExporter
 
 
-def build_growth(
-    settings: Settings, engine: AsyncEngine, clock: Clock, handlers: TaskHandlers
-) -> GrowthExporter | None:
+def build_growth(settings: Settings, engine: AsyncEngine, clock: Clock) -> GrowthExporter | None:
     """The exporter, where this process has the growth bucket (with GCS files, only where
-    FOCUS_GROWTH_BUCKET is set: the API, which runs the daily task; not the relay)."""
+    FOCUS_GROWTH_BUCKET is set: the daily job's process)."""
     files = growth_files(settings, clock)
     if files is None:
         return None
-    exporter = GrowthExporter(PostgresGrowthStore(engine, clock), files, clock)
-    handlers.register(RUN_TASK, exporter.task)
-    return exporter
+    return GrowthExporter(PostgresGrowthStore(engine, clock), files, clock)
 
 
 def growth_files(settings: Settings, clock: Clock) -> FileStore | None:

@@ -32,7 +32,6 @@ BATCH_ROWS = 20_000
 FILE_ROWS = 2_000_000
 """A partition's rows per file in one run (more make more files)."""
 READ_CHUNK = 1 << 20
-RUN_TASK = "exports.run"
 
 
 @dataclass
@@ -238,11 +237,6 @@ class GrowthExporter:
         await self._store.forget_done(sorted(forgotten))
         log.info("growth.compacted", extra=removed)
         return removed
-
-    async def task(self, payload: Any) -> None:
-        """The daily task: export every dataset, then compact."""
-        await self.run()
-        await self.compact()
 
 
 async def _read(files: FileStore, key: str) -> bytes:
