@@ -1,11 +1,13 @@
 # Growth exports (ADR 0020): pseudonymised Parquet for the growth team, in a bucket of its own
 # (never the files bucket of data-subject exports), read through BigQuery.
 #
-# focus-api writes it: the daily exports.run task (Cloud Scheduler below) stages a run under
-# growth/_staging/<run>/, copies it into growth/v1/<dataset>/date=YYYY-MM-DD/ and writes its
-# manifest under growth/v1/_manifests/ last. The growth team reads the `growth` dataset only:
-# one external table per dataset of the export contract (domain/growth/contract.py) and a
-# `<dataset>_latest` view per mutable one. The team holds no role on any bucket.
+# focus-growth-exports writes it, alone: a Cloud Run job (`focus exports run --compact`, below)
+# that Cloud Scheduler starts daily. A run takes minutes, far beyond focus-api's 60 s requests.
+# It stages a run under growth/_staging/<run>/, copies it into
+# growth/v1/<dataset>/date=YYYY-MM-DD/ and writes its manifest under growth/v1/_manifests/
+# last. The growth team reads the `growth` dataset only: one external table per dataset of the
+# export contract (domain/growth/contract.py) and a `<dataset>_latest` view per mutable one.
+# The team holds no role on any bucket.
 
 locals {
   # The layout's version: domain/growth/contract.py CONTRACT_VERSION.
@@ -40,7 +42,7 @@ resource "google_project_service" "growth" {
 # --- the bucket ------------------------------------------------------------------------------
 
 resource "google_storage_bucket" "growth" {
-  #checkov:skip=CKV_GCP_62:Two identities touch it, focus-api writing and BigQuery's connection reading; people read through BigQuery, whose queries Cloud Audit Logs record.
+  #checkov:skip=CKV_GCP_62:Two identities touch it, the focus-growth-exports job writing and BigQuery's connection reading; people read through BigQuery, whose queries Cloud Audit Logs record.
   #checkov:skip=CKV_GCP_78:No versioning: compaction rewrites partitions without forgotten pseudonyms (ADR 0020); a noncurrent version would keep them.
   name                        = "${var.project_id}-focus-growth"
   location                    = var.region
@@ -68,12 +70,12 @@ resource "google_storage_bucket" "growth" {
   depends_on = [google_project_service.enabled]
 }
 
-# The export job (a task on focus-api) stages, copies, compacts and deletes objects: this
-# bucket only, nothing project-wide.
-resource "google_storage_bucket_iam_member" "api_growth" {
+# The export job (focus-exports, below) stages, copies, compacts and deletes objects: this
+# bucket only, nothing project-wide. focus-api holds nothing here.
+resource "google_storage_bucket_iam_member" "exports_growth" {
   bucket = google_storage_bucket.growth.name
   role   = "roles/storage.objectAdmin"
-  member = google_service_account.api.member
+  member = google_service_account.exports.member
 }
 
 # --- BigQuery --------------------------------------------------------------------------------
@@ -195,11 +197,136 @@ resource "google_project_iam_member" "growth_team_jobs" {
 
 # --- the daily run ---------------------------------------------------------------------------
 
-# The daily export (exports.run): what changed since the last run. Re-running is harmless: a
-# run exports the window after the last manifest, and an interrupted one resumes its window.
+# `focus exports run --compact`: every dataset from its watermark, then erased people's rows
+# removed from published files. A Cloud Run job, not a task on focus-api: a run takes minutes
+# and focus-api's requests end after 60 s. Re-running is harmless: a run exports the window
+# after the last manifest, and an interrupted one resumes its window (hence one retry).
+# By hand: gcloud run jobs execute focus-growth-exports --region=REGION --wait
+resource "google_cloud_run_v2_job" "growth_exports" {
+  name                = "focus-growth-exports"
+  location            = var.region
+  deletion_protection = true
+
+  template {
+    task_count = 1
+
+    template {
+      service_account = google_service_account.exports.email
+      max_retries     = 1
+      timeout         = "3600s"
+
+      volumes {
+        name = local.cloud_sql_volume
+        cloud_sql_instance {
+          instances = [google_sql_database_instance.main.connection_name]
+        }
+      }
+
+      containers {
+        image   = var.image
+        command = ["focus"]
+        args    = ["exports", "run", "--compact"]
+
+        # Parquet is written and compressed here, one staged file at a time, into /tmp, which
+        # is memory on Cloud Run: room for both.
+        resources {
+          limits = {
+            cpu    = "2"
+            memory = "2Gi"
+          }
+        }
+
+        # What every process of the app needs in production (run.tf), FOCUS_ENV=production
+        # among them. FOCUS_FILES_BUCKET is only named (app/settings.py `check` wants it with
+        # GCS files): this account holds no role on the files bucket of data-subject exports.
+        dynamic "env" {
+          for_each = local.common_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+
+        env {
+          name = "DATABASE_URL"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.database_url.secret_id
+              version = "latest"
+            }
+          }
+        }
+
+        env {
+          name  = "FOCUS_FILES"
+          value = "gcs"
+        }
+
+        # Where the exports go (the bucket above), and only from here.
+        env {
+          name  = "FOCUS_GROWTH_BUCKET"
+          value = google_storage_bucket.growth.name
+        }
+
+        # One snapshot held for the run, and little else: a small pool, up to 4 connections,
+        # within the + 10 that run.tf's connection budget leaves beside the services.
+        env {
+          name  = "FOCUS_DB_POOL_SIZE"
+          value = "2"
+        }
+
+        # Like focus-relay: it sends no pushes (so no APNs key), serves no requests (nothing to
+        # rate-limit, no Redis), takes no data-subject requests (no key naming their subjects).
+        env {
+          name  = "FOCUS_PUSH"
+          value = "log"
+        }
+
+        env {
+          name  = "FOCUS_RATE_LIMITS"
+          value = "false"
+        }
+
+        env {
+          name  = "FOCUS_PRIVACY_REQUESTS"
+          value = "false"
+        }
+
+        volume_mounts {
+          name       = local.cloud_sql_volume
+          mount_path = local.cloud_sql_mount
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.database_url,
+    google_project_iam_member.exports_sql_client,
+    google_storage_bucket_iam_member.exports_growth,
+  ]
+}
+
+# Cloud Scheduler starts the job through the Cloud Run Admin API (jobs.run) with an OAuth
+# token of focus-invoker. roles/run.invoker on a job holds run.jobs.run, "execute jobs"
+# (Google's Cloud Run IAM roles and "Execute jobs" pages): on this job only, nothing
+# project-wide. No iam.serviceAccountUser on focus-exports: executing a job as it is
+# configured needs no actAs; only creating or updating it does (the deployer), and overriding
+# its configuration per execution needs run.jobs.runWithOverrides, which this does not grant.
+resource "google_cloud_run_v2_job_iam_member" "growth_exports_invoker" {
+  name     = google_cloud_run_v2_job.growth_exports.name
+  location = google_cloud_run_v2_job.growth_exports.location
+  role     = "roles/run.invoker"
+  member   = google_service_account.invoker.member
+}
+
+# Every day at 03:00 UTC. jobs.run answers at once with the execution's long-running operation
+# (it does not wait for the run), so the attempt deadline is the API call's; a failed call
+# started nothing and is retried.
 resource "google_cloud_scheduler_job" "growth_exports" {
   name        = "focus-growth-exports"
-  description = "POST /internal/tasks/exports.run every day at 03:00 UTC"
+  description = "Run the Cloud Run job focus-growth-exports (focus exports run --compact) every day at 03:00 UTC"
   region      = var.region
   schedule    = "0 3 * * *"
   time_zone   = "Etc/UTC"
@@ -214,15 +341,17 @@ resource "google_cloud_scheduler_job" "growth_exports" {
 
   http_target {
     http_method = "POST"
-    uri         = "${local.api_url}/internal/tasks/exports.run"
-    body        = base64encode("{}")
-    headers     = { "Content-Type" = "application/json" }
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.growth_exports.name}:run"
 
-    oidc_token {
+    # A Google API takes an OAuth access token (an OIDC token is for focus-api's own check).
+    oauth_token {
       service_account_email = google_service_account.invoker.email
-      audience              = local.internal_audience
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [
+    google_project_service.enabled,
+    google_cloud_run_v2_job_iam_member.growth_exports_invoker,
+  ]
 }

@@ -17,7 +17,7 @@ resource "google_service_account" "relay" {
 resource "google_service_account" "invoker" {
   account_id   = "focus-invoker"
   display_name = "focus-invoker (OIDC of internal calls)"
-  description  = "The identity Pub/Sub push, Cloud Tasks and Cloud Scheduler sign their OIDC tokens as (FOCUS_INTERNAL_INVOKER). Holds nothing but run.invoker on focus-api."
+  description  = "The identity Pub/Sub push, Cloud Tasks and Cloud Scheduler sign their OIDC tokens as (FOCUS_INTERNAL_INVOKER). Holds nothing but run.invoker on focus-api and on the focus-growth-exports job."
 }
 
 resource "google_service_account" "legacy_trigger" {
@@ -30,6 +30,12 @@ resource "google_service_account" "console" {
   account_id   = "focus-console"
   display_name = "focus-console (Cloud Run service behind IAP)"
   description  = "Serves the compliance console and the internal staff API (console.tf, ADR 0019): the database, the files bucket, privacy tasks."
+}
+
+resource "google_service_account" "exports" {
+  account_id   = "focus-exports"
+  display_name = "focus-exports (Cloud Run job)"
+  description  = "Runs `focus exports run --compact` daily (focus-growth-exports): reads the database, writes the growth bucket alone."
 }
 
 resource "google_service_account" "migrate" {
@@ -141,6 +147,16 @@ resource "google_project_iam_member" "migrate_sql_client" {
   project = var.project_id
   role    = "roles/cloudsql.client"
   member  = google_service_account.migrate.member
+}
+
+# --- focus-exports ---------------------------------------------------------------------
+
+# Its other grants are on single resources: the database URL (secrets.tf), the growth bucket
+# (growth.tf).
+resource "google_project_iam_member" "exports_sql_client" {
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.exports.member
 }
 
 # --- focus-invoker ---------------------------------------------------------------------

@@ -1,5 +1,6 @@
 # Cloud Run: focus-api (the public API and the /internal/* endpoints), focus-relay (the
-# outbox relay) and focus-migrate (schema migrations, run before a release).
+# outbox relay) and focus-migrate (schema migrations, run before a release). The growth
+# exports' job, focus-growth-exports, is in growth.tf.
 
 locals {
   cloud_sql_volume = "cloudsql"
@@ -143,12 +144,6 @@ resource "google_cloud_run_v2_service" "api" {
       env {
         name  = "FOCUS_DB_POOL_SIZE"
         value = tostring(var.db_pool_size)
-      }
-
-      # The growth exports' bucket (growth.tf): the exports.run task runs here, and only here.
-      env {
-        name  = "FOCUS_GROWTH_BUCKET"
-        value = google_storage_bucket.growth.name
       }
 
       env {

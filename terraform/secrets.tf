@@ -37,6 +37,7 @@ resource "google_secret_manager_secret_iam_member" "database_url" {
     relay   = google_service_account.relay.member
     migrate = google_service_account.migrate.member
     console = google_service_account.console.member
+    exports = google_service_account.exports.member
   }
 
   secret_id = google_secret_manager_secret.database_url.id
