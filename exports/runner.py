@@ -186,6 +186,14 @@ class GrowthExporter:
         for file in written:
             await self._files.copy(f"{STAGING}/{run.id}/{file.key}", f"{ROOT}/{file.key}")
         manifest_key = f"{MANIFESTS}/{dataset.name}/{run.window.lower}-{run.window.upper}.json"
+        # The window run again: files of the earlier run that this one did not write (a
+        # partition now empty) go, or readers of the folders would still see their rows.
+        now_written = {f"{ROOT}/{f.key}" for f in written}
+        if await self._files.exists(manifest_key):
+            earlier = json.loads(await _read(self._files, manifest_key))
+            for entry in earlier["files"]:
+                if entry["key"] not in now_written:
+                    await self._files.delete(entry["key"])
         rows = sum(f.rows for f in written)
         manifest = {
             "dataset": dataset.name,
@@ -216,21 +224,28 @@ class GrowthExporter:
         removed = {"files": 0, "rows": 0}
         if not forgotten:
             return removed
-        for manifest_key in await self._files.list(f"{MANIFESTS}/"):
-            manifest = json.loads(await _read(self._files, manifest_key))
-            changed = False
-            for entry in manifest["files"]:
-                data = await _read(self._files, entry["key"])
+        # Every file in the datasets' folders, listed in a manifest or not (what readers see).
+        rewritten_files: dict[str, tuple[int, str, int]] = {}
+        for dataset in DATASETS:
+            for key in await self._files.list(f"{ROOT}/{dataset.name}/"):
+                if not key.endswith(".parquet"):
+                    continue
+                data = await _read(self._files, key)
                 rewritten = await anyio.to_thread.run_sync(without, data, forgotten)
                 if rewritten is None:
                     continue
                 content, before, after = rewritten
-                stored = await self._files.put(entry["key"], content)
-                entry.update(rows=after, sha256=stored.sha256, bytes=stored.size)
+                stored = await self._files.put(key, content)
+                rewritten_files[key] = (after, stored.sha256, stored.size)
                 removed["files"] += 1
                 removed["rows"] += before - after
-                changed = True
-            if changed:
+        for manifest_key in await self._files.list(f"{MANIFESTS}/"):
+            manifest = json.loads(await _read(self._files, manifest_key))
+            entries = [e for e in manifest["files"] if e["key"] in rewritten_files]
+            for entry in entries:
+                after, sha256, size = rewritten_files[entry["key"]]
+                entry.update(rows=after, sha256=sha256, bytes=size)
+            if entries:
                 manifest["rows"] = sum(e["rows"] for e in manifest["files"])
                 body = json.dumps(manifest, indent=2, sort_keys=True).encode()
                 await self._files.put(manifest_key, body, "application/json")

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import anyio
 from sqlalchemy import TextClause, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +38,7 @@ from domain.growth.contract import (
 )
 from domain.growth.ports import Columns, Run, Window
 
+log = logging.getLogger(__name__)
 _KEYS = AnalyticsKeyRow.__table__  # type: ignore[attr-defined]
 _RUNS = GrowthRunRow.__table__  # type: ignore[attr-defined]
 _FORGET = GrowthForgetRow.__table__  # type: ignore[attr-defined]
@@ -48,6 +52,9 @@ _WITHOUT_KEY = text(
     " ORDER BY u.uid LIMIT :limit"
 )
 _UPPER = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+_XMAX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+SETTLE_SECONDS = 10.0
+SETTLE_POLL_SECONDS = 0.05
 
 # The rows of a window: written by a transaction in [lower, upper); rows from before the
 # column existed (NULL) belong to the first window.
@@ -66,21 +73,32 @@ _CHANGE = "coalesce(t.export_xid, 0) AS change"
 _UTC_DAY = "(t.updated_at AT TIME ZONE 'UTC')::date AS date"
 
 QUERIES: dict[str, TextClause] = {
+    # A person's row changes with their profile and with their devices (its `platforms`):
+    # either in the window exports them, at the later of the two changes.
     USERS.name: text(
-        "SELECT k.pseudonym, coalesce(t.export_xid, 0) AS change,"  # noqa: S608
-        " date_trunc('week', t.created_at AT TIME ZONE 'UTC')::date AS signup_week,"
-        " coalesce((SELECT array_agg(DISTINCT d.platform ORDER BY d.platform) FROM devices d"
-        "   WHERE d.user_id = t.uid AND d.deleted_at IS NULL), '{}') AS platforms,"
-        " t.locale,"
-        " upper(substring(t.locale FROM '[-_]([A-Za-z]{2})(?:[-_]|$)')) AS country,"
-        " trunc(extract(epoch FROM (t.updated_at AT TIME ZONE t.timezone)"
-        "   - (t.updated_at AT TIME ZONE 'UTC')) / 3600)::int AS utc_offset_hours,"
-        " t.consent_ai_features AS consent_ai, t.daily_goal_minutes AS goal_minutes,"
-        " (t.updated_at AT TIME ZONE 'UTC')::date AS date"
-        " FROM users t JOIN analytics_keys k ON k.user_id = t.uid"
-        f" WHERE t.consent_analytics AND {_IN_WINDOW}"
-        " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = t.uid)"
-        " ORDER BY date, t.uid"
+        "WITH changed AS ("  # noqa: S608
+        f"  SELECT t.uid FROM users t WHERE {_IN_WINDOW}"
+        f"  UNION SELECT t.user_id FROM devices t WHERE {_IN_WINDOW})"
+        " SELECT k.pseudonym,"
+        " greatest(coalesce(u.export_xid, 0), coalesce(dv.xid, 0)) AS change,"
+        " date_trunc('week', u.created_at AT TIME ZONE 'UTC')::date AS signup_week,"
+        " coalesce(dv.platforms, '{}') AS platforms,"
+        " u.locale,"
+        " upper(substring(u.locale FROM '[-_]([A-Za-z]{2})(?:[-_]|$)')) AS country,"
+        " trunc(extract(epoch FROM (u.updated_at AT TIME ZONE u.timezone)"
+        "   - (u.updated_at AT TIME ZONE 'UTC')) / 3600)::int AS utc_offset_hours,"
+        " u.consent_ai_features AS consent_ai, u.daily_goal_minutes AS goal_minutes,"
+        " (greatest(u.updated_at, coalesce(dv.at, u.updated_at)) AT TIME ZONE 'UTC')::date"
+        "   AS date"
+        " FROM changed c JOIN users u ON u.uid = c.uid"
+        " JOIN analytics_keys k ON k.user_id = u.uid"
+        " LEFT JOIN LATERAL (SELECT max(d.export_xid) FILTER (WHERE d.export_xid < :upper)"
+        "   AS xid, max(d.updated_at) AS at, array_agg(DISTINCT d.platform ORDER BY d.platform)"
+        "   FILTER (WHERE d.deleted_at IS NULL) AS platforms"
+        "   FROM devices d WHERE d.user_id = u.uid) dv ON true"
+        " WHERE u.consent_analytics"
+        " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = u.uid)"
+        " ORDER BY date, u.uid"
     ),
     DEVICES.name: text(
         f"SELECT k.pseudonym, k.secret, t.installation_id AS record_id, {_CHANGE},"  # noqa: S608
@@ -154,6 +172,7 @@ class PostgresGrowthStore:
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[_Snapshot]:
+        await self._settle()
         for _ in range(SNAPSHOT_ATTEMPTS):
             await self._ensure_keys()
             async with self._engine.connect() as conn:
@@ -165,6 +184,20 @@ class PostgresGrowthStore:
                         yield _Snapshot(read_only, upper)
                         return
         raise RuntimeError("people kept consenting while the snapshot was taken; run again")
+
+    async def _settle(self) -> None:
+        """Waits (a little) for the transactions running now to end, so that a run takes
+        every write acknowledged before it began; one still open after SETTLE_SECONDS leaves
+        its rows to the next run (nothing is lost: the window's upper bound stays below it)."""
+        async with self._engine.connect() as conn:
+            began = int((await conn.execute(_XMAX)).scalar_one())
+            deadline = time.monotonic() + SETTLE_SECONDS
+            while int((await conn.execute(_UPPER)).scalar_one()) < began:
+                await conn.rollback()
+                if time.monotonic() > deadline:
+                    log.info("growth.snapshot_unsettled", extra={"waited_s": SETTLE_SECONDS})
+                    return
+                await anyio.sleep(SETTLE_POLL_SECONDS)
 
     async def _ensure_keys(self) -> int:
         made = 0

@@ -296,3 +296,44 @@ def put_usage(growth: Growth, user: ApiUser, day: str) -> Any:
     body = {"installation_id": PHONE, "total_minutes": 30, "pickups": 5,
             "minutes_per_category": {}, "top_apps": []}  # fmt: skip
     return growth.client.put(f"/v1/usage/{day}", headers=user.headers, json=body)
+
+
+def test_a_window_run_again_after_an_erasure_leaves_no_file_of_the_erased_person(
+    growth: Growth, clock: TestClock, scratch_database: str
+) -> None:
+    alice, bob = growth.user(), growth.user()
+    clock.set(NOON)
+    seed(growth, alice, consent=True)
+    clock.set(NOON + timedelta(days=1))
+    seed(growth, bob, consent=True)
+    (first,) = growth.run(datasets=["focus_sessions"])
+    alice_p = pseudonym_of(scratch_database, alice.uid)
+    assert growth.client.delete("/v1/me", headers=alice.headers).status_code == 202
+    growth.call(growth.container.task_worker.drain)
+
+    (again,) = growth.run(datasets=["focus_sessions"], since=first.window.lower,
+                          until=first.window.upper)  # fmt: skip
+    growth.call(growth.exporter.compact)
+
+    assert (first.rows, again.rows) == (2, 1)
+    assert alice_p not in {r["pseudonym"] for r in rows(growth, "focus_sessions")}
+    assert [
+        p.parent.name for p in (growth.files / "growth/v1/focus_sessions").rglob("*.parquet")
+    ] == ["date=2026-06-16"]
+
+
+def test_a_new_device_exports_the_persons_platforms_again(growth: Growth, clock: TestClock) -> None:
+    clock.set(NOON)
+    alice = growth.user()
+    seed(growth, alice, consent=True)
+    growth.run()
+    tablet = {"platform": "android", "app_version": "4.2.0"}
+    assert growth.client.put(
+        "/v1/devices/tablet-0002", headers=alice.headers, json=tablet
+    ).is_success
+
+    after = {p.dataset: p for p in growth.run()}
+
+    assert (after["users"].rows, after["devices"].rows) == (1, 1)
+    latest = max(rows(growth, "users"), key=lambda r: r["change"])
+    assert latest["platforms"] == ["android", "ios"]
