@@ -51,6 +51,7 @@ bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> rat
 	$(BIN)/python bench/dual_write.py
 	$(BIN)/python bench/privacy_erase.py
 	$(BIN)/python bench/privacy_export.py
+	$(BIN)/python bench/exports.py
 
 $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
