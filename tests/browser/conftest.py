@@ -53,7 +53,7 @@ class Site:
     staff: StaffPool
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server = make_url(database_url).render_as_string(hide_password=False)
     cwd = tmp_path_factory.mktemp("console")
@@ -72,17 +72,19 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             staff.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console(site: Site) -> Console:
     return site.console
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def staff(site: Site) -> StaffPool:
     return site.staff
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, which the asyncio tests that follow cannot share.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         try:
@@ -118,7 +120,7 @@ class ScreensState:
     seeded: Seeded
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def screens(browser: Browser, console: Console, staff: StaffPool) -> Iterator[ScreensState]:
     """The console seeded for `SCREENS`, and the pages that visit them (one per visitor)."""
     pages = browsers(browser, console, staff, "screens")
