@@ -124,7 +124,8 @@ FOCUS_SESSIONS = Dataset(
         Column("planned_minutes", ColumnType.INT32, "length asked for, whole minutes"),
         Column("actual_minutes", ColumnType.INT32, "length until it ended, whole minutes; "
                "empty while running", nullable=True),
-        Column("mode", ColumnType.STRING, "the session's mode: normal, or hard (cannot be stopped early)"),
+        Column("mode", ColumnType.STRING, "the session's mode: normal, or hard (cannot be "
+               "stopped early)"),
         Column("outcome", ColumnType.STRING, "how it ended: completed or abandoned; empty "
                "while running", nullable=True),
     ),
@@ -167,7 +168,8 @@ EVENTS = Dataset(
     (
         PSEUDONYM,
         CHANGE,
-        Column("type", ColumnType.STRING, "the event's type (docs/events.md), e.g. focus_session.completed"),
+        Column("type", ColumnType.STRING, "the event's type (docs/events.md), e.g. "
+               "focus_session.completed"),
         Column("hour", ColumnType.TIMESTAMP, "the UTC hour it happened (truncated)"),
         Column("date", ColumnType.DATE, "the UTC day it happened"),
     ),
