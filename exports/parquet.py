@@ -48,13 +48,15 @@ def file_schema(dataset: Dataset) -> pa.Schema:
     return schema.remove(schema.get_field_index(dataset.partition))
 
 
-def record_batch(dataset: Dataset, schema: pa.Schema, columns: Columns) -> pa.RecordBatch:
+def record_batch(
+    dataset: Dataset, schema: pa.Schema, columns: Columns, keys: RecordKeys | None = None
+) -> pa.RecordBatch:
     """The contract's columns of a source batch, in the contract's order."""
     given = dict(columns)
     has_record = RECORD in dataset.columns
     if has_record:
         secrets, ids = given.pop("secret"), given.pop("record_id")
-        given[RECORD.name] = _record_keys(secrets, ids)
+        given[RECORD.name] = (keys or RecordKeys())(secrets, ids)
     if set(given) != set(dataset.column_names):
         extra = sorted(set(given) - set(dataset.column_names))
         missing = sorted(set(dataset.column_names) - set(given))
@@ -63,16 +65,30 @@ def record_batch(dataset: Dataset, schema: pa.Schema, columns: Columns) -> pa.Re
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _record_keys(secrets: Sequence[bytes], ids: Sequence[Any]) -> list[str]:
-    keys, last_secret, digest = [], None, None
-    for secret, record_id in zip(secrets, ids, strict=True):
-        if secret is not last_secret:  # rows come grouped by person: one key set-up each
-            last_secret, digest = secret, hmac.new(secret, digestmod=hashlib.sha256)
-        assert digest is not None
-        mac = digest.copy()
-        mac.update(str(record_id).encode())
-        keys.append(mac.hexdigest())
-    return keys
+KEY_CACHE = 100_000
+"""People whose prepared HMAC a run keeps (rows come by date, not by person)."""
+
+
+class RecordKeys:
+    """HMAC-SHA256 of each record id under its person's secret, the key set-up of each
+    person made once per run (bounded: the cache starts again when full)."""
+
+    def __init__(self) -> None:
+        self._prepared: dict[bytes, Any] = {}
+
+    def __call__(self, secrets: Sequence[bytes], ids: Sequence[Any]) -> list[str]:
+        prepared, keys = self._prepared, []
+        for secret, record_id in zip(secrets, ids, strict=True):
+            secret = bytes(secret)
+            base = prepared.get(secret)
+            if base is None:
+                if len(prepared) >= KEY_CACHE:
+                    prepared.clear()
+                base = prepared[secret] = hmac.new(secret, digestmod=hashlib.sha256)
+            mac = base.copy()
+            mac.update(str(record_id).encode())
+            keys.append(mac.hexdigest())
+        return keys
 
 
 class PartitionWriter:

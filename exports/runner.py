@@ -10,18 +10,21 @@ import json
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
+import pyarrow.compute as pc
 
 from domain.common import Clock, new_id
 from domain.files import FileStore
 from domain.growth.contract import BY_NAME, CONTRACT_VERSION, DATASETS, Dataset
-from domain.growth.ports import GrowthSnapshot, GrowthStore, Run, Window
-from exports.parquet import PartitionWriter, record_batch, schema_of, without
+from domain.growth.ports import Columns, GrowthSnapshot, GrowthStore, Run, Window
+from exports.parquet import PartitionWriter, RecordKeys, record_batch, schema_of, without
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ BATCH_ROWS = 20_000
 FILE_ROWS = 2_000_000
 """A partition's rows per file in one run (more make more files)."""
 READ_CHUNK = 1 << 20
+FETCH_AHEAD = 2
 
 
 @dataclass
@@ -160,17 +164,38 @@ class GrowthExporter:
             await self._store.start(run)
         progress = Progress(dataset.name, run.window, resumed=resumed)
         schema = schema_of(dataset)
+        keys = RecordKeys()
         with tempfile.TemporaryDirectory(prefix="focus-growth-") as folder:
             staged = _Partitions(dataset, run, Path(folder), self._files)
-            async for columns in snapshot.batches(dataset, run.window, BATCH_ROWS):
-                batch = record_batch(dataset, schema, columns)
-                partition_column = batch.column(dataset.partition).to_pylist()
-                in_files = batch.drop_columns([dataset.partition])  # the path holds it
-                for partition, start, length in _runs_of(partition_column):
-                    await staged.add(partition, in_files.slice(start, length))
-                progress.rows += batch.num_rows
-                if report is not None:
-                    report(progress)
+            # The next batch is fetched while this one is keyed and written (at most
+            # FETCH_AHEAD batches wait: memory stays bounded).
+            send, receive = anyio.create_memory_object_stream[Columns](FETCH_AHEAD)
+
+            async def fetch() -> None:
+                async with (
+                    send,
+                    aclosing(snapshot.batches(dataset, run.window, BATCH_ROWS)) as rows,
+                ):
+                    async for columns in rows:
+                        await send.send(columns)
+
+            try:
+                async with anyio.create_task_group() as fetching, receive:
+                    fetching.start_soon(fetch)
+                    async for columns in receive:
+                        batch = await anyio.to_thread.run_sync(
+                            record_batch, dataset, schema, columns, keys
+                        )
+                        in_files = batch.drop_columns([dataset.partition])  # in the path
+                        for partition, start, length in _runs_of(batch.column(dataset.partition)):
+                            await staged.add(partition, in_files.slice(start, length))
+                        progress.rows += batch.num_rows
+                        if report is not None:
+                            report(progress)
+            except BaseExceptionGroup as failed:  # the one failure, not its wrapping
+                if len(failed.exceptions) == 1:
+                    raise failed.exceptions[0] from failed
+                raise
             await staged.flush()
         progress.files = len(staged.written)
         await self._publish(dataset, run, staged.written)
@@ -258,15 +283,14 @@ async def _read(files: FileStore, key: str) -> bytes:
     return b"".join([chunk async for chunk in files.read(key)])
 
 
-def _runs_of(values: list[Any]) -> list[tuple[str, int, int]]:
-    """Consecutive equal values: (value as text, start, length)."""
+def _runs_of(values: Any) -> list[tuple[str, int, int]]:
+    """Consecutive equal values of an Arrow array: (value as text, start, length)."""
+    encoded = pc.run_end_encode(values)
+    ends = encoded.run_ends.to_pylist()
     found: list[tuple[str, int, int]] = []
     start = 0
-    for i in range(1, len(values) + 1):
-        if i == len(values) or values[i] != values[start]:
-            value = values[start]
-            found.append(
-                (value.isoformat() if isinstance(value, date) else str(value), start, i - start)
-            )
-            start = i
+    for end, value in zip(ends, encoded.values.to_pylist(), strict=True):
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        found.append((text, start, end - start))
+        start = end
     return found

@@ -91,8 +91,20 @@ class LocalFileStore:
         return await anyio.to_thread.run_sync(self._path(key).is_file)
 
     async def copy(self, source: str, target: str) -> None:
-        check_key(target)
-        await self.put(target, self.read(source))
+        """A hard link under a temporary name, then moved into place: no byte is copied, and
+        a later `put` of either key writes a new file, never the one they share."""
+        origin, destination = self._path(source), self._path(target)
+        temporary = self._root / TEMPORARY_FOLDER / f"{uuid.uuid4().hex}.part"
+        await anyio.to_thread.run_sync(_make_parent, temporary)
+        try:
+            await anyio.to_thread.run_sync(os.link, origin, temporary)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as missing:
+            raise FileMissing(source) from missing
+        try:
+            await anyio.to_thread.run_sync(_move, temporary, destination)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     async def delete(self, key: str) -> None:
         path = self._path(key)

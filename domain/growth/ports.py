@@ -3,7 +3,7 @@ dataset in a window of transaction ids, and where runs and the forget list are k
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +34,7 @@ class GrowthSnapshot(Protocol):
     upper: int
     """Every transaction below it had finished when the snapshot was taken."""
 
-    def batches(self, dataset: Dataset, window: Window, size: int) -> AsyncIterator[Columns]:
+    def batches(self, dataset: Dataset, window: Window, size: int) -> AsyncGenerator[Columns]:
         """The window's rows of people who allow analytics and are not erased, ordered by the
         partition column then by person and record (the same order on every run)."""
         ...

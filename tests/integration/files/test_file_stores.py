@@ -101,6 +101,9 @@ async def test_a_copy_holds_the_same_bytes_and_replaces_the_target(file_store: F
 
     assert await _read(file_store, "published/a.parquet") == b"the rows"
     assert await _read(file_store, "staging/a.parquet") == b"the rows"
+    await file_store.put("staging/a.parquet", b"rewritten")  # the copy is its own file
+    await file_store.delete("staging/a.parquet")
+    assert await _read(file_store, "published/a.parquet") == b"the rows"
     with pytest.raises(FileMissing):
         await file_store.copy("staging/none.parquet", "published/b.parquet")
     assert not await file_store.exists("published/b.parquet")
