@@ -4,17 +4,14 @@ and Parquet files written the same way every time (ZSTD, fixed row groups, no ti
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from domain.growth.contract import CONTRACT_VERSION, RECORD, ColumnType, Dataset
+from domain.growth.contract import CONTRACT_VERSION, ColumnType, Dataset
 from domain.growth.ports import Columns
 
 ROW_GROUP_ROWS = 128 * 1024
@@ -27,8 +24,6 @@ _TYPES: Mapping[ColumnType, pa.DataType] = {
     ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
     ColumnType.STRINGS: pa.list_(pa.string()),
 }
-SOURCE_ONLY = ("secret", "record_id")
-"""What the source gives to make `record` with, and never leaves this module."""
 
 
 class ContractViolation(ValueError):
@@ -48,47 +43,15 @@ def file_schema(dataset: Dataset) -> pa.Schema:
     return schema.remove(schema.get_field_index(dataset.partition))
 
 
-def record_batch(
-    dataset: Dataset, schema: pa.Schema, columns: Columns, keys: RecordKeys | None = None
-) -> pa.RecordBatch:
-    """The contract's columns of a source batch, in the contract's order."""
+def record_batch(dataset: Dataset, schema: pa.Schema, columns: Columns) -> pa.RecordBatch:
+    """The contract's columns of a source batch, in the contract's order; nothing else."""
     given = dict(columns)
-    has_record = RECORD in dataset.columns
-    if has_record:
-        secrets, ids = given.pop("secret"), given.pop("record_id")
-        given[RECORD.name] = (keys or RecordKeys())(secrets, ids)
     if set(given) != set(dataset.column_names):
         extra = sorted(set(given) - set(dataset.column_names))
         missing = sorted(set(dataset.column_names) - set(given))
         raise ContractViolation(f"{dataset.name}: not in the contract {extra}, missing {missing}")
     arrays = [pa.array(given[name], type=schema.field(name).type) for name in schema.names]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-KEY_CACHE = 100_000
-"""People whose prepared HMAC a run keeps (rows come by date, not by person)."""
-
-
-class RecordKeys:
-    """HMAC-SHA256 of each record id under its person's secret, the key set-up of each
-    person made once per run (bounded: the cache starts again when full)."""
-
-    def __init__(self) -> None:
-        self._prepared: dict[bytes, Any] = {}
-
-    def __call__(self, secrets: Sequence[bytes], ids: Sequence[Any]) -> list[str]:
-        prepared, keys = self._prepared, []
-        for secret, record_id in zip(secrets, ids, strict=True):
-            secret = bytes(secret)
-            base = prepared.get(secret)
-            if base is None:
-                if len(prepared) >= KEY_CACHE:
-                    prepared.clear()
-                base = prepared[secret] = hmac.new(secret, digestmod=hashlib.sha256)
-            mac = base.copy()
-            mac.update(str(record_id).encode())
-            keys.append(mac.hexdigest())
-        return keys
 
 
 class PartitionWriter:

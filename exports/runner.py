@@ -24,7 +24,7 @@ from domain.common import Clock, new_id
 from domain.files import FileStore
 from domain.growth.contract import BY_NAME, CONTRACT_VERSION, DATASETS, Dataset
 from domain.growth.ports import Columns, GrowthSnapshot, GrowthStore, Run, Window
-from exports.parquet import PartitionWriter, RecordKeys, record_batch, schema_of, without
+from exports.parquet import PartitionWriter, record_batch, schema_of, without
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,6 @@ class GrowthExporter:
             await self._store.start(run)
         progress = Progress(dataset.name, run.window, resumed=resumed)
         schema = schema_of(dataset)
-        keys = RecordKeys()
         with tempfile.TemporaryDirectory(prefix="focus-growth-") as folder:
             staged = _Partitions(dataset, run, Path(folder), self._files)
             # The next batch is fetched while this one is keyed and written (at most
@@ -184,7 +183,7 @@ class GrowthExporter:
                     fetching.start_soon(fetch)
                     async for columns in receive:
                         batch = await anyio.to_thread.run_sync(
-                            record_batch, dataset, schema, columns, keys
+                            record_batch, dataset, schema, columns
                         )
                         in_files = batch.drop_columns([dataset.partition])  # in the path
                         for partition, start, length in _runs_of(batch.column(dataset.partition)):

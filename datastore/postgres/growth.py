@@ -71,6 +71,15 @@ _OF_CONSENTING = (
     " AND NOT EXISTS (SELECT 1 FROM erased_users e WHERE e.uid = t.user_id)"
 )
 _CHANGE = "coalesce(t.export_xid, 0) AS change"
+# HMAC-SHA256(secret, id) from the stored pads, by the database (its sha256 is built in).
+_RECORD_OF_ID = (
+    "encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(t.id::text, 'UTF8'))),"
+    " 'hex') AS record"
+)
+_RECORD_OF_INSTALLATION = (
+    "encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(t.installation_id,"
+    " 'UTF8'))), 'hex') AS record"
+)
 _UTC_DAY = "(t.updated_at AT TIME ZONE 'UTC')::date AS date"
 
 QUERIES: dict[str, TextClause] = {
@@ -102,14 +111,14 @@ QUERIES: dict[str, TextClause] = {
         " ORDER BY date, u.uid"
     ),
     DEVICES.name: text(
-        f"SELECT k.pseudonym, k.secret, t.installation_id AS record_id, {_CHANGE},"  # noqa: S608
+        f"SELECT k.pseudonym, {_RECORD_OF_INSTALLATION}, {_CHANGE},"  # noqa: S608
         " t.deleted_at IS NOT NULL AS deleted, t.platform, t.app_version, t.os_version,"
         f" {_UTC_DAY}"
         f" FROM devices t{_OF_CONSENTING}"
         " ORDER BY date, t.user_id, t.installation_id"
     ),
     FOCUS_SESSIONS.name: text(
-        f"SELECT k.pseudonym, k.secret, t.id::text AS record_id, {_CHANGE},"  # noqa: S608
+        f"SELECT k.pseudonym, {_RECORD_OF_ID}, {_CHANGE},"  # noqa: S608
         " t.deleted_at IS NOT NULL AS deleted, t.local_date AS date,"
         " extract(hour FROM t.started_at AT TIME ZONE t.timezone)::int AS local_start_hour,"
         " (t.planned_duration_seconds / 60)::int AS planned_minutes,"
@@ -119,7 +128,7 @@ QUERIES: dict[str, TextClause] = {
         " ORDER BY t.local_date, t.user_id, t.id"
     ),
     SCHEDULES.name: text(
-        f"SELECT k.pseudonym, k.secret, t.id::text AS record_id, {_CHANGE},"  # noqa: S608
+        f"SELECT k.pseudonym, {_RECORD_OF_ID}, {_CHANGE},"  # noqa: S608
         " t.deleted_at IS NOT NULL AS deleted, t.days,"
         " (extract(epoch FROM t.end_local - t.start_local) / 60)::int"
         "   + CASE WHEN t.end_local > t.start_local THEN 0 ELSE 1440 END AS window_minutes,"
@@ -129,7 +138,7 @@ QUERIES: dict[str, TextClause] = {
         " ORDER BY date, t.user_id, t.id"
     ),
     DAILY_USAGE.name: text(
-        f"SELECT k.pseudonym, k.secret, t.installation_id AS record_id, {_CHANGE},"  # noqa: S608
+        f"SELECT k.pseudonym, {_RECORD_OF_INSTALLATION}, {_CHANGE},"  # noqa: S608
         " t.date, t.total_minutes, t.pickups"
         f" FROM usage_reports t{_OF_CONSENTING}"
         " ORDER BY t.date, t.user_id, t.installation_id"
@@ -146,6 +155,12 @@ QUERIES: dict[str, TextClause] = {
 
 def pseudonym_of(secret: bytes, uid: str) -> str:
     return hmac.new(secret, uid.encode(), hashlib.sha256).hexdigest()
+
+
+def pads_of(secret: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer keys of a secret (RFC 2104; the secret is under 64 bytes)."""
+    padded = secret.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
 
 
 def _psycopg(query: TextClause) -> str:
@@ -223,12 +238,14 @@ class PostgresGrowthStore:
                 rows = []
                 for uid in uids:
                     secret = os.urandom(32)
-                    pseudonym = pseudonym_of(secret, uid)
+                    inner, outer = pads_of(secret)
                     rows.append(
                         {
                             "user_id": uid,
                             "secret": secret,
-                            "pseudonym": pseudonym,
+                            "pseudonym": pseudonym_of(secret, uid),
+                            "inner_pad": inner,
+                            "outer_pad": outer,
                             "created_at": now,
                         }
                     )

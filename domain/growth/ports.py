@@ -26,8 +26,7 @@ class Window:
 
 
 Columns = Mapping[str, Sequence[Any]]
-"""A batch of rows by column: the contract's columns but `record`, plus `secret` and
-`record_id` for datasets that have `record` (turned into it, then dropped)."""
+"""A batch of rows by column: exactly the contract's columns of the dataset."""
 
 
 class GrowthSnapshot(Protocol):

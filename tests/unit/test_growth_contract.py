@@ -30,19 +30,19 @@ def test_every_dataset_is_partitioned_by_a_date_and_names_no_person(dataset: Dat
 
 def _session_batch(**extra: list[object]) -> dict[str, list[object]]:
     return {
-        "pseudonym": ["p"], "secret": [b"s" * 32], "record_id": ["r1"], "change": [7],
+        "pseudonym": ["p"], "record": ["r" * 64], "change": [7],
         "deleted": [False], "date": [dt.date(2026, 6, 15)], "local_start_hour": [9],
         "planned_minutes": [25], "actual_minutes": [None], "mode": ["normal"], "outcome": [None],
     } | extra  # fmt: skip
 
 
-def test_a_batch_becomes_the_contracts_columns_with_a_record_key_and_no_secret() -> None:
-    batch = record_batch(FOCUS_SESSIONS, schema_of(FOCUS_SESSIONS), _session_batch())
+def test_a_batch_becomes_the_contracts_columns_in_the_contracts_order() -> None:
+    given = dict(reversed(list(_session_batch().items())))
+
+    batch = record_batch(FOCUS_SESSIONS, schema_of(FOCUS_SESSIONS), given)
 
     assert tuple(batch.schema.names) == FOCUS_SESSIONS.column_names
-    (record,) = batch.column("record").to_pylist()
-    assert len(record) == 64
-    assert record != "r1"
+    assert batch.column("record").to_pylist() == ["r" * 64]
 
 
 def test_a_column_outside_the_contract_is_refused() -> None:

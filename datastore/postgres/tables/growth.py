@@ -24,8 +24,9 @@ from datastore.postgres.tables.columns import instant, user_fk
 
 
 class AnalyticsKeyRow(SQLModel, table=True):
-    """A user's secret: pseudonym = HMAC-SHA256(secret, uid). Goes with the user (erasure
-    destroys it: crypto-shredding); a trigger then copies the pseudonym to growth_forget."""
+    """A user's secret: pseudonym = HMAC-SHA256(secret, uid), record keys HMAC-SHA256(secret,
+    record id). Goes with the user (erasure destroys it: crypto-shredding); a trigger then
+    copies the pseudonym to growth_forget."""
 
     __tablename__ = "analytics_keys"
 
@@ -33,6 +34,10 @@ class AnalyticsKeyRow(SQLModel, table=True):
     secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     pseudonym: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     created_at: datetime = instant()
+    inner_pad: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    outer_pad: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    """The secret XOR HMAC's ipad and opad (RFC 2104): the database computes record keys as
+    sha256(outer_pad || sha256(inner_pad || id)), equal to HMAC-SHA256(secret, id)."""
 
 
 class GrowthForgetRow(SQLModel, table=True):

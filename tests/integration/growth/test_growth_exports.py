@@ -91,7 +91,7 @@ def test_people_who_allow_analytics_are_exported_pseudonymised_in_the_contracts_
 ) -> None:
     clock.set(NOON)
     alice, bob = growth.user(), growth.user()
-    seed(growth, alice, consent=True)
+    alice_session = seed(growth, alice, consent=True)["session"]
     seed(growth, bob, consent=False)
 
     done = growth.run()
@@ -117,6 +117,11 @@ def test_people_who_allow_analytics_are_exported_pseudonymised_in_the_contracts_
             assert not set(schema.names) & FORBIDDEN_COLUMNS
         assert {r["pseudonym"] for r in rows(growth, dataset.name)} == {alice_p}
     (session,) = rows(growth, "focus_sessions")
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        found = conn.execute("SELECT secret FROM analytics_keys WHERE user_id = %s", (alice.uid,))
+        (secret,) = found.fetchone() or (b"",)
+    key = hmac.new(bytes(secret), alice_session.encode(), hashlib.sha256).hexdigest()
+    assert session["record"] == key  # HMAC-SHA256(the person's secret, the session's id)
     assert (session["date"].isoformat(), session["local_start_hour"]) == ("2026-06-15", 14)
     assert (session["planned_minutes"], session["actual_minutes"], session["outcome"]) == (
         25, None, None,
