@@ -11,7 +11,8 @@ Ours: `GrowthExporter(PostgresGrowthStore(engine), LocalFileStore(...), clock)
 before each): one REPEATABLE READ snapshot, record keys HMACed by the database, ZSTD
 Parquet per date partition staged (fsynced), linked into place, manifest. Baseline: one
 psycopg server-side cursor over the same query (`QUERIES["focus_sessions"]`: the same rows,
-record keys included, joins and order), batches of the exporter's size into pyarrow, one `ParquetWriter` (ZSTD).
+record keys included, joins and order), batches of the exporter's size into pyarrow, one
+`ParquetWriter` (ZSTD).
 Each runs in a child process of its own (its peak RSS, VmHWM, is its own); the time is
 the export's, measured in the child (not the interpreter's start). Warm-up of each (ours makes
 the pseudonym secrets), then rounds alternating which goes first; every output is checked to
