@@ -1,0 +1,1 @@
+"""AI feature hooks: typed aggregates for prompts, the provider port, prompt and validation."""
