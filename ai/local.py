@@ -26,6 +26,7 @@ _DAY_NAMES = {
 _ALL_DAYS = tuple(Weekday)
 _WORKDAYS = _ALL_DAYS[:5]
 _WEEKEND = _ALL_DAYS[5:]
+_NOTHING_ENDED = "No session has ended this week yet: its focus counts once it is completed."
 _FIRST_HABIT = Suggestion(
     days=_WORKDAYS,
     start_local=time(9),
@@ -78,7 +79,7 @@ def insight_for(f: WeekFeatures) -> Insight:
                 (minutes,),
             )
         )
-    return _fitting(sentences)
+    return _fitting(sentences or [(_NOTHING_ENDED, ())])
 
 
 def suggestion_for(f: WeekFeatures) -> Suggestion:

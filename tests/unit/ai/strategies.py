@@ -27,7 +27,8 @@ SCHEDULE_WINDOWS = st.builds(
 
 @st.composite
 def week_features(draw: st.DrawFn) -> WeekFeatures:
-    grid = tuple(tuple(draw(_CELL) for _ in range(HOURS)) for _ in DAYS)
+    cell = st.just(0) if draw(st.booleans()) else _CELL  # weeks without focus, often
+    grid = tuple(tuple(draw(cell) for _ in range(HOURS)) for _ in DAYS)
     started = draw(st.integers(0, 60))
     completed = draw(st.integers(0, started))
     abandoned = draw(st.integers(0, started - completed))

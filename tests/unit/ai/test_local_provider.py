@@ -66,6 +66,16 @@ def test_a_week_without_focus_gets_an_encouragement_and_a_first_habit() -> None:
     assert validate_suggestion(suggestion, empty) == []
 
 
+def test_a_week_with_a_session_still_running_and_nothing_else_still_gets_an_insight() -> None:
+    running = session_at_local(datetime(2026, 3, 4, 9), 30, "UTC", None)
+    features = week_features([running], [], WEEK)
+
+    insight = insight_for(features)
+
+    assert insight.text.startswith("No session has ended this week yet")
+    assert validate_insight(insight, features) == []
+
+
 @pytest.mark.anyio
 async def test_the_provider_answers_through_the_port() -> None:
     provider: InsightProvider = LocalProvider()
