@@ -20,11 +20,10 @@ from sqlalchemy import ColumnElement, Executable, Table, delete, func, select, t
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.tables import metadata
+from datastore.postgres.tables.columns import SET_BY_TRIGGERS
 from domain.user_data import DataStore, Erasure, UserData
 
 _BATCH = 2_000
-INTERNAL_COLUMNS = frozenset({"export_xid"})
-"""Machinery, not the user's data: left out of what a data-subject export gives them."""
 ERASED_EXAMPLE = "erased"
 """What replaces an erased user's ids in verify's stored examples."""
 
@@ -88,7 +87,7 @@ class PostgresPersonalData:
     async def read(self, entry: UserData, uid: str) -> AsyncIterator[Mapping[str, Any]]:
         rule = rule_of(entry)
         table = _table(entry)
-        shown = [c for c in table.columns if c.name not in INTERNAL_COLUMNS]
+        shown = [c for c in table.columns if c.name not in SET_BY_TRIGGERS]
         query = select(*shown).where(text(rule.where)).order_by(text(rule.order))
         masked = MASKED.get(entry.location, ())
         async with self._engine.connect() as conn:

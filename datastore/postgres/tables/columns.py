@@ -32,6 +32,10 @@ def version() -> Any:
     return Field(sa_column=Column(BigInteger, nullable=False))
 
 
+SET_BY_TRIGGERS = frozenset({"export_xid"})
+"""Columns the database fills in itself: no writer names them, no reader hands them out."""
+
+
 def export_xid() -> Any:
     """The transaction that last wrote the row (set by a trigger): the growth exports'
     commit-order watermark (ADR 0020). NULL for rows written before it existed."""
@@ -43,4 +47,12 @@ def tombstone() -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-__all__ = ["datetime", "export_xid", "instant", "tombstone", "user_fk", "version"]
+__all__ = [
+    "SET_BY_TRIGGERS",
+    "datetime",
+    "export_xid",
+    "instant",
+    "tombstone",
+    "user_fk",
+    "version",
+]

@@ -18,6 +18,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from datastore.postgres.tables.columns import SET_BY_TRIGGERS
+
 
 class Statement(NamedTuple):
     sql: str
@@ -81,8 +83,9 @@ def _compile(table: Table) -> Columnar:
         f" CROSS JOIN LATERAL (SELECT t.version FROM {table.name} AS t"
         f" WHERE {matches} LIMIT 1) AS t"
     )
-    # Every column: the rows spell each one out (a server default is never wanted here).
-    columns = tuple(c.name for c in table.columns)
+    # Every column: the rows spell each one out (a server default is never wanted here), but
+    # those the database's triggers set.
+    columns = tuple(c.name for c in table.columns if c.name not in SET_BY_TRIGGERS)
     selected = (f"CAST({n} AS {types[n]})" if n in arrays else n for n in columns)
     insert = (
         f"INSERT INTO {table.name} ({', '.join(columns)})"  # noqa: S608

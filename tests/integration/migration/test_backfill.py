@@ -22,6 +22,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from datastore.postgres.engine import create_engine
+from datastore.postgres.tables import metadata
+from datastore.postgres.tables.columns import SET_BY_TRIGGERS
 from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from migration.firestore.layout import QuarantineReason, parse_usage_doc_id, record_id
 from migration.firestore.store import FirestoreStore
@@ -66,12 +68,15 @@ def backfill(*args: str) -> Result:
 
 
 def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the user tables, and the quarantine, in key order."""
+    """Every row of the user tables (what the backfill wrote: not the columns the database's
+    triggers set, which name the transaction), and the quarantine, in key order."""
     with psycopg.connect(url) as conn:
-        found = {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()  # noqa: S608
-            for table, key in TABLES.items()
-        }
+        found = {}
+        for table, key in TABLES.items():
+            columns = [c.name for c in metadata.tables[table].columns
+                       if c.name not in SET_BY_TRIGGERS]  # fmt: skip
+            query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}"  # noqa: S608
+            found[table] = conn.execute(query).fetchall()
         found["backfill_quarantine"] = conn.execute(
             "SELECT path, entity, uid, reason, field, document FROM backfill_quarantine"
             " ORDER BY path"
