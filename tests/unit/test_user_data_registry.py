@@ -21,6 +21,8 @@ NOT_PER_USER = {
     "privacy_steps",
     # Compliance staff's own accounts (their work emails), not the app's users: no uid column.
     "staff_members",
+    # AI providers' token spend per day (no uid).
+    "ai_token_spend",
     # Growth exports: their runs, and pseudonyms of erased users (no uid; ADR 0020).
     "growth_runs",
     "growth_forget",

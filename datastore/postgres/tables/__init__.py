@@ -4,6 +4,7 @@ from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 from datastore.postgres.tables import (
+    ai,
     backfill,
     blocklists,
     consumers,
@@ -34,6 +35,7 @@ def table_of(entity: Entity) -> Table:
 
 
 __all__ = [
+    "ai",
     "backfill",
     "blocklists",
     "consumers",
