@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from datastore.postgres.tables import (
     ai,
+    ai_consents,
     backfill,
     blocklists,
     consumers,
@@ -36,6 +37,7 @@ def table_of(entity: Entity) -> Table:
 
 __all__ = [
     "ai",
+    "ai_consents",
     "backfill",
     "blocklists",
     "consumers",

@@ -1,4 +1,5 @@
-"""AI features' budgets: results per person and period, tokens per provider and day
+"""AI features' budgets and consents: results per person and period, tokens per provider and
+day, and the ledger of consents per feature and provider
 
 Revision ID: 0019
 Revises: 0018
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0019"
 down_revision = "0018"
@@ -35,7 +37,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("provider", "day"),
     )
 
+    op.create_table(
+        "ai_consents",
+        sa.Column("id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("feature", sa.Text(), nullable=False),
+        sa.Column("provider", sa.Text(), nullable=False),
+        sa.Column("text_version", sa.Integer(), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.uid"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_ai_consents_user_id_at", "ai_consents", ["user_id", "at"])
+
 
 def downgrade() -> None:
+    op.drop_table("ai_consents")
     op.drop_table("ai_token_spend")
     op.drop_table("ai_result_counts")
