@@ -41,6 +41,7 @@ PG_WEIGHTS = {
     "schedules": 0.006, "blocklists": 0.004, "scheduled_tasks": 0.002,
     "backfill_quarantine": 0.002, "failed_messages": 0.001, "migration_verifications": 0.0004,
     "devices": 0.0002, "push_budgets": 0.0002, "ai_consents": 0.0002,
+    "ai_insights": 0.0002,
 }  # fmt: skip
 """Shares of the rows; focus sessions take the rest (42 % at 50,000), `users` is one row."""
 FS_WEIGHTS = {"devices": 0.004, "blocklists": 0.04, "schedules": 0.03, "runs": 0.02, "usage": 0.3}
@@ -82,6 +83,8 @@ SEED = {
     "ai_consents": f"INSERT INTO ai_consents SELECT {_ID.format('ac')}, %(uid)s,"
     " CASE WHEN n %% 2 = 0 THEN 'weekly_insight' ELSE 'schedule_suggestion' END,"
     " 'vertex-gemini', 1, n %% 3 <> 0, t",
+    "ai_insights": "INSERT INTO ai_insights SELECT %(uid)s, 'weekly_insight',"
+    " date '2021-01-04' + n * 7, 'local', 'Your best focus hours were 9-11.', ARRAY[9, 11], t",
     "processed_events": f"INSERT INTO processed_events SELECT 'notifications',"
     f" {_ID.format('o')}, %(uid)s, t",
     "idempotency_keys": "INSERT INTO idempotency_keys SELECT %(uid)s, 'key-' || n,"

@@ -41,13 +41,15 @@ class ConsentEntry:
 
 def current(entries: Sequence[ConsentEntry], feature: AiFeature, terms: ProviderTerms) -> bool:
     """Whether the ledger's latest word for this feature and provider is a grant of the
-    provider's current text (a provider of our own needs none)."""
+    provider's current text (a provider of our own needs none); `entries` in the ledger's
+    order, oldest first."""
     if not terms.third_party:
         return True
     relevant = [e for e in entries if e.feature is feature and e.provider == terms.provider]
     if not relevant:
         return False
-    latest = max(relevant, key=lambda e: e.at)
+    # The latest by time; of entries at the same instant, the later in the ledger's order.
+    _, latest = max(enumerate(relevant), key=lambda numbered: (numbered[1].at, numbered[0]))
     return latest.granted and latest.text_version == terms.text_version
 
 

@@ -79,7 +79,7 @@ def test_what_is_exported_is_what_is_personal_in_the_stores_we_own() -> None:
 
     assert exported - legacy == {
         "users", "devices", "blocklists", "schedules", "focus_sessions", "usage_reports",
-        "ai_consents", "firebase_account",
+        "ai_consents", "ai_insights", "firebase_account",
     }  # fmt: skip
     assert legacy <= exported
 

@@ -43,3 +43,8 @@ def test_consent_is_per_feature_and_per_provider() -> None:
 
     assert not current(ledger, INSIGHT, GEMINI)
     assert current(ledger, SUGGESTION, GEMINI)
+
+
+def test_of_entries_at_the_same_instant_the_later_in_the_ledger_decides() -> None:
+    assert not current([entry(0), entry(0, granted=False)], INSIGHT, GEMINI)
+    assert current([entry(0, granted=False), entry(0)], INSIGHT, GEMINI)
