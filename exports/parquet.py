@@ -36,13 +36,6 @@ def schema_of(dataset: Dataset) -> pa.Schema:
     return pa.schema(fields, metadata=metadata)
 
 
-def file_schema(dataset: Dataset) -> pa.Schema:
-    """What a file holds: the contract's columns but the partition column, which is in the
-    file's path (`date=YYYY-MM-DD/`) — BigQuery refuses a Hive key that is also in the file."""
-    schema = schema_of(dataset)
-    return schema.remove(schema.get_field_index(dataset.partition))
-
-
 def record_batch(dataset: Dataset, schema: pa.Schema, columns: Columns) -> pa.RecordBatch:
     """The contract's columns of a source batch, in the contract's order; nothing else."""
     given = dict(columns)

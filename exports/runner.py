@@ -236,7 +236,7 @@ class GrowthExporter:
                 for f in written
             ],
         }
-        body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        body = _manifest_bytes(manifest)
         await self._files.put(manifest_key, body, "application/json")
         await self._store.published(run.id, self._clock(), rows, len(written), manifest_key)
         await self._files.delete_prefix(f"{STAGING}/{run.id}/")
@@ -271,11 +271,15 @@ class GrowthExporter:
                 entry.update(rows=after, sha256=sha256, bytes=size)
             if entries:
                 manifest["rows"] = sum(e["rows"] for e in manifest["files"])
-                body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+                body = _manifest_bytes(manifest)
                 await self._files.put(manifest_key, body, "application/json")
         await self._store.forget_done(sorted(forgotten))
         log.info("growth.compacted", extra=removed)
         return removed
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return json.dumps(manifest, indent=2, sort_keys=True).encode()
 
 
 async def _read(files: FileStore, key: str) -> bytes:

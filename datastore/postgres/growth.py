@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from datastore.postgres.tables.growth import AnalyticsKeyRow, GrowthForgetRow, GrowthRunRow
+from domain.common import Clock
 from domain.growth.contract import (
     DAILY_USAGE,
     DEVICES,
@@ -192,9 +193,9 @@ class _Snapshot:
 
 
 class PostgresGrowthStore:
-    def __init__(self, engine: AsyncEngine, clock: Any = None) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[_Snapshot]:

@@ -15,13 +15,10 @@ import pyarrow.parquet as pq
 from datastore.files.gcs import GcsFileStore
 from domain.growth.contract import FOCUS_SESSIONS
 from exports.runner import GrowthExporter
+from tests.integration.files.test_file_stores import _read
 from tests.integration.growth.conftest import Growth, growth  # noqa: F401 (a fixture)
 from tests.integration.growth.test_growth_exports import seed
 from tests.support.clock import TestClock
-
-
-async def _read(store: GcsFileStore, key: str) -> bytes:
-    return b"".join([chunk async for chunk in store.read(key)])
 
 
 def test_an_export_to_the_bucket_reads_back_whole(
