@@ -29,6 +29,7 @@ output "pubsub" {
     topic                    = google_pubsub_topic.events.name
     dead_letter_topic        = google_pubsub_topic.events_dead.name
     notifications            = google_pubsub_subscription.notifications.name
+    ai                       = google_pubsub_subscription.ai.name
     dead_letter_subscription = google_pubsub_subscription.dead_letters.name
   }
 }

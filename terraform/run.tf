@@ -215,6 +215,33 @@ resource "google_cloud_run_v2_service" "api" {
         value = data.google_project.this.number
       }
 
+      # AI features (ADR 0021, ai.tf): the hosted provider, called as this service's account,
+      # within a daily token budget; the local provider answers whenever it cannot.
+      env {
+        name  = "FOCUS_AI_PROVIDER"
+        value = var.ai_provider
+      }
+
+      env {
+        name  = "FOCUS_AI_MODEL"
+        value = var.ai_model
+      }
+
+      env {
+        name  = "FOCUS_AI_LOCATION"
+        value = var.ai_location
+      }
+
+      env {
+        name  = "FOCUS_AI_DAILY_TOKENS_SOFT"
+        value = tostring(var.ai_daily_tokens_soft)
+      }
+
+      env {
+        name  = "FOCUS_AI_DAILY_TOKENS_HARD"
+        value = tostring(var.ai_daily_tokens_hard)
+      }
+
       volume_mounts {
         name       = local.cloud_sql_volume
         mount_path = local.cloud_sql_mount

@@ -234,3 +234,53 @@ variable "app_check_android" {
     error_message = "off, monitor or enforce."
   }
 }
+
+variable "ai_provider" {
+  description = "FOCUS_AI_PROVIDER: the hosted provider of AI features (ADR 0021). vertex: Vertex AI Gemini as focus-api's own account (ai.tf enables the API and grants roles/aiplatform.user); local: the rule-based provider only, no Vertex AI at all."
+  type        = string
+  default     = "vertex"
+
+  validation {
+    condition     = contains(["local", "vertex"], var.ai_provider)
+    error_message = "local or vertex."
+  }
+}
+
+variable "ai_model" {
+  description = "FOCUS_AI_MODEL: the Gemini model focus-api calls on Vertex AI (the app's default). A hosted model is judged by the eval of ADR 0021 before it is switched on."
+  type        = string
+  default     = "gemini-2.5-flash"
+}
+
+variable "ai_location" {
+  description = "FOCUS_AI_LOCATION: the Vertex AI region the model is called in. europe-west4 (Netherlands), the nearest to the default region europe-west1 (the app's default) where Vertex AI's data-residency page lists Gemini 2.5 Flash with ML processing kept in the region; it does not list europe-west1. Not `global` (no such guarantee)."
+  type        = string
+  default     = "europe-west4"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.ai_location))
+    error_message = "A Vertex AI region, e.g. europe-west4 (not global or a multi-region)."
+  }
+}
+
+variable "ai_daily_tokens_soft" {
+  description = "FOCUS_AI_DAILY_TOKENS_SOFT: tokens reserved for the hosted provider in a UTC day past which every further call is reported (a log line; focus_ai_tokens_reserved counts them all). The app's default. A weekly insight reserves about 750 (an over-estimate)."
+  type        = number
+  default     = 40000000
+
+  validation {
+    condition     = var.ai_daily_tokens_soft > 0 && floor(var.ai_daily_tokens_soft) == var.ai_daily_tokens_soft
+    error_message = "A whole number of tokens above 0 (and at most ai_daily_tokens_hard)."
+  }
+}
+
+variable "ai_daily_tokens_hard" {
+  description = "FOCUS_AI_DAILY_TOKENS_HARD: tokens the hosted provider may be reserved in a UTC day; a call that would pass it is refused and the local provider answers. The app's default: about 66,000 weekly insights a day, for the Monday of the fan-out."
+  type        = number
+  default     = 50000000
+
+  validation {
+    condition     = var.ai_daily_tokens_hard > 0 && floor(var.ai_daily_tokens_hard) == var.ai_daily_tokens_hard
+    error_message = "A whole number of tokens above 0 (and at least ai_daily_tokens_soft)."
+  }
+}
