@@ -1,23 +1,27 @@
-"""The weekly insight of one person (ADR 0021): made once per person and week, whatever the
-redeliveries; the hosted provider only with the person's current consent and within its token
-budget, its answer only if it validates; otherwise the local provider's. Every refusal is
-counted by reason, every call by provider and outcome."""
+"""A person's AI results (ADR 0021): the weekly insight (one per person and week, whatever the
+redeliveries) and schedule suggestions (within the day's cap, the same one never twice a
+day). The hosted provider is asked only with the person's current consent for the feature and
+within its token budget, and its answer is used only if it validates; otherwise the local
+provider's. Every refusal is counted by reason, every call by provider and outcome."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, time
 
 from prometheus_client import Counter
 
 from domain.ai.budgets import AiFeature, Budgets, TokenBudget
 from domain.ai.consent import ConsentLedger, ProviderTerms, current
 from domain.ai.features import WeekFeatures
-from domain.ai.insights import InsightStore, Refusal, StoredInsight
-from domain.ai.ports import Insight, InsightProvider, ProviderError
-from domain.ai.prompt import insight_prompt
-from domain.ai.validation import validate_insight
-from domain.common import Clock
+from domain.ai.insights import AiInsight, Refusal, SuggestedSchedule
+from domain.ai.ports import Insight, InsightProvider, ProviderError, Suggestion
+from domain.ai.prompt import insight_prompt, suggestion_prompt
+from domain.ai.use_cases import store_insight
+from domain.ai.validation import validate_insight, validate_suggestion
+from domain.common import Clock, new_id
+from domain.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +31,34 @@ TOKENS = Counter("focus_ai_tokens_reserved", "Tokens reserved for calls", ["prov
 ANSWER_TOKENS = 400
 """Reserved for the answer on top of the prompt's estimate."""
 
+Answer = Insight | Suggestion
 
-def estimated_tokens(features: WeekFeatures) -> int:
+
+def estimated_tokens(features: WeekFeatures, feature: AiFeature) -> int:
     """A call's token cost, over-estimated (about four characters a token)."""
-    prompt = insight_prompt(features)
+    render = insight_prompt if feature is AiFeature.WEEKLY_INSIGHT else suggestion_prompt
+    prompt = render(features)
     return (len(prompt.system) + len(prompt.user)) // 3 + ANSWER_TOKENS
 
 
+def covered(features: WeekFeatures) -> bool:
+    """Whether an enabled schedule already blocks the week's best window on all its days (a
+    suggestion would add nothing); True when the week has no best window to protect."""
+    best = features.best_window
+    if best is None:
+        return True
+    start, end = best.start_hour * 60, best.end_hour * 60
+    for w in features.schedule_windows:
+        w_start, w_end = w.start_hour * 60 + w.start_minute, w.end_hour * 60 + w.end_minute
+        same_day = w_start < w_end and w_start <= start and end <= w_end
+        overnight = w_end <= w_start and (start >= w_start or end <= w_end)
+        if set(best.days) <= set(w.days) and (same_day or overnight):
+            return True
+    return False
+
+
 @dataclass
-class WeeklyInsights:
+class AiResults:
     hosted: InsightProvider | None
     """The third-party provider (None on the embedded default)."""
     terms: ProviderTerms | None
@@ -43,52 +66,99 @@ class WeeklyInsights:
     consents: ConsentLedger
     budgets: Budgets
     token_budget: TokenBudget
-    store: InsightStore
+    unit_of_work: UnitOfWorkFactory
     clock: Clock
 
-    async def make(self, uid: str, features: WeekFeatures) -> StoredInsight | None:
+    async def weekly_insight(self, uid: str, features: WeekFeatures) -> AiInsight | None:
         """The person's insight for the week of `features` (the stored one if made before);
-        None when their cap is reached and none is stored yet (another delivery making it)."""
+        None when their cap is reached and none is live (another delivery is making it, or
+        they dismissed it)."""
         feature, week = AiFeature.WEEKLY_INSIGHT, features.week_start
-        made = await self.store.get(uid, feature, week)
-        if made is not None:
+        if (made := await self._find(uid, feature, week)) is not None:
             return made
         if not await self.budgets.take_result(uid, feature, week):
             REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
-            return await self.store.get(uid, feature, week)  # made by another delivery
-        provider, insight = await self._write(uid, features)
-        stored = StoredInsight(uid, feature, week, provider, insight.text, insight.numbers,
-                               self.clock())  # fmt: skip
-        return await self.store.add(stored)
+            return await self._find(uid, feature, week)
+        provider, answer = await self._write(uid, features, feature)
+        assert isinstance(answer, Insight)
+        return await self._store(uid, feature, week, provider, answer.text, answer.numbers, None)
 
-    async def _write(self, uid: str, features: WeekFeatures) -> tuple[str, Insight]:
-        refusal = await self._refusal(uid, features)
+    async def schedule_suggestion(
+        self, uid: str, features: WeekFeatures, day: date
+    ) -> AiInsight | None:
+        """A schedule that protects the week's best window, unless a schedule covers it
+        already, the same suggestion was made today, or today's cap is reached (None)."""
+        feature = AiFeature.SCHEDULE_SUGGESTION
+        if covered(features):
+            return None
+        candidate = _suggested(await self.local.schedule_suggestion(features))
+        if await self._find(uid, feature, day, candidate.key) is not None:
+            return None
+        if not await self.budgets.take_result(uid, feature, day):
+            REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
+            return None
+        provider, answer = await self._write(uid, features, feature)
+        assert isinstance(answer, Suggestion)
+        return await self._store(uid, feature, day, provider, answer.reason, (), _suggested(answer))
+
+    async def _find(
+        self, uid: str, feature: AiFeature, period: date, key: str = ""
+    ) -> AiInsight | None:
+        async with self.unit_of_work() as uow:
+            return await uow.insights.find(uid, feature, period, key)
+
+    async def _store(
+        self,
+        uid: str,
+        feature: AiFeature,
+        period: date,
+        provider: str,
+        text: str,
+        numbers: tuple[int, ...],
+        suggestion: SuggestedSchedule | None,
+    ) -> AiInsight | None:
+        now = self.clock()
+        insight = AiInsight(new_id(), uid, feature, period, provider, text, numbers, suggestion,
+                            None, 0, now, now)  # fmt: skip
+        async with self.unit_of_work() as uow:
+            stored = await store_insight(uow, insight)
+            await uow.commit()
+        if stored is None:  # made by another delivery meanwhile
+            return await self._find(uid, feature, period, insight.dedupe_key)
+        return stored
+
+    async def _write(
+        self, uid: str, features: WeekFeatures, feature: AiFeature
+    ) -> tuple[str, Answer]:
+        refusal = await self._refusal(uid, features, feature)
         if refusal is None and self.hosted is not None:
             try:
-                insight = await self.hosted.weekly_insight(features)
+                answer = await _ask(self.hosted, features, feature)
             except ProviderError as error:
-                CALLS.labels(self.hosted.name, "weekly_insight", "error").inc()
+                CALLS.labels(self.hosted.name, feature.value, "error").inc()
                 log.info("ai.provider_failed", extra={"error": type(error).__name__})
                 refusal = Refusal.PROVIDER_ERROR
             else:
-                if validate_insight(insight, features):
-                    CALLS.labels(self.hosted.name, "weekly_insight", "invalid").inc()
+                if _violations(answer, features):
+                    CALLS.labels(self.hosted.name, feature.value, "invalid").inc()
                     refusal = Refusal.INVALID_OUTPUT
                 else:
-                    CALLS.labels(self.hosted.name, "weekly_insight", "ok").inc()
-                    return self.hosted.name, insight
+                    CALLS.labels(self.hosted.name, feature.value, "ok").inc()
+                    return self.hosted.name, answer
         if refusal is not None:
-            REFUSALS.labels(AiFeature.WEEKLY_INSIGHT.value, refusal.value).inc()
-        CALLS.labels(self.local.name, "weekly_insight", "ok").inc()
-        return self.local.name, await self.local.weekly_insight(features)
+            REFUSALS.labels(feature.value, refusal.value).inc()
+        CALLS.labels(self.local.name, feature.value, "ok").inc()
+        return self.local.name, await _ask(self.local, features, feature)
 
-    async def _refusal(self, uid: str, features: WeekFeatures) -> Refusal | None:
+    async def _refusal(
+        self, uid: str, features: WeekFeatures, feature: AiFeature
+    ) -> Refusal | None:
         if self.hosted is None or self.terms is None:
             return None  # the local provider is the only one: nothing is refused
         entries = await self.consents.entries(uid)
-        if not current(entries, AiFeature.WEEKLY_INSIGHT, self.terms):
+        if not current(entries, feature, self.terms):
             return Refusal.NO_CONSENT
-        tokens = estimated_tokens(features)
+        tokens = estimated_tokens(features, feature)
         total = await self.budgets.take_tokens(
             self.hosted.name, self.clock().date(), tokens, self.token_budget
         )
@@ -99,3 +169,24 @@ class WeeklyInsights:
             log.warning("ai.token_budget_soft_limit", extra={"provider": self.hosted.name,
                                                              "tokens": total})  # fmt: skip
         return None
+
+
+async def _ask(provider: InsightProvider, features: WeekFeatures, feature: AiFeature) -> Answer:
+    if feature is AiFeature.WEEKLY_INSIGHT:
+        return await provider.weekly_insight(features)
+    return await provider.schedule_suggestion(features)
+
+
+def _violations(answer: Answer, features: WeekFeatures) -> list[str]:
+    if isinstance(answer, Insight):
+        return list(validate_insight(answer, features))
+    return list(validate_suggestion(answer, features))
+
+
+def _suggested(suggestion: Suggestion) -> SuggestedSchedule:
+    return SuggestedSchedule(suggestion.days, _minute(suggestion.start_local),
+                             _minute(suggestion.end_local))  # fmt: skip
+
+
+def _minute(t: time) -> time:
+    return time(t.hour, t.minute)

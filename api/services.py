@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from api.config import ApiConfig
 from api.protections import Protections
 from api.staff.services import StaffServices
+from domain.ai.consent import ConsentLedger, ProviderTerms
 from domain.common import Clock
 from domain.consumers import MessageReceiver
 from domain.identity import ServiceTokenVerifier, TokenVerifier
@@ -56,3 +57,12 @@ class ApiServices:
     """Serves the local file store's signed links at /files (the embedded default only)."""
     staff: StaffServices | None = None
     """The internal staff API at /staff/v1 (the compliance console's, behind IAP; ADR 0019)."""
+    ai: AiConsents | None = None
+    """Who writes AI insights, and the consent ledger (/v1/ai/consents; ADR 0021)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AiConsents:
+    terms: ProviderTerms
+    """The provider that writes insights and what a person agrees to before it is asked."""
+    ledger: ConsentLedger

@@ -20,7 +20,8 @@ from api.app_check import AppCheckMode, AppCheckPolicy
 from api.config import ApiConfig, Deprecation
 from api.protections import Protections
 from api.rate_limits import RateLimiter, RateLimitPolicy
-from api.services import ApiServices
+from api.services import AiConsents, ApiServices
+from app.ai_wiring import AI_CONSUMER, Ai, Hosted, build_ai
 from app.growth_wiring import build_growth
 from app.privacy_wiring import build_privacy
 from app.settings import (
@@ -250,6 +251,7 @@ class Container:
     files: FileStore
     growth: GrowthExporter | None
     """Growth exports, where this process has the growth bucket (ADR 0020)."""
+    ai: Ai
     migration: Migration | None = None
     """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
 
@@ -267,6 +269,7 @@ class Container:
             await self.migration.stop()
         for sender in self.senders.values():
             await sender.aclose()
+        await self.ai.aclose()
         if (limiter := self.services.protections.rate_limiter) is not None:
             await limiter.aclose()
         await self.engine.dispose()
@@ -278,6 +281,7 @@ def build(
     *,
     clock: Clock = utc_now,
     senders: Mapping[Platform, PushSender] | None = None,
+    hosted_ai: Hosted | None = None,
 ) -> Container:
     check(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
@@ -318,8 +322,10 @@ def build(
     task_handlers.register(DELIVER_TASK, pushes.run_task)
     maintenance = Maintenance(PostgresHousekeeping(engine, task_queue), scheduler, clock=clock)
     task_handlers.register(PURGE_TASK, maintenance.purge)
+    ai = build_ai(settings, engine, unit_of_work, scheduler, clock, hosted=hosted_ai)
+    ai.register(task_handlers)
     consumer = EventConsumer(
-        {NOTIFICATIONS: pushes.on_event},
+        {NOTIFICATIONS: pushes.on_event, AI_CONSUMER: ai.hooks.on_event},
         PostgresProcessedEvents(engine),
         PostgresFailedMessages(engine),
         clock=clock,
@@ -345,6 +351,7 @@ def build(
         privacy=privacy.requests if settings.privacy_requests else None,
         local_files=privacy.local_files,
         staff=staff_services(settings, engine, privacy),
+        ai=AiConsents(ai.terms, ai.results.consents),
     )
     handlers = InProcessPublisher()
     handlers.subscribe_all(consumer.consume_everywhere)
@@ -354,7 +361,7 @@ def build(
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
         worker, pushes, maintenance, senders, privacy.requests, privacy.runner, privacy.watch,
-        privacy.restores, privacy.files, growth, migration,
+        privacy.restores, privacy.files, growth, ai, migration,
     )  # fmt: skip
 
 

@@ -64,6 +64,13 @@ RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 """`300/minute`, `10/second;300/minute` (every one must hold): the `limits` notation."""
 
 
+class AiProvider(StrEnum):
+    LOCAL = "local"
+    """Rule-based sentences on our own servers: the embedded default (ADR 0021)."""
+    VERTEX = "vertex"
+    """Google Gemini on Vertex AI (ADR 0022), with the local provider as the fallback."""
+
+
 class DeprecationRule(BaseModel):
     path_prefix: str
     deprecated_at: datetime
@@ -205,6 +212,19 @@ class Settings(BaseSettings):
     API is served; kept in the data dir when unset elsewhere)."""
     public_base_url: str = "http://127.0.0.1:8000"
     """How phones reach this service: the base of the local store's signed links."""
+
+    ai_provider: AiProvider = AiProvider.LOCAL
+    """Who writes insights and suggestions; a hosted one only with the person's consent."""
+    ai_model: str = "gemini-2.5-flash"
+    ai_location: str = "europe-west4"
+    """The Vertex AI region the model is called in."""
+    ai_base_url: str | None = None
+    """Another Vertex AI endpoint (a loopback fake in tests)."""
+    ai_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    ai_daily_tokens_soft: int = Field(default=40_000_000, gt=0)
+    """Above it, every hosted call is reported (focus_ai_tokens_reserved, a log line)."""
+    ai_daily_tokens_hard: int = Field(default=50_000_000, gt=0)
+    """The hosted provider's tokens per UTC day; past it, the local provider writes."""
 
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Prometheus metrics on their own port (never the public one); off when unset."""
@@ -357,6 +377,10 @@ def check(settings: Settings) -> Settings:
             )
         if not settings.internal_invoker:
             raise ConfigurationError("Cloud Tasks needs FOCUS_INTERNAL_INVOKER to sign as")
+    if settings.ai_daily_tokens_soft > settings.ai_daily_tokens_hard:
+        raise ConfigurationError("FOCUS_AI_DAILY_TOKENS_SOFT is above FOCUS_AI_DAILY_TOKENS_HARD")
+    if settings.ai_provider is AiProvider.VERTEX and not settings.firebase_project_id:
+        raise ConfigurationError("FOCUS_AI_PROVIDER=vertex needs GOOGLE_CLOUD_PROJECT")
     return settings
 
 

@@ -83,8 +83,10 @@ SEED = {
     "ai_consents": f"INSERT INTO ai_consents SELECT {_ID.format('ac')}, %(uid)s,"
     " CASE WHEN n %% 2 = 0 THEN 'weekly_insight' ELSE 'schedule_suggestion' END,"
     " 'vertex-gemini', 1, n %% 3 <> 0, t",
-    "ai_insights": "INSERT INTO ai_insights SELECT %(uid)s, 'weekly_insight',"
-    " date '2021-01-04' + n * 7, 'local', 'Your best focus hours were 9-11.', ARRAY[9, 11], t",
+    "ai_insights": "INSERT INTO ai_insights (user_id, id, feature, period_start, dedupe_key,"
+    " provider, text, numbers, version, created_at, updated_at) SELECT %(uid)s,"
+    f" {_ID.format('i')}, 'weekly_insight', date '2021-01-04' + n * 7, '', 'local',"
+    " 'Your best focus hours were 9-11.', ARRAY[9, 11], n, t, t",
     "processed_events": f"INSERT INTO processed_events SELECT 'notifications',"
     f" {_ID.format('o')}, %(uid)s, t",
     "idempotency_keys": "INSERT INTO idempotency_keys SELECT %(uid)s, 'key-' || n,"

@@ -33,6 +33,7 @@ class Subject(StrEnum):
     FOCUS_SESSION = "session UUID"
     USAGE_REPORT = "<date>/<installation id>"
     PRIVACY_REQUEST = "privacy request UUID"
+    INSIGHT = "insight UUID"
 
 
 class UnknownEventType(ValueError):
@@ -77,6 +78,9 @@ class EventType(StrEnum):
     SYNC_REQUESTED = "sync.requested", Subject.USER
     PRIVACY_EXPORT_READY = "privacy.export_ready", Subject.PRIVACY_REQUEST
     PRIVACY_REQUEST_EXTENDED = "privacy.request_extended", Subject.PRIVACY_REQUEST
+    INSIGHT_CREATED = "insight.created", Subject.INSIGHT
+    INSIGHT_DISMISSED = "insight.dismissed", Subject.INSIGHT
+    INSIGHT_ACCEPTED = "insight.accepted", Subject.INSIGHT
 
     @classmethod
     def parse(cls, value: str) -> EventType:

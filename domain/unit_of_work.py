@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.ai.insights import InsightRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
 from domain.events import EventOutbox
@@ -34,6 +35,7 @@ class UnitOfWork(Protocol):
     schedules: ScheduleRepository
     focus_sessions: FocusSessionRepository
     usage: UsageReportRepository
+    insights: InsightRepository
     changes: ChangeFeed
     idempotency: IdempotencyStore
     outbox: EventOutbox

@@ -164,7 +164,9 @@ REGISTRY: tuple[UserData, ...] = (
              personal=True, exported=True, erasure=Erasure.CASCADE,
              retention="until the account"),
     UserData("ai_insights", DataStore.POSTGRES, "ai_insights", _FK,
-             "the user's AI results: a weekly insight's text and numbers, which provider wrote it",
+             "the user's AI results: weekly insights and schedule suggestions (text, numbers, "
+             "window, the schedule an accepted one created), which provider wrote each, dismissed "
+             "ones as tombstones",
              personal=True, exported=True, erasure=Erasure.CASCADE,
              retention="until the account"),
     UserData("ai_result_counts", DataStore.POSTGRES, "ai_result_counts", _FK,

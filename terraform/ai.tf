@@ -66,9 +66,9 @@ resource "google_pubsub_subscription_iam_member" "pubsub_agent_ai_subscriber" {
 # refused, and an insight is made once per person and week whatever the redeliveries.
 resource "google_cloud_scheduler_job" "ai_weekly" {
   name        = "focus-ai-weekly"
-  description = "POST /internal/tasks/ai.weekly every Monday at 05:00 UTC"
+  description = "POST /internal/tasks/ai.weekly every Monday at 12:00 UTC"
   region      = var.region
-  schedule    = "0 5 * * 1"
+  schedule    = "0 12 * * 1"
   time_zone   = "Etc/UTC"
 
   # As the other jobs; focus-api ends a request after 60 s anyway (run.tf).

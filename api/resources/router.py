@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.resources.blocklists.routes import router as blocklists
 from api.resources.devices.routes import router as devices
 from api.resources.focus_sessions.routes import router as focus_sessions
+from api.resources.insights.routes import router as insights
 from api.resources.me.routes import router as me
 from api.resources.privacy.routes import router as privacy
 from api.resources.schedules.routes import router as schedules
@@ -24,4 +25,5 @@ AREAS: tuple[APIRouter, ...] = (
     stats,
     sync,
     privacy,
+    insights,
 )

@@ -19,11 +19,13 @@ from datastore.postgres.repositories.blocklists import PostgresBlocklistReposito
 from datastore.postgres.repositories.devices import PostgresDeviceRepository
 from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
 from datastore.postgres.repositories.idempotency import PostgresIdempotencyStore
+from datastore.postgres.repositories.insights import PostgresInsightRepository
 from datastore.postgres.repositories.outbox import PostgresEventOutbox
 from datastore.postgres.repositories.schedules import PostgresScheduleRepository
 from datastore.postgres.repositories.sync import PostgresChangeFeed
 from datastore.postgres.repositories.usage import PostgresUsageReportRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
+from domain.ai.insights import InsightRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
 from domain.errors import AccountErased
@@ -70,6 +72,7 @@ class PostgresUnitOfWork:
         self.schedules: ScheduleRepository = PostgresScheduleRepository(connection)
         self.focus_sessions: FocusSessionRepository = PostgresFocusSessionRepository(connection)
         self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
+        self.insights: InsightRepository = PostgresInsightRepository(connection)
         self.changes: ChangeFeed = PostgresChangeFeed(connection)
         self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
         self.outbox: EventOutbox = PostgresEventOutbox(connection, self._origin)

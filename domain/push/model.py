@@ -25,6 +25,8 @@ class PushKind(StrEnum):
     """A focus session started or ended on another device: mirror it."""
     PRIVACY = "privacy"
     """A data request of the user's changed (an export is ready): `GET` it."""
+    INSIGHT = "insight"
+    """A new insight or schedule suggestion: sync, then show it (`GET /v1/insights`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,10 @@ SILENT_PUSHES: Mapping[EventType, PushKind | None] = {
     EventType.FOCUS_SESSION_ABANDONED: PushKind.FOCUS,
     EventType.PRIVACY_EXPORT_READY: PushKind.PRIVACY,
     EventType.PRIVACY_REQUEST_EXTENDED: PushKind.PRIVACY,
+    EventType.INSIGHT_CREATED: PushKind.INSIGHT,
+    EventType.INSIGHT_DISMISSED: PushKind.SYNC,
+    # The schedule an accepted suggestion creates wakes the other devices (schedule.created).
+    EventType.INSIGHT_ACCEPTED: None,
     # Nothing another device applies or mirrors: its next sync brings these.
     EventType.PROFILE_UPDATED: None,
     EventType.DEVICE_REGISTERED: None,

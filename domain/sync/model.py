@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.ai.insights import AiInsight
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession
@@ -22,7 +23,7 @@ from domain.users.model import User
 START = -1
 """Before every version: a profile nobody edited yet has version 0 and must still be sent."""
 
-Entity = User | Device | Blocklist | Schedule | FocusSession | UsageReport
+Entity = User | Device | Blocklist | Schedule | FocusSession | UsageReport | AiInsight
 """What a change carries: the record as the area's own reads return it."""
 
 
@@ -33,6 +34,7 @@ class EntityType(StrEnum):
     SCHEDULE = "schedule"
     FOCUS_SESSION = "focus_session"
     USAGE_REPORT = "usage_report"
+    INSIGHT = "insight"
 
 
 @dataclass(frozen=True, slots=True)

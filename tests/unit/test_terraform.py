@@ -301,6 +301,7 @@ PROJECT_ROLES = {
     "roles/datastore.user",
     "roles/monitoring.metricWriter",
     "roles/bigquery.jobUser",  # a query is a job, created in a project (the growth team's)
+    "roles/aiplatform.user",  # Vertex AI's publisher models (Gemini): no resource-level IAM
 }
 
 

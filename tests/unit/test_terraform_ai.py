@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ai.hooks import WEEKLY_TASK
+from app.ai_wiring import AI_CONSUMER
 from app.bootstrap import NOTIFICATIONS
 from app.settings import AiProvider, Settings
 from tests.support.terraform import (
@@ -32,11 +34,6 @@ from tests.support.terraform import (
     terraform,
 )
 
-AI_CONSUMER = "ai"
-"""The consumer's name in the app (ADR 0021): the path segment of its push endpoint, as
-app.bootstrap.NOTIFICATIONS is the notifications consumer's."""
-WEEKLY_TASK = "ai.weekly"
-"""The task kind of the weekly fan-out, called with `{}`."""
 SUBSCRIPTION_NAME = "focus-events-ai"
 JOB_NAME = "focus-ai-weekly"
 VERTEX_API = "aiplatform.googleapis.com"
@@ -176,7 +173,9 @@ def test_the_weekly_fan_out_is_called_every_monday_as_the_invoker() -> None:
     assert oidc["service_account_email"] == env["FOCUS_INTERNAL_INVOKER"]
     assert oidc["audience"] == env["FOCUS_INTERNAL_AUDIENCE"]
     assert job["time_zone"] == "Etc/UTC"
-    assert job["schedule"] == "0 5 * * 1", "Mondays at 05:00"
+    # Mondays 12:00 UTC: the previous week has ended in every timezone (UTC-12 to UTC+14),
+    # and no zone has reached the next Monday yet (ai/hooks.py takes "last week").
+    assert job["schedule"] == "0 12 * * 1", "Mondays at 12:00 UTC"
     minute, hour, day, month, weekday = job["schedule"].split()
     assert f"{minute}{hour}".isdigit(), f"not once a day: {job['schedule']}"
     assert (day, month) == ("*", "*"), f"not weekly: {job['schedule']}"

@@ -19,10 +19,12 @@ from pydantic import Field
 from api.resources.blocklists.schemas import BlocklistOut
 from api.resources.devices.schemas import DeviceOut
 from api.resources.focus_sessions.schemas import FocusSessionOut
+from api.resources.insights.schemas import InsightOut
 from api.resources.me.schemas import MeOut
 from api.resources.schedules.schemas import ScheduleOut
 from api.resources.usage.schemas import UsageReportOut
 from api.schemas import ResponseModel
+from domain.ai.insights import AiInsight
 from domain.blocklists.model import Blocklist
 from domain.devices.model import Device
 from domain.focus_sessions.model import FocusSession
@@ -31,7 +33,9 @@ from domain.sync.model import Change, ChangePage, EntityType
 from domain.usage.model import UsageReport
 from domain.users.model import User
 
-EntityOut = MeOut | DeviceOut | BlocklistOut | ScheduleOut | FocusSessionOut | UsageReportOut
+EntityOut = (
+    MeOut | DeviceOut | BlocklistOut | ScheduleOut | FocusSessionOut | UsageReportOut | InsightOut
+)
 
 
 def _data(change: Change) -> EntityOut | None:
@@ -50,6 +54,8 @@ def _data(change: Change) -> EntityOut | None:
             return FocusSessionOut.of(change.entity)
         case UsageReport():
             return UsageReportOut.of(change.entity)
+        case AiInsight():
+            return InsightOut.of(change.entity)
         case _:
             assert_never(change.entity)
 
@@ -61,11 +67,13 @@ class ChangeOut(ResponseModel):
     type: EntityType = Field(
         description="profile (data as GET /v1/me), device (GET /v1/devices/{id}), blocklist "
         "(GET /v1/blocklists/{id}), schedule (GET /v1/schedules/{id}), focus_session "
-        "(GET /v1/focus-sessions/{id}), usage_report (GET /v1/usage/{date}?installation_id=)"
+        "(GET /v1/focus-sessions/{id}), usage_report (GET /v1/usage/{date}?installation_id=), "
+        "insight (GET /v1/insights/{id})"
     )
     id: str = Field(
         description="The record's key within its type: the uid for the profile, the "
-        "installation_id for a device, the id of a blocklist, schedule or focus session, "
+        "installation_id for a device, the id of a blocklist, schedule, focus session or "
+        "insight, "
         "`<date>/<installation_id>` for a usage report"
     )
     version: int = Field(description="The record's version, as in its ETag")

@@ -23,9 +23,11 @@ from sqlmodel import col
 from datastore.postgres.repositories.blocklists import to_blocklist
 from datastore.postgres.repositories.devices import to_device
 from datastore.postgres.repositories.focus_sessions import to_focus_session
+from datastore.postgres.repositories.insights import to_insight
 from datastore.postgres.repositories.schedules import to_schedule
 from datastore.postgres.repositories.usage import to_usage_report
 from datastore.postgres.repositories.users import to_user
+from datastore.postgres.tables.ai import AiInsightRow
 from datastore.postgres.tables.blocklists import BlocklistRow
 from datastore.postgres.tables.devices import DeviceRow
 from datastore.postgres.tables.focus_sessions import FocusSessionRow
@@ -89,6 +91,7 @@ _SOURCES: tuple[Source, ...] = (
         lambda r: usage_report_id(r.date, r.installation_id),
         to_usage_report,
     ),
+    _table(AiInsightRow, EntityType.INSIGHT, lambda r: str(r.id), to_insight),
 )
 
 

@@ -1,7 +1,7 @@
-"""The weekly insight on Postgres (store, consent ledger, budgets) with hosted providers that
-answer well, invent a number, or fail: the hosted answer is used only with current consent,
-within the token budget and when it validates; otherwise the local provider's is stored; a
-redelivered event makes no second insight; many events at once make exactly one."""
+"""The weekly insight on Postgres (results, consent ledger, budgets) with hosted providers
+that answer well, invent a number, or fail: the hosted answer is used only with current
+consent, within the token budget and when it validates; otherwise the local provider's is
+stored; a redelivered event makes no second insight; many events at once make exactly one."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ai.insights import WeeklyInsights
+from ai.insights import AiResults
 from ai.local import LocalProvider
 from datastore.postgres.ai_budgets import PostgresBudgets
 from datastore.postgres.ai_consents import PostgresConsentLedger
-from datastore.postgres.ai_insights import PostgresInsightStore
+from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.ai.budgets import AiFeature, TokenBudget
 from domain.ai.consent import ConsentEntry, ProviderTerms
 from domain.ai.features import WeekFeatures, week_features
@@ -55,10 +55,12 @@ def a_week() -> WeekFeatures:
     return week_features(week.sessions, week.schedules, week.week_start)
 
 
-async def service(engine: AsyncEngine, hosted: Any, budget: TokenBudget = ROOMY) -> WeeklyInsights:
-    return WeeklyInsights(hosted, TERMS, LocalProvider(), PostgresConsentLedger(engine),
-                          PostgresBudgets(engine), budget, PostgresInsightStore(engine),
-                          lambda: NOW)  # fmt: skip
+async def service(engine: AsyncEngine, hosted: Any, budget: TokenBudget = ROOMY) -> AiResults:
+    def unit_of_work(*, origin_installation_id: str | None = None) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(engine)
+
+    return AiResults(hosted, TERMS, LocalProvider(), PostgresConsentLedger(engine),
+                     PostgresBudgets(engine), budget, unit_of_work, lambda: NOW)  # fmt: skip
 
 
 async def consenting(engine: AsyncEngine) -> str:
@@ -72,8 +74,8 @@ async def test_with_consent_a_valid_hosted_answer_is_stored_once(engine: AsyncEn
     hosted, features, uid = Hosted("good"), a_week(), await consenting(engine)
     insights = await service(engine, hosted)
 
-    first = await insights.make(uid, features)
-    again = await insights.make(uid, features)  # the event delivered a second time
+    first = await insights.weekly_insight(uid, features)
+    again = await insights.weekly_insight(uid, features)  # the event delivered a second time
 
     assert first is not None
     assert first.provider == "fake-hosted"
@@ -95,7 +97,7 @@ async def test_otherwise_the_local_providers_insight_is_stored(
     uid = await consenting(engine) if consent else await person(engine)
     local = await LocalProvider().weekly_insight(features)
 
-    stored = await (await service(engine, hosted, budget)).make(uid, features)
+    stored = await (await service(engine, hosted, budget)).weekly_insight(uid, features)
 
     assert stored is not None
     assert (stored.provider, stored.text) == ("local", local.text)
@@ -107,7 +109,7 @@ async def test_a_revocation_takes_effect_for_the_next_event(engine: AsyncEngine)
     revoke = ConsentEntry(AiFeature.WEEKLY_INSIGHT, TERMS.provider, 1, False, NOW)
     await PostgresConsentLedger(engine).record(uid, revoke)
 
-    stored = await (await service(engine, hosted)).make(uid, a_week())
+    stored = await (await service(engine, hosted)).weekly_insight(uid, a_week())
 
     assert stored is not None
     assert stored.provider == "local"
@@ -120,9 +122,9 @@ async def test_many_events_at_once_make_one_insight_and_spend_one_result(
     hosted, features, uid = Hosted("good"), a_week(), await consenting(engine)
     insights = await service(engine, hosted)
 
-    made = await asyncio.gather(*(insights.make(uid, features) for _ in range(12)))
-    stored = await PostgresInsightStore(engine).get(uid, AiFeature.WEEKLY_INSIGHT,
-                                                   features.week_start)  # fmt: skip
+    made = await asyncio.gather(*(insights.weekly_insight(uid, features) for _ in range(12)))
+    async with PostgresUnitOfWork(engine) as uow:
+        stored = await uow.insights.find(uid, AiFeature.WEEKLY_INSIGHT, features.week_start)
 
     assert stored is not None
     assert {m for m in made if m is not None} == {stored}

@@ -8,7 +8,7 @@ win (the others told why), a version per write. A write route without a scenario
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +16,12 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from app.bootstrap import Container
+from app.settings import Settings
 from tests.conftest import ApiUser
 from tests.support.clock import TestClock
 from tests.support.concurrency import assert_versions_unique, at_once, statuses
+from tests.support.insights import a_suggestion, hosted_app
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 N = 6
@@ -311,6 +314,77 @@ def _deletions_at_once_are_one_erasure(client: TestClient, user: ApiUser) -> Non
     assert len({a.json()["id"] for a in accepted}) == 1
     assert {(a.status_code, a.json()["code"]) for a in refused} <= {(401, "account_erased")}
     assert client.get("/v1/me", headers=user.headers).json()["code"] == "account_erased"
+
+
+# -- AI results and consent ---------------------------------------------------------------
+
+_SUGGEST: list[Callable[[ApiUser], str]] = []
+"""Makes a schedule suggestion of the user's (AI results are made by the app, not posted)."""
+_HOSTED: list[TestClient] = []
+"""The app with a third-party AI provider, whose consent is asked."""
+
+
+@pytest.fixture(scope="module")
+def _hosted_client(settings: Settings, database_url: str, clock: TestClock) -> Iterator[TestClient]:
+    yield from hosted_app(settings, database_url, clock)
+
+
+@pytest.fixture(autouse=True)
+def _ai_apps(
+    client: TestClient, container: Container, _hosted_client: TestClient
+) -> Iterator[None]:
+    _SUGGEST.append(lambda user: str(a_suggestion(client, container, user)["id"]))
+    _HOSTED.append(_hosted_client)
+    yield
+    _SUGGEST.clear()
+    _HOSTED.clear()
+
+
+@scenario("POST", "/v1/insights/{insight_id}/dismiss")
+def _a_suggestion_dismissed_at_once_is_dismissed_once(client: TestClient, user: ApiUser) -> None:
+    url = f"/v1/insights/{_SUGGEST[0](user)}"
+
+    answers = at_once([lambda: client.post(f"{url}/dismiss", headers=user.headers)] * N)
+
+    assert statuses(answers) == [204] + [404] * (N - 1)
+    assert client.get(url, headers=user.headers).status_code == 404
+    changes = client.get("/v1/sync", headers=user.headers).json()["changes"]
+    assert [c["deleted"] for c in changes if c["type"] == "insight"] == [True]
+
+
+@scenario("POST", "/v1/insights/{insight_id}/accept")
+def _a_suggestion_accepted_at_once_makes_one_schedule(client: TestClient, user: ApiUser) -> None:
+    url = f"/v1/insights/{_SUGGEST[0](user)}/accept"
+    bodies = [{"blocklist_id": _blocklist(client, user), "name": f"S{i}"} for i in range(N)]
+
+    answers = at_once([lambda b=b: client.post(url, headers=user.headers, json=b) for b in bodies])
+
+    assert statuses(answers) == [200] * (N - 1) + [201]
+    assert len({a.json()["id"] for a in answers}) == 1  # every device is told the same schedule
+    listed = client.get("/v1/schedules", headers=user.headers).json()["items"]
+    assert [s["id"] for s in listed] == [answers[0].json()["id"]]
+
+
+@scenario("PUT", "/v1/ai/consents")
+def _consents_answered_at_once_all_count(client: TestClient, user: ApiUser) -> None:
+    hosted = _HOSTED[0]
+
+    def answer(granted: bool) -> list[Any]:
+        body = {"feature": "weekly_insight", "provider": "echo-hosted", "text_version": 2,
+                "granted": granted}  # fmt: skip
+        return at_once([lambda: hosted.put("/v1/ai/consents", headers=user.headers, json=body)] * N)
+
+    def weekly() -> dict[str, Any]:
+        items = hosted.get("/v1/ai/consents", headers=user.headers).json()["items"]
+        (found,) = [i for i in items if i["feature"] == "weekly_insight"]
+        return dict(found)
+
+    granted = answer(True)
+    assert statuses(granted) == [200] * N
+    assert weekly()["granted"] is True
+    withdrawn = answer(False)
+    assert statuses(withdrawn) == [200] * N
+    assert weekly()["granted"] is False
 
 
 # -- the class, closed -------------------------------------------------------------------

@@ -8,7 +8,7 @@ fails `test_every_post_route_replays_a_retry`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +18,11 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from app.bootstrap import Container
 from domain.idempotency import fingerprint
 from tests.conftest import ApiUser
 from tests.support.clock import TestClock
+from tests.support.insights import a_suggestion
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 BLOCKLIST = {"name": "Social", "items": [{"kind": "category", "value": "social"}]}
@@ -41,6 +43,17 @@ def post_route(path: str) -> Callable[[Callable[..., Request]], Callable[..., Re
 @pytest.fixture(autouse=True)
 def _now(clock: TestClock) -> None:
     clock.set(NOW)
+
+
+_SUGGEST: list[Callable[[ApiUser], str]] = []
+"""Makes a schedule suggestion of the user's (AI results are made by the app, not posted)."""
+
+
+@pytest.fixture(autouse=True)
+def _suggestions(client: TestClient, container: Container) -> Iterator[None]:
+    _SUGGEST.append(lambda user: str(a_suggestion(client, container, user)["id"]))
+    yield
+    _SUGGEST.clear()
 
 
 def _blocklist_id(client: TestClient, user: ApiUser) -> str:
@@ -82,6 +95,18 @@ def _end(client: TestClient, user: ApiUser) -> Request:
     body = {"outcome": "abandoned", "ended_at": NOW.isoformat()}
     path = f"/v1/focus-sessions/{started.json()['id']}/end"
     return path, body, {**body, "outcome": "completed"}
+
+
+@post_route("/v1/insights/{insight_id}/dismiss")
+def _dismiss(client: TestClient, user: ApiUser) -> Request:
+    return f"/v1/insights/{_SUGGEST[0](user)}/dismiss", None, None
+
+
+@post_route("/v1/insights/{insight_id}/accept")
+def _accept(client: TestClient, user: ApiUser) -> Request:
+    path = f"/v1/insights/{_SUGGEST[0](user)}/accept"
+    body = {"blocklist_id": _blocklist_id(client, user), "name": "Mornings"}
+    return path, body, {**body, "name": "Deep work"}
 
 
 @post_route("/v1/sync/requests")
@@ -137,7 +162,7 @@ def test_every_post_route_replays_a_retry(
     first = _send(client, user, path, orjson.dumps(body) if body else b"", key)
     retry = _send(client, user, path, _reordered(body), key)
 
-    assert first.status_code in (200, 201, 202), first.text
+    assert first.status_code in (200, 201, 202, 204), first.text
     assert retry.status_code == first.status_code
     assert retry.content == first.content
     assert retry.headers["Idempotent-Replayed"] == "true"
@@ -146,10 +171,10 @@ def test_every_post_route_replays_a_retry(
         assert max(c["version"] for c in changes) <= first.json()["version"]
 
 
-NO_PARAMETERS = {"/v1/sync/requests", "/v1/privacy/exports"}
+NO_PARAMETERS = {"/v1/sync/requests", "/v1/privacy/exports", "/v1/insights/{insight_id}/dismiss"}
 """POST routes with no body: no other parameters to send under a used key."""
-NO_RECORD = {"/v1/privacy/exports"}
-"""POST routes that answer a request, not a record of the user: no version to compare."""
+NO_RECORD = {"/v1/privacy/exports", "/v1/insights/{insight_id}/dismiss"}
+"""POST routes that answer no record of the user (a request; 204): no version to compare."""
 
 
 @pytest.mark.parametrize("route", sorted(set(POSTS) - NO_PARAMETERS))

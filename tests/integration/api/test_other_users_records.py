@@ -17,8 +17,10 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from app.bootstrap import Container
 from tests.conftest import ApiUser
 from tests.support.clock import TestClock
+from tests.support.insights import a_suggestion
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 BLOCKLIST = {"name": "Social", "items": [{"kind": "category", "value": "social"}]}
@@ -32,6 +34,9 @@ class Bobs:
     session: str
     device: str
     privacy_request: str
+    insight: str
+    suggest: Callable[[ApiUser], str]
+    """Makes a schedule suggestion of another user's (the AI results are made by the app)."""
 
 
 Probe = Callable[[TestClient, ApiUser, str, Bobs], Any]
@@ -58,7 +63,7 @@ def _ok(response: Any) -> Any:
 
 
 @pytest.fixture
-def bobs(client: TestClient, bob: ApiUser) -> Bobs:
+def bobs(client: TestClient, container: Container, bob: ApiUser) -> Bobs:
     blocklist = _ok(client.post("/v1/blocklists", headers=bob.headers, json=BLOCKLIST))["id"]
     schedule = _ok(
         client.post(
@@ -80,7 +85,9 @@ def bobs(client: TestClient, bob: ApiUser) -> Bobs:
     _ok(client.put("/v1/devices/bobs-phone-01", headers=bob.headers, json=ANDROID))
     exported = client.post("/v1/privacy/exports", headers=bob.headers)
     assert exported.status_code == 202, exported.text
-    return Bobs(blocklist, schedule, session, "bobs-phone-01", exported.json()["id"])
+    suggestion = a_suggestion(client, container, bob)["id"]
+    return Bobs(blocklist, schedule, session, "bobs-phone-01", exported.json()["id"], suggestion,
+                lambda user: str(a_suggestion(client, container, user)["id"]))  # fmt: skip
 
 
 def _unused(kind: str) -> str:
@@ -194,6 +201,30 @@ def _seen(response: Any) -> tuple[int, Any, Any]:
         fields = sorted((e["field"], e["code"]) for e in body.get("errors", []))
         return response.status_code, body["code"], fields
     return response.status_code, None, sorted(response.json()) if response.content else None
+
+
+probe("GET", "/v1/insights/{insight_id}", "insight")(
+    lambda c, u, i, b: c.get(f"/v1/insights/{i}", headers=u.headers)
+)
+probe("POST", "/v1/insights/{insight_id}/dismiss", "insight")(
+    lambda c, u, i, b: c.post(f"/v1/insights/{i}/dismiss", headers=u.headers)
+)
+
+
+@probe("POST", "/v1/insights/{insight_id}/accept", "insight")
+def _accept(client: TestClient, user: ApiUser, record_id: str, bobs: Bobs) -> Any:
+    own = _ok(client.post("/v1/blocklists", headers=user.headers, json=BLOCKLIST))["id"]
+    return client.post(
+        f"/v1/insights/{record_id}/accept", headers=user.headers, json={"blocklist_id": own}
+    )
+
+
+@probe("POST", "/v1/insights/{insight_id}/accept", "blocklist")
+def _accept_onto(client: TestClient, user: ApiUser, record_id: str, bobs: Bobs) -> Any:
+    mine = bobs.suggest(user)
+    return client.post(
+        f"/v1/insights/{mine}/accept", headers=user.headers, json={"blocklist_id": record_id}
+    )
 
 
 probe("GET", "/v1/privacy/requests/{request_id}", "privacy_request")(

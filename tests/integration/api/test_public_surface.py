@@ -53,6 +53,12 @@ PRODUCTION_ROUTES = {
     ("POST", "/v1/sync/requests"),
     ("POST", "/v1/privacy/exports"),
     ("GET", "/v1/privacy/requests/{request_id}"),
+    ("GET", "/v1/insights"),
+    ("GET", "/v1/insights/{insight_id}"),
+    ("POST", "/v1/insights/{insight_id}/dismiss"),
+    ("POST", "/v1/insights/{insight_id}/accept"),
+    ("GET", "/v1/ai/consents"),
+    ("PUT", "/v1/ai/consents"),
 }
 """Every route of the production app. A new one is added here on purpose, or this test fails."""
 
