@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 CALLS = Counter("focus_ai_calls", "Provider calls", ["provider", "feature", "outcome"])
 REFUSALS = Counter("focus_ai_refusals", "Hosted answers not used, by reason", ["feature", "reason"])
 TOKENS = Counter("focus_ai_tokens_reserved", "Tokens reserved for calls", ["provider"])
+MIN_SESSIONS_TO_SUGGEST = 3
+"""Completed sessions in a week before its best window is worth a schedule."""
 ANSWER_TOKENS = 400
 """Reserved for the answer on top of the prompt's estimate."""
 
@@ -86,14 +88,19 @@ class AiResults:
     async def schedule_suggestion(
         self, uid: str, features: WeekFeatures, day: date
     ) -> AiInsight | None:
-        """A schedule that protects the week's best window, unless a schedule covers it
-        already, the same suggestion was made today, or today's cap is reached (None)."""
+        """A schedule that protects the week's best window, once the week shows one (three
+        completed sessions); None when a schedule covers it already, the person has not
+        answered the week's last suggestion yet, the same one was made today, or today's cap
+        is reached."""
         feature = AiFeature.SCHEDULE_SUGGESTION
-        if covered(features):
+        if features.sessions_completed < MIN_SESSIONS_TO_SUGGEST or covered(features):
             return None
         candidate = _suggested(await self.local.schedule_suggestion(features))
-        if await self._find(uid, feature, day, candidate.key) is not None:
-            return None
+        async with self.unit_of_work() as uow:
+            if await uow.insights.pending_suggestion(uid, features.week_start) is not None:
+                return None
+            if await uow.insights.find(uid, feature, day, candidate.key) is not None:
+                return None
         if not await self.budgets.take_result(uid, feature, day):
             REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
             return None

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.support.cloud_tasks_emulator",
     "tests.support.fake_fcm",
     "tests.support.fake_apns",
+    "tests.support.fake_vertex",
 ]
 
 

@@ -80,6 +80,11 @@ class InsightRepository(Protocol):
         """The result for that person, feature, period (and suggestion), dismissed or not."""
         ...
 
+    async def pending_suggestion(self, user_id: str, since: date) -> AiInsight | None:
+        """A live suggestion of a period from `since` on that was neither accepted nor
+        dismissed (the person has not answered it yet)."""
+        ...
+
     async def add(self, insight: AiInsight) -> bool:
         """Stores it; False (nothing written) when one with the same person, feature, period
         and dedupe key is stored already, dismissed or not."""

@@ -65,6 +65,23 @@ class PostgresInsightRepository:
         row = (await self._connection.execute(stmt)).one_or_none()
         return to_insight(row) if row else None
 
+    async def pending_suggestion(self, user_id: str, since: date) -> AiInsight | None:
+        c = _TABLE.c
+        stmt = (
+            select(_TABLE)
+            .where(
+                c.user_id == user_id,
+                c.feature == AiFeature.SCHEDULE_SUGGESTION.value,
+                c.period_start >= since,
+                c.deleted_at.is_(None),
+                c.accepted_schedule_id.is_(None),
+            )
+            .order_by(c.id.desc())
+            .limit(1)
+        )
+        row = (await self._connection.execute(stmt)).one_or_none()
+        return to_insight(row) if row else None
+
     async def add(self, insight: AiInsight) -> bool:
         s = insight.suggestion
         values: dict[str, Any] = {
