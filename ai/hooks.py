@@ -1,6 +1,9 @@
 """What drives the AI features (ADR 0021): the `ai` consumer of the event topic and the weekly
 job.
 
+Only for people who turned AI features on in their profile (`consents.ai_features`); a
+third-party provider also needs its own consent (domain/ai/consent.py).
+
 - **Events:** a focus session that ended (completed or abandoned) may earn its person a
   schedule suggestion protecting the best focus window of that session's week (within the
   day's cap; none when a schedule covers the window already).
@@ -59,9 +62,16 @@ LATENCY = Histogram(
 
 class AiAudience(Protocol):
     async def active_in_week(self, week_start: date, *, after: str | None, limit: int) -> list[str]:
-        """Up to `limit` uids, in order, strictly after `after`, of people with a completed
-        focus session on a local date of the week."""
+        """Up to `limit` uids, in order, strictly after `after`, of people with AI features
+        on and a completed focus session on a local date of the week."""
         ...
+
+
+async def wants_ai(uow: UnitOfWork, uid: str) -> bool:
+    """Whether the person turned AI features on in their profile (`consents.ai_features`,
+    off by default): without it nothing is made for them, by any provider."""
+    profile = await uow.users.get(uid)
+    return profile is not None and profile.consents.ai_features
 
 
 def week_of(day: date) -> date:
@@ -109,8 +119,8 @@ class AiHooks:
             raise PoisonMessage(f"{event.type} names no session") from error
         async with self.unit_of_work() as uow:
             session = await uow.focus_sessions.get(event.user_id, session_id)
-            if session is None:  # deleted since, or the person erased
-                return
+            if session is None or not await wants_ai(uow, event.user_id):
+                return  # deleted since, the person erased, or AI features off
             features = await features_of(uow, event.user_id, week_of(session.local_date))
         made = await self.results.schedule_suggestion(event.user_id, features, session.local_date)
         if made is not None and made.created_at >= event.occurred_at:
@@ -149,6 +159,8 @@ class AiHooks:
         async def one(uid: str) -> None:
             async with gate:
                 async with self.unit_of_work() as uow:
+                    if not await wants_ai(uow, uid):
+                        return  # turned AI features off since the batch was made
                     features = await features_of(uow, uid, week)
                 try:
                     made = await self.results.weekly_insight(uid, features)

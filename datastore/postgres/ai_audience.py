@@ -1,5 +1,5 @@
-"""Who gets a weekly insight: people with a completed focus session in the week, in uid order
-(keyset), each found through the completed-days index."""
+"""Who gets a weekly insight: people with AI features on and a completed focus session in the
+week, in uid order (keyset), each found through the completed-days index."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _ACTIVE = text(
-    "SELECT u.uid FROM users u WHERE u.uid > :after AND EXISTS ("
+    "SELECT u.uid FROM users u WHERE u.uid > :after AND u.consent_ai_features AND EXISTS ("
     " SELECT 1 FROM focus_sessions s WHERE s.user_id = u.uid"
     " AND s.outcome = 'completed' AND s.deleted_at IS NULL"
     " AND s.local_date BETWEEN :first AND :last)"

@@ -27,7 +27,8 @@ from domain.push.model import PushKind, PushOutcome, PushResult, SilentPush
 from domain.schedules.model import ScheduleDraft
 from domain.schedules.use_cases import create_schedule
 from domain.tasks import Task
-from domain.users.use_cases import ensure_user
+from domain.users.model import ProfileChanges
+from domain.users.use_cases import ensure_user, update_profile
 from tests.support.clock import TestClock
 
 pytestmark = pytest.mark.anyio
@@ -62,10 +63,15 @@ async def app(
     await container.aclose()
 
 
-async def person(container: Container, *, phone: bool = False) -> str:
+async def person(container: Container, *, phone: bool = False, ai: bool = True) -> str:
+    """Someone who turned AI features on in their profile (unless `ai` is False)."""
     uid = f"u-{uuid.uuid4().hex[:20]}"
     async with container.services.unit_of_work() as uow:
         await ensure_user(uow, uid)
+        changes = ProfileChanges(consents={"ai_features": ai})
+        await update_profile(
+            uow, uid, changes, expected_version=None, clock=container.services.clock
+        )
         await uow.commit()
     if phone:
         registration = DeviceRegistration(Platform.ANDROID, "4.2.0", push_token="a" * 140)
@@ -189,6 +195,22 @@ async def test_the_weekly_walk_makes_one_insight_per_active_person_in_batches(
     batches = _tasks_named(database_url, f"ai-weekly-{week:%Y%m%d}-")
     # Only this test's people are certain to be in the walk; others of the database may be too.
     assert batches >= 3
+
+
+async def test_nothing_is_made_for_someone_with_ai_features_off(
+    app: tuple[Container, Pushes], clock: TestClock
+) -> None:
+    container, _ = app
+    uid = await person(container, ai=False)
+
+    await mornings(container, clock, uid, days=4)  # each delivered to the ai consumer
+    walked = await container.ai.hooks.audience.active_in_week(
+        MONDAY.date(), after=None, limit=100_000
+    )
+    await container.ai.hooks.weekly_batch({"week": "2026-03-02", "uids": [uid]})
+
+    assert uid not in walked
+    assert await results(container, uid) == []
 
 
 async def test_a_person_erased_before_their_batch_runs_is_skipped(

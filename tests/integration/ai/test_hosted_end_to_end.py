@@ -66,7 +66,8 @@ async def someone(
     ]  # fmt: skip
     async with container.services.unit_of_work() as uow:
         await ensure_user(uow, uid)
-        profile = ProfileChanges({"display_name": mine[1], "timezone": "America/St_Johns"})
+        profile = ProfileChanges({"display_name": mine[1], "timezone": "America/St_Johns"},
+                                 consents={"ai_features": True})  # fmt: skip
         await update_profile(uow, uid, profile, expected_version=None, clock=clock)
         items = [
             BlockItem(ItemKind.WEB_DOMAIN, mine[2]),
