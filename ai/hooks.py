@@ -117,12 +117,25 @@ class AiHooks:
             session_id = UUID(event.subject_id)
         except ValueError as error:
             raise PoisonMessage(f"{event.type} names no session") from error
+        uid, results = event.user_id, self.results
         async with self.unit_of_work() as uow:
-            session = await uow.focus_sessions.get(event.user_id, session_id)
-            if session is None or not await wants_ai(uow, event.user_id):
+            session = await uow.focus_sessions.get(uid, session_id)
+            if session is None or not await wants_ai(uow, uid):
                 return  # deleted since, the person erased, or AI features off
-            features = await features_of(uow, event.user_id, week_of(session.local_date))
-        made = await self.results.schedule_suggestion(event.user_id, features, session.local_date)
+            if results.writes_locally:
+                # Held to the commit: another delivery for the person waits, then sees this
+                # one's suggestion (one unanswered suggestion at a time).
+                await uow.lock_user(uid)
+            features = await features_of(uow, uid, week_of(session.local_date))
+            day = session.local_date
+            candidate = await results.suggestion_to_make(uow, uid, features, day)
+            if candidate is None:
+                return
+            if results.writes_locally:  # one transaction: the cap, the result, its event
+                made = await results.local_suggestion(uow, uid, day, candidate)
+                await uow.commit()
+        if not results.writes_locally:  # the provider is called outside any transaction
+            made = await results.schedule_suggestion(uid, features, day, checked=True)
         if made is not None and made.created_at >= event.occurred_at:
             MADE.labels(made.feature.value).inc()
             LATENCY.observe((made.created_at - event.occurred_at).total_seconds())

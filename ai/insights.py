@@ -21,7 +21,7 @@ from domain.ai.prompt import insight_prompt, suggestion_prompt
 from domain.ai.use_cases import store_insight
 from domain.ai.validation import validate_insight, validate_suggestion
 from domain.common import Clock, new_id
-from domain.unit_of_work import UnitOfWorkFactory
+from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -83,30 +83,71 @@ class AiResults:
             return await self._find(uid, feature, week)
         provider, answer = await self._write(uid, features, feature)
         assert isinstance(answer, Insight)
-        return await self._store(uid, feature, week, provider, answer.text, answer.numbers, None)
+        return await self._store(uid, feature, week, provider, answer)
 
-    async def schedule_suggestion(
-        self, uid: str, features: WeekFeatures, day: date
-    ) -> AiInsight | None:
-        """A schedule that protects the week's best window, once the week shows one (three
+    async def suggestion_to_make(
+        self, uow: UnitOfWork, uid: str, features: WeekFeatures, day: date
+    ) -> Suggestion | None:
+        """The schedule worth suggesting, read in the caller's unit of work: the local
+        provider's protection of the week's best window, once the week shows one (three
         completed sessions); None when a schedule covers it already, the person has not
-        answered the week's last suggestion yet, the same one was made today, or today's cap
-        is reached."""
-        feature = AiFeature.SCHEDULE_SUGGESTION
+        answered the week's last suggestion yet, or the same one was made that day."""
         if features.sessions_completed < MIN_SESSIONS_TO_SUGGEST or covered(features):
             return None
-        candidate = _suggested(await self.local.schedule_suggestion(features))
-        async with self.unit_of_work() as uow:
-            if await uow.insights.pending_suggestion(uid, features.week_start) is not None:
-                return None
-            if await uow.insights.find(uid, feature, day, candidate.key) is not None:
-                return None
+        candidate = await self.local.schedule_suggestion(features)
+        key = _suggested(candidate).key
+        if await uow.insights.suggestion_blocked(uid, features.week_start, day, key):
+            return None
+        return candidate
+
+    @property
+    def writes_locally(self) -> bool:
+        """No third-party provider: a result is made in one transaction, no call between."""
+        return self.hosted is None
+
+    async def local_suggestion(
+        self, uow: UnitOfWork, uid: str, day: date, candidate: Suggestion
+    ) -> AiInsight | None:
+        """`candidate` (from `suggestion_to_make`) stored in the caller's unit of work with
+        the day's cap taken in it, when no third-party provider runs; the caller commits."""
+        feature = AiFeature.SCHEDULE_SUGGESTION
+        if not await uow.ai_caps.take(uid, feature, day):
+            REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
+            return None
+        CALLS.labels(self.local.name, feature.value, "ok").inc()
+        now = self.clock()
+        insight = AiInsight(new_id(), uid, feature, day, self.local.name, candidate.reason, (),
+                            _suggested(candidate), None, 0, now, now)  # fmt: skip
+        return await store_insight(uow, insight)
+
+    async def schedule_suggestion(
+        self, uid: str, features: WeekFeatures, day: date, *, checked: bool = False
+    ) -> AiInsight | None:
+        """A schedule suggestion for `day`, when `suggestion_to_make` finds one worth making
+        (`checked`: the caller found so already) and the day's cap allows; else None."""
+        feature = AiFeature.SCHEDULE_SUGGESTION
+        if not checked:
+            async with self.unit_of_work() as uow:
+                if await self.suggestion_to_make(uow, uid, features, day) is None:
+                    return None
         if not await self.budgets.take_result(uid, feature, day):
             REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
             return None
         provider, answer = await self._write(uid, features, feature)
         assert isinstance(answer, Suggestion)
-        return await self._store(uid, feature, day, provider, answer.reason, (), _suggested(answer))
+        suggested = _suggested(answer)
+        now = self.clock()
+        insight = AiInsight(new_id(), uid, feature, day, provider, answer.reason, (), suggested,
+                            None, 0, now, now)  # fmt: skip
+        async with self.unit_of_work() as uow:
+            # Checked again under the person's lock: another delivery may have stored one
+            # while the provider wrote this.
+            await uow.lock_user(uid)
+            if await uow.insights.suggestion_blocked(uid, features.week_start, day, suggested.key):
+                return None
+            stored = await store_insight(uow, insight)
+            await uow.commit()
+        return stored
 
     async def _find(
         self, uid: str, feature: AiFeature, period: date, key: str = ""
@@ -115,23 +156,16 @@ class AiResults:
             return await uow.insights.find(uid, feature, period, key)
 
     async def _store(
-        self,
-        uid: str,
-        feature: AiFeature,
-        period: date,
-        provider: str,
-        text: str,
-        numbers: tuple[int, ...],
-        suggestion: SuggestedSchedule | None,
+        self, uid: str, feature: AiFeature, period: date, provider: str, answer: Insight
     ) -> AiInsight | None:
         now = self.clock()
-        insight = AiInsight(new_id(), uid, feature, period, provider, text, numbers, suggestion,
-                            None, 0, now, now)  # fmt: skip
+        insight = AiInsight(new_id(), uid, feature, period, provider, answer.text,
+                            answer.numbers, None, None, 0, now, now)  # fmt: skip
         async with self.unit_of_work() as uow:
             stored = await store_insight(uow, insight)
             await uow.commit()
         if stored is None:  # made by another delivery meanwhile
-            return await self._find(uid, feature, period, insight.dedupe_key)
+            return await self._find(uid, feature, period)
         return stored
 
     async def _write(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.ai.budgets import ResultCaps
 from domain.ai.insights import InsightRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     focus_sessions: FocusSessionRepository
     usage: UsageReportRepository
     insights: InsightRepository
+    ai_caps: ResultCaps
     changes: ChangeFeed
     idempotency: IdempotencyStore
     outbox: EventOutbox

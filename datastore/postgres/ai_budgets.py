@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ai.budgets import CAPS, AiFeature, TokenBudget
 
@@ -28,17 +28,30 @@ _TAKE_TOKENS = text(
 )
 
 
+async def _take_result(conn: AsyncConnection, uid: str, feature: AiFeature, day: date) -> bool:
+    cap = CAPS[feature]
+    params = {"uid": uid, "feature": feature.value, "period": cap.period_start(day),
+              "cap": cap.count}  # fmt: skip
+    return (await conn.execute(_TAKE_RESULT, params)).scalar_one_or_none() is not None
+
+
+class PostgresResultCaps:
+    """The caps in a unit of work's transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def take(self, uid: str, feature: AiFeature, day: date) -> bool:
+        return await _take_result(self._connection, uid, feature, day)
+
+
 class PostgresBudgets:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def take_result(self, uid: str, feature: AiFeature, day: date) -> bool:
-        cap = CAPS[feature]
-        params = {"uid": uid, "feature": feature.value, "period": cap.period_start(day),
-                  "cap": cap.count}  # fmt: skip
         async with self._engine.begin() as conn:
-            taken = (await conn.execute(_TAKE_RESULT, params)).scalar_one_or_none()
-        return taken is not None
+            return await _take_result(conn, uid, feature, day)
 
     async def take_tokens(
         self, provider: str, day: date, tokens: int, budget: TokenBudget

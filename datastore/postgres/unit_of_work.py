@@ -15,6 +15,7 @@ from typing import Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from datastore.postgres.ai_budgets import PostgresResultCaps
 from datastore.postgres.repositories.blocklists import PostgresBlocklistRepository
 from datastore.postgres.repositories.devices import PostgresDeviceRepository
 from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
@@ -25,6 +26,7 @@ from datastore.postgres.repositories.schedules import PostgresScheduleRepository
 from datastore.postgres.repositories.sync import PostgresChangeFeed
 from datastore.postgres.repositories.usage import PostgresUsageReportRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
+from domain.ai.budgets import ResultCaps
 from domain.ai.insights import InsightRepository
 from domain.blocklists.ports import BlocklistRepository
 from domain.devices.ports import DeviceRepository
@@ -73,6 +75,7 @@ class PostgresUnitOfWork:
         self.focus_sessions: FocusSessionRepository = PostgresFocusSessionRepository(connection)
         self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
         self.insights: InsightRepository = PostgresInsightRepository(connection)
+        self.ai_caps: ResultCaps = PostgresResultCaps(connection)
         self.changes: ChangeFeed = PostgresChangeFeed(connection)
         self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
         self.outbox: EventOutbox = PostgresEventOutbox(connection, self._origin)

@@ -46,6 +46,15 @@ class TokenBudget:
             raise ValueError("a token budget needs 0 < soft <= hard")
 
 
+class ResultCaps(Protocol):
+    """A person's results per feature and period, taken in the caller's transaction (their
+    unit of work's): the reservation commits or rolls back with the result it is for."""
+
+    async def take(self, uid: str, feature: AiFeature, day: date) -> bool:
+        """One result of `feature` for the person in `day`'s period, if the cap allows."""
+        ...
+
+
 class Budgets(Protocol):
     async def take_result(self, uid: str, feature: AiFeature, day: date) -> bool:
         """One result of `feature` for the person in `day`'s period, if the cap allows."""

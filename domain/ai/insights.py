@@ -80,9 +80,12 @@ class InsightRepository(Protocol):
         """The result for that person, feature, period (and suggestion), dismissed or not."""
         ...
 
-    async def pending_suggestion(self, user_id: str, since: date) -> AiInsight | None:
-        """A live suggestion of a period from `since` on that was neither accepted nor
-        dismissed (the person has not answered it yet)."""
+    async def suggestion_blocked(
+        self, user_id: str, since: date, day: date, dedupe_key: str
+    ) -> bool:
+        """Whether a new suggestion would repeat one: a live suggestion of a period from
+        `since` on that the person has not answered (neither accepted nor dismissed), or one
+        for `day` with the same dedupe key, dismissed or not."""
         ...
 
     async def add(self, insight: AiInsight) -> bool:

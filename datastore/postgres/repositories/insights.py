@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, select, update
+from sqlalchemy import Row, Table, and_, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -65,22 +65,22 @@ class PostgresInsightRepository:
         row = (await self._connection.execute(stmt)).one_or_none()
         return to_insight(row) if row else None
 
-    async def pending_suggestion(self, user_id: str, since: date) -> AiInsight | None:
+    async def suggestion_blocked(
+        self, user_id: str, since: date, day: date, dedupe_key: str
+    ) -> bool:
         c = _TABLE.c
-        stmt = (
-            select(_TABLE)
-            .where(
+        unanswered = and_(
+            c.period_start >= since, c.deleted_at.is_(None), c.accepted_schedule_id.is_(None)
+        )
+        same = and_(c.period_start == day, c.dedupe_key == dedupe_key)
+        stmt = select(
+            exists().where(
                 c.user_id == user_id,
                 c.feature == AiFeature.SCHEDULE_SUGGESTION.value,
-                c.period_start >= since,
-                c.deleted_at.is_(None),
-                c.accepted_schedule_id.is_(None),
+                or_(unanswered, same),
             )
-            .order_by(c.id.desc())
-            .limit(1)
         )
-        row = (await self._connection.execute(stmt)).one_or_none()
-        return to_insight(row) if row else None
+        return bool((await self._connection.execute(stmt)).scalar())
 
     async def add(self, insight: AiInsight) -> bool:
         s = insight.suggestion

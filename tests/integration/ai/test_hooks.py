@@ -6,6 +6,7 @@ insight per active person in named batches, and running it again makes nothing."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ import pytest
 
 from app.bootstrap import Container, build
 from app.settings import AuthMode, Environment, Settings
+from domain.ai.budgets import AiFeature
+from domain.ai.consent import ConsentEntry
 from domain.blocklists.model import BlocklistDraft
 from domain.blocklists.use_cases import create_blocklist
 from domain.devices.model import DeviceRegistration, Platform
@@ -30,6 +33,7 @@ from domain.tasks import Task
 from domain.users.model import ProfileChanges
 from domain.users.use_cases import ensure_user, update_profile
 from tests.support.clock import TestClock
+from tests.support.insights import ECHO_TERMS, EchoHosted
 
 pytestmark = pytest.mark.anyio
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -148,6 +152,50 @@ async def test_the_same_suggestion_is_made_once_whatever_the_deliveries(
 
     assert await results(container, uid) == before
     assert len([r for r in before if r[0] == "schedule_suggestion"]) == 1
+
+
+async def test_many_deliveries_at_once_make_one_suggestion(
+    app: tuple[Container, Pushes], clock: TestClock
+) -> None:
+    container, _ = app
+    uid = await person(container, ai=True)
+    for day in range(3):  # three sessions, none delivered yet
+        await focus(container, clock, uid, MONDAY + timedelta(days=day))
+    events = await _ended_again(container, clock, uid)
+
+    await asyncio.gather(*(container.ai.hooks.on_event(e) for e in events * 4))
+
+    assert [r[0] for r in await results(container, uid)] == ["schedule_suggestion"]
+
+
+async def test_many_deliveries_at_once_make_one_suggestion_with_a_hosted_provider_too(
+    database_url: str, clock: TestClock, tmp_path: Path
+) -> None:
+    settings = Settings(env=Environment.TEST, auth=AuthMode.DEV, data_dir=tmp_path,
+                        relay_in_process=False, task_worker_in_process=False)  # fmt: skip
+    hosted = EchoHosted()
+    container = build(settings, database_url, clock=clock, hosted_ai=(hosted, ECHO_TERMS))
+    try:
+        uid = await person(container)
+        grant = ConsentEntry(AiFeature.SCHEDULE_SUGGESTION, ECHO_TERMS.provider,
+                             ECHO_TERMS.text_version, True, MONDAY)  # fmt: skip
+        await container.ai.results.consents.record(uid, grant)
+        for day in range(3):
+            await focus(container, clock, uid, MONDAY + timedelta(days=day))
+        events = await _ended_again(container, clock, uid)
+
+        await asyncio.gather(*(container.ai.hooks.on_event(e) for e in events * 4))
+
+        async with container.services.unit_of_work() as uow:
+            made = await uow.insights.list(uid, after=None, limit=10)
+        assert [(i.feature, i.provider) for i in made] == [
+            (AiFeature.SCHEDULE_SUGGESTION, "echo-hosted")
+        ]
+        # Each day's cap (3) bounds the calls: sessions on three days. (Pub/Sub's ordering key,
+        # the user id, delivers one person's events one at a time: this is the worst case.)
+        assert 1 <= hosted.calls <= 9
+    finally:
+        await container.aclose()
 
 
 async def test_no_suggestion_when_a_schedule_covers_the_best_hours(
