@@ -26,7 +26,11 @@ from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 CALLS = Counter("focus_ai_calls", "Provider calls", ["provider", "feature", "outcome"])
-REFUSALS = Counter("focus_ai_refusals", "Hosted answers not used, by reason", ["feature", "reason"])
+REFUSALS = Counter(
+    "focus_ai_refusals",
+    "Results the hosted provider did not write, by reason (`none`: no hosted provider runs)",
+    ["provider", "feature", "reason"],
+)
 TOKENS = Counter("focus_ai_tokens_reserved", "Tokens reserved for calls", ["provider"])
 MIN_SESSIONS_TO_SUGGEST = 3
 """Completed sessions in a week before its best window is worth a schedule."""
@@ -79,7 +83,7 @@ class AiResults:
         if (made := await self._find(uid, feature, week)) is not None:
             return made
         if not await self.budgets.take_result(uid, feature, week):
-            REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
+            REFUSALS.labels(self._hosted_name, feature.value, Refusal.USER_CAP.value).inc()
             return await self._find(uid, feature, week)
         provider, answer = await self._write(uid, features, feature)
         assert isinstance(answer, Insight)
@@ -101,6 +105,10 @@ class AiResults:
         return candidate
 
     @property
+    def _hosted_name(self) -> str:
+        return "none" if self.hosted is None else self.hosted.name
+
+    @property
     def writes_locally(self) -> bool:
         """No third-party provider: a result is made in one transaction, no call between."""
         return self.hosted is None
@@ -112,7 +120,7 @@ class AiResults:
         the day's cap taken in it, when no third-party provider runs; the caller commits."""
         feature = AiFeature.SCHEDULE_SUGGESTION
         if not await uow.ai_caps.take(uid, feature, day):
-            REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
+            REFUSALS.labels(self._hosted_name, feature.value, Refusal.USER_CAP.value).inc()
             return None
         CALLS.labels(self.local.name, feature.value, "ok").inc()
         now = self.clock()
@@ -131,7 +139,7 @@ class AiResults:
                 if await self.suggestion_to_make(uow, uid, features, day) is None:
                     return None
         if not await self.budgets.take_result(uid, feature, day):
-            REFUSALS.labels(feature.value, Refusal.USER_CAP.value).inc()
+            REFUSALS.labels(self._hosted_name, feature.value, Refusal.USER_CAP.value).inc()
             return None
         provider, answer = await self._write(uid, features, feature)
         assert isinstance(answer, Suggestion)
@@ -187,7 +195,7 @@ class AiResults:
                     CALLS.labels(self.hosted.name, feature.value, "ok").inc()
                     return self.hosted.name, answer
         if refusal is not None:
-            REFUSALS.labels(feature.value, refusal.value).inc()
+            REFUSALS.labels(self._hosted_name, feature.value, refusal.value).inc()
         CALLS.labels(self.local.name, feature.value, "ok").inc()
         return self.local.name, await _ask(self.local, features, feature)
 

@@ -60,17 +60,18 @@ HEADERS: dict[str, dict[str, Any]] = {
 EVERY_OPERATION = ("X-Platform", "X-App-Version", "X-Installation-Id")
 CONDITIONAL_READS = frozenset(
     {"get_me", "get_device", "get_blocklist", "get_schedule", "get_focus_session"}
-    | {"get_usage_report"}
+    | {"get_usage_report", "get_insight"}
 )
 """Operations answering 304 to a current If-None-Match (api.http.resource_response)."""
 CONDITIONAL_WRITES = frozenset(
     {"patch_me", "put_device", "delete_device", "patch_blocklist", "delete_blocklist"}
     | {"patch_schedule", "delete_schedule", "end_focus_session", "put_usage_report"}
+    | {"dismiss_insight", "accept_suggestion"}
 )
 """Operations checking If-Match / If-None-Match (api.http.preconditions)."""
 IDEMPOTENT = frozenset(
     {"create_blocklist", "create_schedule", "start_focus_session", "end_focus_session"}
-    | {"request_sync", "request_export"}
+    | {"request_sync", "request_export", "dismiss_insight", "accept_suggestion"}
 )
 """Operations replaying a retried Idempotency-Key (api.idempotency.run_idempotent)."""
 

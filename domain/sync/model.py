@@ -37,6 +37,11 @@ class EntityType(StrEnum):
     INSIGHT = "insight"
 
 
+OPT_IN = frozenset({EntityType.INSIGHT})
+"""Types a client gets only when it asks for them (`include`): app versions released before a
+type existed would fail to read it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """A record's state at `version`; `entity` is None when the record was deleted."""

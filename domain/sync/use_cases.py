@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from domain.common import Clock
 from domain.events import DomainEvent, EventType
-from domain.sync.model import ChangePage
+from domain.sync.model import ChangePage, EntityType
 from domain.unit_of_work import UnitOfWork
 
 
 async def changes_since(
-    uow: UnitOfWork, user_id: str, after_version: int, limit: int
+    uow: UnitOfWork,
+    user_id: str,
+    after_version: int,
+    limit: int,
+    *,
+    include: frozenset[EntityType] = frozenset(),
 ) -> ChangePage:
     """About `limit` of the user's changes after `after_version`, oldest first.
 
@@ -19,7 +24,7 @@ async def changes_since(
     """
     fetch = limit
     while True:
-        found = await uow.changes.since(user_id, after_version, fetch + 1)
+        found = await uow.changes.since(user_id, after_version, fetch + 1, include=include)
         if len(found) <= fetch:
             last = found[-1].version if found else after_version
             return ChangePage(changes=found, last_version=last, has_more=False)

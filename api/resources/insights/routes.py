@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow
+from api.deps import CurrentUser, Services, Uow, origin_of
 from api.http import json_response, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
@@ -28,7 +28,8 @@ from domain.ai import use_cases
 from domain.errors import NotFound
 from domain.unit_of_work import UnitOfWork
 
-router = APIRouter(tags=["insights"])
+# Every route checks X-Installation-Id, as the routes with a unit of work do (consents have none).
+router = APIRouter(tags=["insights"], dependencies=[Depends(origin_of)])
 
 
 @router.get("/insights", response_model=InsightPage)

@@ -22,10 +22,10 @@ from api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from api.resources.sync.schemas import SyncPage, SyncRequestOut
+from api.resources.sync.schemas import OptInType, SyncPage, SyncRequestOut
 from domain.errors import ValidationFailed
 from domain.sync import use_cases
-from domain.sync.model import START
+from domain.sync.model import START, EntityType
 from domain.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -59,12 +59,21 @@ async def sync(
         ),
     ] = None,
     limit: LimitQuery = None,
+    include: Annotated[
+        list[OptInType] | None,
+        Query(
+            description="Types sent only when asked for (repeat for several): `insight`. "
+            "Asking for one the first time, sync from the start (no `since`) once, or read "
+            "its own list (GET /v1/insights): changes older than your cursor are not resent."
+        ),
+    ] = None,
 ) -> Response:
     """Every record of the user that changed since `since`, deletions as tombstones."""
     after = _after_version(since)
     page_size = clamp_limit(limit)
+    extra = frozenset(EntityType(t.value) for t in include or ())
     async with uow:
-        page = await use_cases.changes_since(uow, user.uid, after, page_size)
+        page = await use_cases.changes_since(uow, user.uid, after, page_size, include=extra)
     return json_response(SyncPage.of(page, encode_cursor((str(page.last_version),)) or ""))
 
 

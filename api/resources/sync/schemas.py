@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import assert_never
 
 from pydantic import Field
@@ -36,6 +37,12 @@ from domain.users.model import User
 EntityOut = (
     MeOut | DeviceOut | BlocklistOut | ScheduleOut | FocusSessionOut | UsageReportOut | InsightOut
 )
+
+
+class OptInType(StrEnum):
+    """`include=`: types sent only to apps that ask for them (domain.sync.model.OPT_IN)."""
+
+    INSIGHT = "insight"
 
 
 def _data(change: Change) -> EntityOut | None:
@@ -68,7 +75,7 @@ class ChangeOut(ResponseModel):
         description="profile (data as GET /v1/me), device (GET /v1/devices/{id}), blocklist "
         "(GET /v1/blocklists/{id}), schedule (GET /v1/schedules/{id}), focus_session "
         "(GET /v1/focus-sessions/{id}), usage_report (GET /v1/usage/{date}?installation_id=), "
-        "insight (GET /v1/insights/{id})"
+        "insight (GET /v1/insights/{id}; only with `include=insight`)"
     )
     id: str = Field(
         description="The record's key within its type: the uid for the profile, the "

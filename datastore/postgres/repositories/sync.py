@@ -34,7 +34,7 @@ from datastore.postgres.tables.focus_sessions import FocusSessionRow
 from datastore.postgres.tables.schedules import ScheduleRow
 from datastore.postgres.tables.usage import UsageReportRow
 from datastore.postgres.tables.users import UserRow
-from domain.sync.model import Change, Entity, EntityType, order, usage_report_id
+from domain.sync.model import OPT_IN, Change, Entity, EntityType, order, usage_report_id
 
 _ONE_SNAPSHOT = ("REPEATABLE READ", "SERIALIZABLE")
 _USERS: Table = UserRow.__table__  # type: ignore[attr-defined]
@@ -79,19 +79,37 @@ async def _profile(
     return [Change(EntityType.PROFILE, row.uid, row.version, to_user(row))] if row else []
 
 
-_SOURCES: tuple[Source, ...] = (
-    _profile,
-    _table(DeviceRow, EntityType.DEVICE, lambda r: r.installation_id, to_device),
-    _table(BlocklistRow, EntityType.BLOCKLIST, lambda r: str(r.id), to_blocklist),
-    _table(ScheduleRow, EntityType.SCHEDULE, lambda r: str(r.id), to_schedule),
-    _table(FocusSessionRow, EntityType.FOCUS_SESSION, lambda r: str(r.id), to_focus_session),
-    _table(
-        UsageReportRow,
-        EntityType.USAGE_REPORT,
-        lambda r: usage_report_id(r.date, r.installation_id),
-        to_usage_report,
+_SOURCES: tuple[tuple[EntityType, Source], ...] = (
+    (EntityType.PROFILE, _profile),
+    (
+        EntityType.DEVICE,
+        _table(DeviceRow, EntityType.DEVICE, lambda r: r.installation_id, to_device),
     ),
-    _table(AiInsightRow, EntityType.INSIGHT, lambda r: str(r.id), to_insight),
+    (
+        EntityType.BLOCKLIST,
+        _table(BlocklistRow, EntityType.BLOCKLIST, lambda r: str(r.id), to_blocklist),
+    ),
+    (
+        EntityType.SCHEDULE,
+        _table(ScheduleRow, EntityType.SCHEDULE, lambda r: str(r.id), to_schedule),
+    ),
+    (
+        EntityType.FOCUS_SESSION,
+        _table(FocusSessionRow, EntityType.FOCUS_SESSION, lambda r: str(r.id), to_focus_session),
+    ),
+    (
+        EntityType.USAGE_REPORT,
+        _table(
+            UsageReportRow,
+            EntityType.USAGE_REPORT,
+            lambda r: usage_report_id(r.date, r.installation_id),
+            to_usage_report,
+        ),
+    ),
+    (
+        EntityType.INSIGHT,
+        _table(AiInsightRow, EntityType.INSIGHT, lambda r: str(r.id), to_insight),
+    ),
 )
 
 
@@ -99,10 +117,19 @@ class PostgresChangeFeed:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def since(self, user_id: str, after_version: int, limit: int) -> list[Change]:
+    async def since(
+        self,
+        user_id: str,
+        after_version: int,
+        limit: int,
+        *,
+        include: frozenset[EntityType] = frozenset(),
+    ) -> list[Change]:
         await self._one_snapshot()
         found: list[Change] = []
-        for source in _SOURCES:
+        for kind, source in _SOURCES:
+            if kind in OPT_IN and kind not in include:
+                continue
             # Once `limit` changes are in hand, nothing above the last of them can make the page.
             ceiling = found[-1].version if len(found) >= limit else None
             more = await source(self._connection, user_id, after_version, ceiling, limit)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai.insights import AiResults
@@ -96,12 +97,21 @@ async def test_otherwise_the_local_providers_insight_is_stored(
     hosted, features = Hosted(behaviour), a_week()
     uid = await consenting(engine) if consent else await person(engine)
     local = await LocalProvider().weekly_insight(features)
+    reason = {"good": "no_consent" if not consent else "token_budget",
+              "invents": "invalid_output", "down": "provider_error"}[behaviour]  # fmt: skip
+    before = _refusals(reason)
 
     stored = await (await service(engine, hosted, budget)).weekly_insight(uid, features)
 
     assert stored is not None
     assert (stored.provider, stored.text) == ("local", local.text)
     assert hosted.calls == (1 if behaviour in ("invents", "down") else 0)
+    assert _refusals(reason) == before + 1  # counted once, by its reason
+
+
+def _refusals(reason: str) -> float:
+    labels = {"provider": "fake-hosted", "feature": "weekly_insight", "reason": reason}
+    return REGISTRY.get_sample_value("focus_ai_refusals_total", labels) or 0.0
 
 
 async def test_a_revocation_takes_effect_for_the_next_event(engine: AsyncEngine) -> None:

@@ -348,7 +348,7 @@ def _a_suggestion_dismissed_at_once_is_dismissed_once(client: TestClient, user: 
 
     assert statuses(answers) == [204] + [404] * (N - 1)
     assert client.get(url, headers=user.headers).status_code == 404
-    changes = client.get("/v1/sync", headers=user.headers).json()["changes"]
+    changes = client.get("/v1/sync?include=insight", headers=user.headers).json()["changes"]
     assert [c["deleted"] for c in changes if c["type"] == "insight"] == [True]
 
 

@@ -68,10 +68,44 @@ def test_a_weekly_insight_and_a_suggestion_are_listed_read_and_synced(
     assert suggestion["suggested_schedule"] == {
         "days": ["mon", "tue", "wed", "thu", "fri"], "start_local": "09:00", "end_local": "11:00",
     }  # fmt: skip
-    synced = client.get("/v1/sync", headers=alice.headers).json()["changes"]
+    synced = client.get("/v1/sync?include=insight", headers=alice.headers).json()["changes"]
     by_id = {c["id"]: c for c in synced if c["type"] == "insight"}
     assert by_id[insight["id"]]["data"] == insight
     assert by_id[suggestion["id"]]["data"] == suggestion
+
+
+def test_an_app_that_does_not_ask_for_insights_is_not_sent_them(
+    client: TestClient, container: Container, alice: ApiUser
+) -> None:
+    a_weekly_insight(client, container, alice)
+    suggestion = a_suggestion(client, container, alice)
+    client.post(
+        f"/v1/insights/{suggestion['id']}/accept", headers=alice.headers,
+        json={"blocklist_id": _blocklist(client, alice)},
+    )  # fmt: skip
+
+    old_app = client.get("/v1/sync", headers=alice.headers).json()
+    new_app = client.get("/v1/sync?include=insight", headers=alice.headers).json()
+
+    assert {c["type"] for c in old_app["changes"]} == {"profile", "blocklist", "schedule"}
+    assert {c["type"] for c in new_app["changes"]} == {
+        "profile",
+        "blocklist",
+        "schedule",
+        "insight",
+    }
+    # Both end at the same version: the cursor is one number whatever the types.
+    assert old_app["next_cursor"] == new_app["next_cursor"]
+
+
+@pytest.mark.parametrize("include", ["insights", "INSIGHT", "profile", "", "insight\u0000"])
+def test_an_unknown_opt_in_type_is_refused(
+    client: TestClient, alice: ApiUser, include: str
+) -> None:
+    refused = client.get("/v1/sync", headers=alice.headers, params={"include": include})
+
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_failed")
+    assert [e["field"] for e in refused.json()["errors"]] == ["include.0"]
 
 
 def test_an_insight_is_read_with_its_etag(
@@ -103,7 +137,7 @@ def test_a_dismissed_insight_leaves_every_device_and_is_never_made_again(
     client: TestClient, container: Container, alice: ApiUser
 ) -> None:
     insight = a_weekly_insight(client, container, alice)
-    cursor = client.get("/v1/sync", headers=alice.headers).json()["next_cursor"]
+    cursor = client.get("/v1/sync?include=insight", headers=alice.headers).json()["next_cursor"]
 
     dismissed = client.post(f"/v1/insights/{insight['id']}/dismiss", headers=alice.headers)
     remade = client.portal.call(  # type: ignore[union-attr]
@@ -113,7 +147,9 @@ def test_a_dismissed_insight_leaves_every_device_and_is_never_made_again(
     assert dismissed.status_code == 204
     assert _insights(client, alice) == []
     assert client.get(f"/v1/insights/{insight['id']}", headers=alice.headers).status_code == 404
-    changes = client.get(f"/v1/sync?since={cursor}", headers=alice.headers).json()["changes"]
+    changes = client.get(f"/v1/sync?include=insight&since={cursor}", headers=alice.headers).json()[
+        "changes"
+    ]
     assert [(c["id"], c["deleted"]) for c in changes] == [(insight["id"], True)]
     assert remade is not None
     assert str(remade.id) == insight["id"]
