@@ -16,6 +16,7 @@ from api.middleware import EdgeMiddleware
 from api.openapi import serve_newest_spec
 from api.problems import PROBLEM_RESPONSES
 from api.rate_limits.middleware import PerIpRateLimit
+from api.request_metrics import RequestMetrics
 from api.resources.router import AREAS
 from api.services import ApiServices
 from api.staff import routes as staff
@@ -79,5 +80,6 @@ def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> F
         PerIpRateLimit, limiter=guard.rate_limiter, proxy_hops=guard.client_ip_proxy_hops
     )
     app.add_middleware(EdgeMiddleware, config=services.config)
+    app.add_middleware(RequestMetrics)  # outermost: times everything, refusals included
     serve_newest_spec(app, VERSIONS[-1])
     return app

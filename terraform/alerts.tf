@@ -61,6 +61,8 @@ resource "google_monitoring_alert_policy" "outbox_lag" {
 }
 
 # A dead relay reports no lag at all: the alert above would stay silent when it matters most.
+# Only the relay's own series count: focus-api imports the relay's metrics and reports the
+# gauge too (at 0), which would hide a relay that is gone.
 resource "google_monitoring_alert_policy" "outbox_relay_silent" {
   display_name = "Outbox: the relay reports no metrics"
   combiner     = "OR"
@@ -68,9 +70,9 @@ resource "google_monitoring_alert_policy" "outbox_relay_silent" {
   user_labels  = { urgency = "ticket" }
 
   conditions {
-    display_name = "no focus_outbox_lag_seconds for 15 minutes"
+    display_name = "no focus_outbox_lag_seconds from ${local.relay_pool_name} for 15 minutes"
     condition_prometheus_query_language {
-      query               = "absent(focus_outbox_lag_seconds)"
+      query               = "absent(focus_outbox_lag_seconds{namespace=\"${local.relay_pool_name}\"})"
       duration            = "900s"
       evaluation_interval = "300s"
     }
@@ -82,6 +84,38 @@ resource "google_monitoring_alert_policy" "outbox_relay_silent" {
     mime_type = "text/markdown"
     subject   = "The outbox relay is not reporting"
     content   = "Nothing reports the outbox's lag: the relay is down or not scraped, and the lag alert cannot fire. Runbook: ${local.runbooks}/outbox-lag.md"
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# The latency SLO reads the app's histogram through focus-api's sidecar: if nothing arrives,
+# the SLO has no requests to judge and its burn-rate alerts stay silent whatever people see.
+resource "google_monitoring_alert_policy" "api_metrics_silent" {
+  display_name = "focus-api reports no request metrics"
+  combiner     = "OR"
+  severity     = "WARNING"
+  user_labels  = { urgency = "ticket" }
+
+  conditions {
+    display_name = "no focus_http_request_duration_seconds from ${local.api_service_name} for 15 minutes"
+    condition_prometheus_query_language {
+      query               = "absent(focus_http_request_duration_seconds_count{namespace=\"${local.api_service_name}\"})"
+      duration            = "900s"
+      evaluation_interval = "300s"
+    }
+  }
+
+  notification_channels = var.alert_notification_channels
+
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "focus-api's request metrics are missing"
+    content   = "Managed Prometheus receives no request durations from focus-api: the latency SLO cannot see slow reads and its alerts cannot fire. Runbook: ${local.runbooks}/api-slo.md"
   }
 
   alert_strategy {

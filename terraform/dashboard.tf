@@ -7,6 +7,8 @@
 locals {
   # Cloud Run's request metrics of focus-api, in PromQL.
   api_run_labels = "monitored_resource=\"cloud_run_revision\",service_name=\"${local.api_service_name}\""
+  # The reads the latency SLO counts, from the app's histogram (slo.tf).
+  api_read_labels = "namespace=\"${local.api_service_name}\",method=\"GET\",route=~\"${local.public_route_regex}\""
 
   dashboard = {
     displayName = "focus-api"
@@ -42,7 +44,7 @@ locals {
           width  = 24
           height = 16
           widget = {
-            title = "Latency SLI (${local.slo_latency_goal} within ${local.slo_latency_max_ms} ms) and error budget left"
+            title = "Latency SLI (${local.slo_latency_goal} of reads within ${local.slo_latency_max_seconds} s) and error budget left"
             xyChart = {
               dataSets = [
                 {
@@ -272,6 +274,26 @@ locals {
                   targetAxis      = "Y2"
                   timeSeriesQuery = { prometheusQuery = "histogram_quantile(0.95, sum by (le) (rate(focus_ai_provider_latency_seconds_bucket[10m])))" }
                 },
+              ]
+            }
+          }
+        },
+        {
+          xPos   = 0
+          yPos   = 96
+          width  = 48
+          height = 16
+          widget = {
+            title = "Reads: p95 latency (s) by route, the app's measure (objective ${local.slo_latency_max_seconds} s)"
+            xyChart = {
+              dataSets = [
+                {
+                  plotType        = "LINE"
+                  timeSeriesQuery = { prometheusQuery = "histogram_quantile(0.95, sum by (route, le) (rate(focus_http_request_duration_seconds_bucket{${local.api_read_labels}}[5m])))" }
+                },
+              ]
+              thresholds = [
+                { value = local.slo_latency_max_seconds, label = "objective" },
               ]
             }
           }

@@ -48,9 +48,9 @@ resource "google_service_account" "migrate" {
 
 resource "google_project_iam_member" "api" {
   for_each = toset([
-    "roles/cloudsql.client",           # the Cloud SQL connector (cloudsql.instances.connect, .get)
-    "roles/datastore.user",            # Firestore during the migration
-    "roles/monitoring.metricWriter",   # the managed-Prometheus sidecar
+    "roles/cloudsql.client",         # the Cloud SQL connector (cloudsql.instances.connect, .get)
+    "roles/datastore.user",          # Firestore during the migration
+    "roles/monitoring.metricWriter", # the managed-Prometheus sidecar (local.metrics_workloads)
   ])
 
   project = var.project_id
@@ -129,6 +129,14 @@ resource "google_project_iam_member" "relay_sql_client" {
 resource "google_project_iam_member" "relay_firestore" {
   project = var.project_id
   role    = "roles/datastore.user"
+  member  = google_service_account.relay.member
+}
+
+# Its managed-Prometheus sidecar writes the outbox's and the mirrors' metrics as this account
+# (time series have no resource-level IAM).
+resource "google_project_iam_member" "relay_metric_writer" {
+  project = var.project_id
+  role    = "roles/monitoring.metricWriter"
   member  = google_service_account.relay.member
 }
 

@@ -1,6 +1,6 @@
 # Alerts on what hurts people. The app's Prometheus metrics reach Cloud Monitoring through
-# Managed Service for Prometheus (the Cloud Run sidecar scrapes FOCUS_METRICS_PORT), so the
-# conditions are PromQL over them. Each alert's documentation links its runbook.
+# Managed Service for Prometheus (the sidecar beside focus-api and focus-relay scrapes
+# FOCUS_METRICS_PORT, run.tf), so the conditions are PromQL over them. Each alert's documentation links its runbook.
 
 resource "google_monitoring_alert_policy" "privacy_requests_at_risk" {
   display_name = "Data-subject requests at risk (day 20 of the statutory month)"
@@ -24,6 +24,8 @@ resource "google_monitoring_alert_policy" "privacy_requests_at_risk" {
       evaluation_interval = "300s"
     }
   }
+
+  notification_channels = var.alert_notification_channels
 
   documentation {
     mime_type = "text/markdown"

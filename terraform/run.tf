@@ -6,6 +6,30 @@ locals {
   cloud_sql_volume = "cloudsql"
   cloud_sql_mount  = "/cloudsql"
 
+  relay_pool_name = "focus-relay"
+
+  # Every long-running workload serves its Prometheus metrics on FOCUS_METRICS_PORT (never
+  # its serving port) and runs the managed-Prometheus sidecar beside it, which scrapes that
+  # port on the instance's loopback and writes to Managed Service for Prometheus as the
+  # workload's own account (roles/monitoring.metricWriter, iam.tf). Its configuration per
+  # workload is a secret (secrets.tf). `target_labels`: the sidecar's metadata labels; a
+  # worker pool has no service, so the relay's series carry only their revision.
+  # Jobs (focus-migrate, focus-growth-exports) end within minutes: they serve none.
+  metrics_workloads = {
+    api = {
+      name          = local.api_service_name
+      member        = google_service_account.api.member
+      target_labels = ["service", "revision"]
+    }
+    relay = {
+      name          = local.relay_pool_name
+      member        = google_service_account.relay.member
+      target_labels = ["revision"]
+    }
+  }
+  metrics_volume = "run-monitoring"
+  metrics_mount  = "/etc/rungmp" # where the sidecar reads config.yaml
+
   # Settings every process of the app needs in production (app/settings.py `check`).
   common_env = {
     FOCUS_ENV                 = "production"
@@ -87,9 +111,9 @@ resource "google_cloud_run_v2_service" "api" {
     }
 
     volumes {
-      name = "run-monitoring"
+      name = local.metrics_volume
       secret {
-        secret = google_secret_manager_secret.metrics_config.secret_id
+        secret = google_secret_manager_secret.metrics_config["api"].secret_id
         items {
           version = "latest"
           path    = "config.yaml"
@@ -293,8 +317,8 @@ resource "google_cloud_run_v2_service" "api" {
       }
 
       volume_mounts {
-        name       = "run-monitoring"
-        mount_path = "/etc/rungmp"
+        name       = local.metrics_volume
+        mount_path = local.metrics_mount
       }
     }
   }
@@ -313,8 +337,8 @@ resource "google_cloud_run_v2_service" "api" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.database_url,
     google_secret_manager_secret_iam_member.apns_key_api,
-    google_secret_manager_secret_iam_member.metrics_config_api,
-    google_secret_manager_secret_version.metrics_config,
+    google_secret_manager_secret_iam_member.metrics_config["api"],
+    google_secret_manager_secret_version.metrics_config["api"],
     google_secret_manager_secret_iam_member.rate_limit_storage_api,
     google_secret_manager_secret_iam_member.redis_ca_api,
     google_secret_manager_secret_version.redis_ca,
@@ -352,7 +376,7 @@ resource "google_cloud_run_v2_service_iam_member" "api_invoker" {
 # Cloud Run service requires, so it is a worker pool: no URL and no ingress at all, CPU always
 # allocated, a fixed number of instances (launch stage BETA in provider 6.x).
 resource "google_cloud_run_v2_worker_pool" "relay" {
-  name                = "focus-relay"
+  name                = local.relay_pool_name
   location            = var.region
   launch_stage        = "BETA"
   deletion_protection = true
@@ -368,6 +392,17 @@ resource "google_cloud_run_v2_worker_pool" "relay" {
       name = local.cloud_sql_volume
       cloud_sql_instance {
         instances = [google_sql_database_instance.main.connection_name]
+      }
+    }
+
+    volumes {
+      name = local.metrics_volume
+      secret {
+        secret = google_secret_manager_secret.metrics_config["relay"].secret_id
+        items {
+          version = "latest"
+          path    = "config.yaml"
+        }
       }
     }
 
@@ -436,9 +471,35 @@ resource "google_cloud_run_v2_worker_pool" "relay" {
         value = "false"
       }
 
+      # focus_outbox_lag_seconds and the relay's batches, and the Firestore mirrors' backlog
+      # (alerts.tf): only this process measures them.
+      env {
+        name  = "FOCUS_METRICS_PORT"
+        value = tostring(local.metrics_port)
+      }
+
       volume_mounts {
         name       = local.cloud_sql_volume
         mount_path = local.cloud_sql_mount
+      }
+    }
+
+    # As on focus-api: scrapes FOCUS_METRICS_PORT on localhost for Managed Prometheus.
+    containers {
+      name       = "metrics"
+      image      = var.metrics_sidecar_image
+      depends_on = ["relay"]
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "256Mi"
+        }
+      }
+
+      volume_mounts {
+        name       = local.metrics_volume
+        mount_path = local.metrics_mount
       }
     }
   }
@@ -452,6 +513,9 @@ resource "google_cloud_run_v2_worker_pool" "relay" {
     google_secret_manager_secret_iam_member.database_url,
     google_pubsub_topic_iam_member.relay_publisher,
     google_project_iam_member.relay_sql_client,
+    google_project_iam_member.relay_metric_writer,
+    google_secret_manager_secret_iam_member.metrics_config["relay"],
+    google_secret_manager_secret_version.metrics_config["relay"],
   ]
 }
 

@@ -51,10 +51,14 @@ resource "google_secret_manager_secret_iam_member" "apns_key_api" {
   member    = google_service_account.api.member
 }
 
-# The sidecar's scrape configuration. Not a secret: Secret Manager is the only way the sidecar
-# takes a file (it reads /etc/rungmp/config.yaml), so this one's value is in terraform.
+# The managed-Prometheus sidecar's scrape configuration (RunMonitoring), one per workload that
+# serves FOCUS_METRICS_PORT (local.metrics_workloads, run.tf). Not a secret: Secret Manager is
+# the only way the sidecar takes a file (it reads /etc/rungmp/config.yaml), so its value is in
+# terraform. `metadata.name` becomes the series' `job` label; the workload's name is their
+# `namespace` (prometheus_target), which the SLOs and alerts filter on.
 resource "google_secret_manager_secret" "metrics_config" {
-  secret_id = "focus-api-run-monitoring"
+  for_each  = local.metrics_workloads
+  secret_id = "${each.value.name}-run-monitoring"
 
   replication {
     auto {}
@@ -64,28 +68,42 @@ resource "google_secret_manager_secret" "metrics_config" {
 }
 
 resource "google_secret_manager_secret_version" "metrics_config" {
-  secret      = google_secret_manager_secret.metrics_config.id
-  secret_data = <<-EOT
-    apiVersion: monitoring.googleapis.com/v1beta
-    kind: RunMonitoring
-    metadata:
-      name: ${local.api_service_name}
-    spec:
-      endpoints:
-        - port: ${local.metrics_port}
-          path: /metrics
-          interval: 30s
-      targetLabels:
-        metadata:
-          - service
-          - revision
-  EOT
+  for_each = local.metrics_workloads
+  secret   = google_secret_manager_secret.metrics_config[each.key].id
+  secret_data = yamlencode({
+    apiVersion = "monitoring.googleapis.com/v1beta"
+    kind       = "RunMonitoring"
+    metadata   = { name = each.value.name }
+    spec = {
+      # The sidecar scrapes 0.0.0.0:PORT, i.e. this instance's loopback: the app container
+      # and the sidecar share the instance's network, nothing outside reaches the port.
+      endpoints    = [{ port = tostring(local.metrics_port), path = "/metrics", interval = "30s" }]
+      targetLabels = { metadata = each.value.target_labels }
+    }
+  })
 }
 
-resource "google_secret_manager_secret_iam_member" "metrics_config_api" {
-  secret_id = google_secret_manager_secret.metrics_config.id
+resource "google_secret_manager_secret_iam_member" "metrics_config" {
+  for_each  = local.metrics_workloads
+  secret_id = google_secret_manager_secret.metrics_config[each.key].id
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.api.member
+  member    = each.value.member
+}
+
+# The configuration was focus-api's alone before the relay reported too.
+moved {
+  from = google_secret_manager_secret.metrics_config
+  to   = google_secret_manager_secret.metrics_config["api"]
+}
+
+moved {
+  from = google_secret_manager_secret_version.metrics_config
+  to   = google_secret_manager_secret_version.metrics_config["api"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.metrics_config_api
+  to   = google_secret_manager_secret_iam_member.metrics_config["api"]
 }
 
 # Where focus-api counts rate limits: Memorystore (redis.tf), with its AUTH string, over TLS

@@ -3,19 +3,13 @@
 # windows are set here once; every burn-rate threshold is computed from them.
 # Runbook: docs/runbooks/api-slo.md. tests/unit/test_terraform_slo.py recomputes the thresholds.
 
-variable "alert_notification_channels" {
-  description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) every alert policy notifies. Empty: the policies open incidents in the console only."
-  type        = list(string)
-  default     = []
-}
-
 locals {
   slo_period_days = 28
 
   # What the people using the app get: a request that is not a server error, and a fast one.
-  slo_availability_goal = 0.999
-  slo_latency_goal      = 0.95
-  slo_latency_max_ms    = 300
+  slo_availability_goal   = 0.999
+  slo_latency_goal        = 0.95
+  slo_latency_max_seconds = 0.3 # a bucket boundary of focus_http_request_duration_seconds
 
   # Each alert spends `budget_share` of the period's error budget within its long window if
   # the burn lasts; the short window (1/12 of the long one) makes it reset soon after the burn
@@ -56,6 +50,20 @@ locals {
     "resource.type=\"cloud_run_revision\"",
     "resource.labels.service_name=\"${local.api_service_name}\"",
   ])
+
+  # The app's request-duration histogram (api/request_metrics.py) as focus-api's sidecar
+  # writes it to Managed Prometheus: prometheus_target, namespace = the service's name.
+  # Reads: GETs of the public API's routes (`/v1/…`, `/v2/…`, any later version), by the
+  # matched route's template; /internal/* (Pub/Sub, Cloud Tasks, Scheduler), /healthz, the
+  # console and unmatched paths are left out.
+  public_route_regex = "/v[0-9]+/.+"
+  api_reads_filter = join(" AND ", [
+    "metric.type=\"prometheus.googleapis.com/focus_http_request_duration_seconds/histogram\"",
+    "resource.type=\"prometheus_target\"",
+    "resource.labels.namespace=\"${local.api_service_name}\"",
+    "metric.labels.method=\"GET\"",
+    "metric.labels.route=monitoring.regex.full_match(\"${local.public_route_regex}\")",
+  ])
 }
 
 # A custom service, not the service Cloud Monitoring detects for Cloud Run by itself: the
@@ -74,10 +82,14 @@ resource "google_monitoring_custom_service" "api" {
 }
 
 # Availability: requests answered without a server error (5xx) among all. 4xx (a refused
-# token, a rate limit, a precondition) is the API working as designed. Cloud Run counts every
-# request, so Pub/Sub's pushes to /internal/pubsub/* count too, and a consumer asking for a
-# redelivery answers 503: a failing consumer spends this budget as well (Cloud Run's metric has
-# no path label to leave them out; its failures also page through dead-letters.md's alerts).
+# token, a rate limit, a precondition) is the API working as designed. From Cloud Run's own
+# request_count, not the app's histogram: Cloud Run counts what the app never sees or cannot
+# record (an instance that crashed, ran out of memory or never started, a request cut at the
+# 60 s timeout, Cloud Run's own 503 when no instance can take it) and needs no sidecar, so a
+# broken metrics pipeline cannot make the SLI look perfect. The price: Pub/Sub's pushes to
+# /internal/pubsub/* count too, and a consumer asking for a redelivery answers 503, so a
+# failing consumer spends this budget as well (its failures also page through
+# dead-letters.md's alerts; the histogram's 5xx by route tells the two apart).
 resource "google_monitoring_slo" "availability" {
   service      = google_monitoring_custom_service.api.service_id
   slo_id       = "availability"
@@ -101,29 +113,26 @@ resource "google_monitoring_slo" "availability" {
   }
 }
 
-# Latency: requests answered within 300 ms. Meant for reads (GET), but neither source can tell
-# them apart today: Cloud Run's request_latencies has no method label, and the app exposes no
-# request-duration histogram (its Prometheus metrics are the relay's, consumers', pushes' and
-# AI's). So every request counts, writes and Pub/Sub pushes included: stricter than a reads-only
-# SLI where writes are slower. A histogram by method and route in the app, read here through
-# Managed Prometheus, would make it reads-only. 300 ms is cut at the distribution's nearest
-# bucket boundary.
+# Latency: reads (GETs of the public API) answered within 300 ms, from the app's histogram
+# (api/request_metrics.py), which knows the method and the route; Cloud Run's
+# request_latencies knows neither. Writes and Pub/Sub's pushes are not in it. Every status
+# counts (a fast 4xx or 5xx is a fast answer; errors spend the availability budget). The app
+# measures from the request reaching it to the response's last byte: the time a request waits
+# in Cloud Run for an instance (a cold start, full concurrency) is not in it; the dashboard's
+# Cloud Run latency panel shows that difference.
 resource "google_monitoring_slo" "latency" {
   service      = google_monitoring_custom_service.api.service_id
   slo_id       = "latency"
-  display_name = "focus-api: ${local.slo_latency_goal * 100} % of requests within ${local.slo_latency_max_ms} ms (rolling ${local.slo_period_days} days)"
+  display_name = "focus-api: ${local.slo_latency_goal * 100} % of reads within ${local.slo_latency_max_seconds * 1000} ms (rolling ${local.slo_period_days} days)"
 
   goal                = local.slo_latency_goal
   rolling_period_days = local.slo_period_days
 
   request_based_sli {
     distribution_cut {
-      distribution_filter = join(" AND ", [
-        "metric.type=\"run.googleapis.com/request_latencies\"",
-        local.api_requests_filter,
-      ])
+      distribution_filter = local.api_reads_filter
       range {
-        max = local.slo_latency_max_ms # request_latencies is in milliseconds
+        max = local.slo_latency_max_seconds # the histogram is in seconds
       }
     }
   }

@@ -284,3 +284,9 @@ variable "ai_daily_tokens_hard" {
     error_message = "A whole number of tokens above 0 (and at least ai_daily_tokens_soft)."
   }
 }
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) every alert policy notifies. Empty: the policies open incidents in the console only."
+  type        = list(string)
+  default     = []
+}

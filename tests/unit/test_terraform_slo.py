@@ -21,7 +21,17 @@ import typer
 from typer.core import TyperGroup
 
 from app.cli import cli
-from tests.support.terraform import TERRAFORM, Terraform, one, terraform
+from tests.support.terraform import (
+    API,
+    TERRAFORM,
+    Terraform,
+    containers,
+    environment,
+    one,
+    ref,
+    relay,
+    terraform,
+)
 
 ROOT = TERRAFORM.parent
 RUNBOOKS = ROOT / "docs" / "runbooks"
@@ -39,6 +49,7 @@ WORKBOOK = {
     "ticket": (0.10, 72 * HOUR, 6 * HOUR, "WARNING"),
 }
 SLOS = ("availability", "latency")
+HISTOGRAM = "focus_http_request_duration_seconds"
 
 
 def expected_burn_rate(share: float, long_window_minutes: int) -> float:
@@ -66,14 +77,55 @@ def test_availability_is_999_of_requests_without_a_server_error_over_28_days() -
     assert "good_service_filter" not in ratio
 
 
-def test_latency_is_95_of_requests_within_300_ms_over_28_days() -> None:
+def test_latency_is_95_of_reads_within_300_ms_over_28_days() -> None:
     tf = terraform()
     slo = tf.resource("google_monitoring_slo", "latency")
     assert tf.expand(slo["goal"]) == 0.95
     assert tf.expand(slo["rolling_period_days"]) == PERIOD_DAYS
     cut = one(one(slo, "request_based_sli"), "distribution_cut")
-    assert 'metric.type=\\"run.googleapis.com/request_latencies\\"' in cut["distribution_filter"]
-    assert tf.expand(one(cut, "range")["max"]) == 300  # request_latencies is in ms
+    assert cut["distribution_filter"] == "${local.api_reads_filter}"
+    assert tf.expand(one(cut, "range")["max"]) == 0.3  # the histogram is in seconds
+    assert "min" not in one(cut, "range")
+
+
+def test_the_latency_sli_reads_the_apps_histogram_for_gets_of_the_public_api() -> None:
+    tf = terraform()
+    reads = tf.expand(tf.locals["api_reads_filter"])
+    api = tf.expand(tf.resource(*API)["name"])
+    for clause in (
+        f'metric.type=\\"prometheus.googleapis.com/{HISTOGRAM}/histogram\\"',
+        'resource.type=\\"prometheus_target\\"',
+        f'resource.labels.namespace=\\"{api}\\"',
+        'metric.labels.method=\\"GET\\"',
+        'metric.labels.route=monitoring.regex.full_match(\\"/v[0-9]+/.+\\")',
+    ):
+        assert clause in reads, clause
+
+
+@pytest.mark.parametrize(
+    ("route", "counted"),
+    [
+        ("/v1/focus-sessions/{session_id}", True),
+        ("/v1/focus-sessions", True),
+        ("/v2/sync", True),
+        ("/internal/pubsub/notifications", False),
+        ("/healthz", False),
+        ("/console/requests/{request_id}", False),
+        ("unmatched", False),
+        ("/v1", False),
+    ],
+)
+def test_the_latency_sli_counts_the_public_apis_routes_only(route: str, counted: bool) -> None:
+    regex = terraform().locals["public_route_regex"]  # monitoring.regex.full_match: RE2
+    assert bool(re.fullmatch(regex, route)) is counted
+
+
+def test_the_objective_is_a_bucket_boundary_of_the_histogram() -> None:
+    """A distribution cut counts whole buckets: 0.3 s must be an upper bound of one."""
+    from api.request_metrics import REQUEST_DURATION
+
+    bounds = REQUEST_DURATION._upper_bounds  # prometheus_client has no public accessor
+    assert terraform().locals["slo_latency_max_seconds"] in bounds
 
 
 def test_the_slis_count_focus_api_on_cloud_run() -> None:
@@ -218,8 +270,6 @@ def test_each_slo_pages_and_tickets_when_both_windows_burn_too_fast() -> None:
 # --- every alert ---------------------------------------------------------------------------
 
 RUNBOOK_URL = "https://github.com/focus-app/backend/blob/main/docs/runbooks"
-NOT_NOTIFYING_YET = {"privacy_requests_at_risk"}
-"""monitoring.tf's alert predates var.alert_notification_channels (it opens incidents only)."""
 
 
 def alert_policies() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -232,6 +282,7 @@ def test_there_are_the_operational_alerts() -> None:
         "slo_burn_rate",
         "outbox_lag",
         "outbox_relay_silent",
+        "api_metrics_silent",
         "mirror_backlog",
         "dead_letters",
         "consumers_failing",
@@ -258,12 +309,13 @@ def test_every_alert_links_a_runbook_that_exists(name: str) -> None:
         "ERROR",
         "WARNING",
     }
-    if name not in NOT_NOTIFYING_YET:
-        assert policy["notification_channels"] == "${var.alert_notification_channels}", name
+    assert policy["notification_channels"] == "${var.alert_notification_channels}", name
 
 
 def test_the_notification_channels_are_a_list_empty_by_default() -> None:
     variable = terraform().variables["alert_notification_channels"]
+    declared = (TERRAFORM / "variables.tf").read_text()
+    assert 'variable "alert_notification_channels"' in declared  # with the others
     assert variable["default"] == []
     assert variable["type"] == "${list(string)}"
     assert variable.get("description")
@@ -369,6 +421,8 @@ def test_the_metric_extraction_finds_the_app_metrics() -> None:
         "focus_push_sent_total",
         "focus_ai_tokens_reserved_total",
         "focus_ai_provider_latency_seconds_bucket",
+        f"{HISTOGRAM}_bucket",
+        f"{HISTOGRAM}_count",
     } <= metrics
     assert metric_names(
         terraform(),
@@ -386,6 +440,86 @@ def test_every_metric_a_query_reads_is_one_the_app_or_google_writes() -> None:
         assert names <= known, f"{where}: {sorted(names - known)} are not declared anywhere"
         seen |= names
     assert len(seen) >= 15
+
+
+# --- the metrics reach Managed Prometheus ---------------------------------------------------
+
+
+def test_the_api_and_the_relay_report_their_metrics() -> None:
+    tf = terraform()
+    workloads = tf.locals["metrics_workloads"]
+    assert set(workloads) >= {"api", "relay"}
+    assert tf.expand(workloads["api"]["name"]) == tf.expand(tf.resource(*API)["name"])
+    assert tf.expand(workloads["relay"]["name"]) == tf.expand(relay(tf)[1]["name"])
+
+
+def _workload(tf: Terraform, key: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    name = tf.expand(tf.locals["metrics_workloads"][key]["name"])
+    found = [
+        (address, template, container)
+        for address, template, container in containers(tf)
+        if container.get("command") == ["focus"]
+        and tf.expand(tf.resource(*address.split("."))["name"]) == name
+    ]
+    assert len(found) == 1, f"one Cloud Run resource runs focus as {name}"
+    return found[0]
+
+
+@pytest.mark.parametrize("key", sorted(terraform().locals["metrics_workloads"]))
+def test_each_reporting_workload_serves_metrics_that_its_sidecar_scrapes(key: str) -> None:
+    tf = terraform()
+    address, template, app = _workload(tf, key)
+    port = tf.expand(environment(tf, app)["FOCUS_METRICS_PORT"])
+    assert port == "${tostring(local.metrics_port)}", f"{address}: FOCUS_METRICS_PORT"
+    assert tf.locals["metrics_port"] not in {p["container_port"] for p in app.get("ports", [])}
+
+    image = "${var.metrics_sidecar_image}"
+    sidecars = [c for c in template["containers"] if c.get("image") == image]
+    assert len(sidecars) == 1, f"{address}: one managed-Prometheus sidecar"
+    sidecar = sidecars[0]
+    assert sidecar["depends_on"] == [app["name"]], "the sidecar starts after the app"
+    assert "ports" not in sidecar  # the app's container alone takes requests
+    mount = one(sidecar, "volume_mounts")
+    assert tf.expand(mount["mount_path"]) == "/etc/rungmp"
+    volume = next(v for v in template["volumes"] if v["name"] == mount["name"])
+    secret = one(volume, "secret")
+    config = f'google_secret_manager_secret.metrics_config["{key}"]'
+    assert secret["secret"] == f"${{{config}.secret_id}}"
+    assert one(secret, "items") == {"version": "latest", "path": "config.yaml"}
+
+    sa = ref(template["service_account"], "google_service_account", "email")
+    member = f"${{google_service_account.{sa}.member}}"
+    assert tf.locals["metrics_workloads"][key]["member"] == member
+    writers = {
+        grant["member"]
+        for grant in tf.of_type("google_project_iam_member").values()
+        if "roles/monitoring.metricWriter" in json.dumps(grant)
+    }
+    assert member in writers, f"{sa}: no metricWriter"
+
+
+def test_the_sidecar_config_scrapes_the_metrics_port_and_each_workload_reads_its_own() -> None:
+    tf = terraform()
+    version = tf.resource("google_secret_manager_secret_version", "metrics_config")
+    access = tf.resource("google_secret_manager_secret_iam_member", "metrics_config")
+    for body in (version, access, tf.resource("google_secret_manager_secret", "metrics_config")):
+        assert body["for_each"] == "${local.metrics_workloads}"
+    data = version["secret_data"]
+    assert 'kind = "RunMonitoring"' in data
+    assert "port = tostring(local.metrics_port)" in data
+    assert 'path = "/metrics"' in data
+    assert "metadata = {name = each.value.name}" in data
+    assert access["role"] == "roles/secretmanager.secretAccessor"
+    assert access["member"] == "${each.value.member}"
+    assert tf.locals["metrics_workloads"]["relay"]["target_labels"] == ["revision"]  # no service
+
+
+def test_the_silent_relay_alert_listens_to_the_relay_alone() -> None:
+    """focus-api imports the relay's metrics and reports the lag gauge too, at 0."""
+    tf = terraform()
+    policy = tf.resource("google_monitoring_alert_policy", "outbox_relay_silent")
+    query = one(one(policy, "conditions"), "condition_prometheus_query_language")["query"]
+    assert tf.expand(query) == 'absent(focus_outbox_lag_seconds{namespace="focus-relay"})'
 
 
 # --- the dashboard -------------------------------------------------------------------------
@@ -425,6 +559,7 @@ def test_the_dashboard_shows_both_slis_and_what_happens_after_the_request() -> N
         "focus_ai_calls_total",
         "focus_ai_refusals_total",
         "focus_ai_tokens_reserved_total",
+        f"{HISTOGRAM}_bucket",
     ):
         assert metric in text, metric
 
