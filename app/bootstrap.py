@@ -34,6 +34,8 @@ from app.settings import (
     check,
 )
 from app.staff_wiring import staff_services
+from app.tracing import Tracing
+from app.tracing import start as start_tracing
 from datastore.postgres.consumer_log import PostgresFailedMessages, PostgresProcessedEvents
 from datastore.postgres.engine import create_engine
 from datastore.postgres.housekeeping import PostgresHousekeeping
@@ -254,6 +256,8 @@ class Container:
     ai: Ai
     migration: Migration | None = None
     """Set when the Firebase app's Firestore still holds data (FOCUS_LEGACY_FIRESTORE)."""
+    tracing: Tracing | None = None
+    """Set when this process traces (FOCUS_TRACING): the app and the engine are instrumented."""
 
     async def start(self, *, repair_mirrors: bool | None = None) -> None:
         """What must run before this process serves: the migration's phases (and, per
@@ -273,6 +277,8 @@ class Container:
         if (limiter := self.services.protections.rate_limiter) is not None:
             await limiter.aclose()
         await self.engine.dispose()
+        if self.tracing is not None:
+            self.tracing.close()
 
 
 def build(
@@ -282,9 +288,16 @@ def build(
     clock: Clock = utc_now,
     senders: Mapping[Platform, PushSender] | None = None,
     hosted_ai: Hosted | None = None,
+    tracing: Tracing | None = None,
 ) -> Container:
+    """`tracing` replaces what FOCUS_TRACING says (a test's in-memory exporter)."""
     check(settings)
+    tracing = tracing if tracing is not None else start_tracing(settings)
+    if tracing is not None:  # before any client or engine is made
+        tracing.instrument_clients()
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     migration: Migration | None = None
     unavailable = STORE_UNAVAILABLE
     if settings.legacy_firestore:
@@ -361,7 +374,7 @@ def build(
     return Container(
         settings, engine, services, handlers, relay, consumer, task_handlers, task_queue,
         worker, pushes, maintenance, senders, privacy.requests, privacy.runner, privacy.watch,
-        privacy.restores, privacy.files, growth, ai, migration,
+        privacy.restores, privacy.files, growth, ai, migration, tracing,
     )  # fmt: skip
 
 
@@ -383,7 +396,10 @@ def build_app(container: Container) -> FastAPI:
             await asyncio.gather(*loops)
             await container.aclose()
 
-    return create_app(container.services, lifespan=lifespan)
+    app = create_app(container.services, lifespan=lifespan)
+    if container.tracing is not None:
+        container.tracing.instrument_app(app)
+    return app
 
 
 async def _start_maintenance(container: Container) -> None:

@@ -71,6 +71,15 @@ class AiProvider(StrEnum):
     """Google Gemini on Vertex AI (ADR 0022), with the local provider as the fallback."""
 
 
+class TracingMode(StrEnum):
+    OFF = "off"
+    """No spans: the embedded default."""
+    CONSOLE = "console"
+    """Spans as JSON on stderr: a laptop, a test run."""
+    CLOUD = "cloud"
+    """Spans to Cloud Trace: production (app/tracing.py)."""
+
+
 class DeprecationRule(BaseModel):
     path_prefix: str
     deprecated_at: datetime
@@ -226,6 +235,12 @@ class Settings(BaseSettings):
     ai_daily_tokens_hard: int = Field(default=50_000_000, gt=0)
     """The hosted provider's tokens per UTC day; past it, the local provider writes."""
 
+    tracing: TracingMode = TracingMode.OFF
+    """Where spans go (app/tracing.py): nowhere, stderr or Cloud Trace."""
+    trace_sample_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
+    """The share of traces recorded, decided by the trace id alone: the same in every process,
+    so a request's fan-out is recorded whole or not at all."""
+
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Prometheus metrics on their own port (never the public one); off when unset."""
     log_level: str = "INFO"
@@ -379,6 +394,8 @@ def check(settings: Settings) -> Settings:
             raise ConfigurationError("Cloud Tasks needs FOCUS_INTERNAL_INVOKER to sign as")
     if settings.ai_daily_tokens_soft > settings.ai_daily_tokens_hard:
         raise ConfigurationError("FOCUS_AI_DAILY_TOKENS_SOFT is above FOCUS_AI_DAILY_TOKENS_HARD")
+    if settings.tracing is TracingMode.CLOUD and not settings.firebase_project_id:
+        raise ConfigurationError("FOCUS_TRACING=cloud needs GOOGLE_CLOUD_PROJECT")
     if settings.ai_provider is AiProvider.VERTEX and not settings.firebase_project_id:
         raise ConfigurationError("FOCUS_AI_PROVIDER=vertex needs GOOGLE_CLOUD_PROJECT")
     return settings

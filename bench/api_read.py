@@ -8,7 +8,10 @@ process with the same settings; a load generator in another process (raw HTTP/1.
 on asyncio, cheaper than an HTTP library so that the servers stay the bottleneck) measures one
 server at a time, in interleaved rounds after a warm-up. `lim` is ours with the rate limiter
 on (per-IP and per-user budgets counted on every request, never reached), in memory or in
-`--rate-limit-storage` (e.g. the machine's Redis). Last lines: the single-read ratios.
+`--rate-limit-storage` (e.g. the machine's Redis); `trace` is ours with tracing on at
+production's sampling (FOCUS_TRACE_SAMPLE_RATIO's default; kept spans exported as JSON to a
+discarded stderr, in the batch processor's thread as Cloud Trace's exporter would). Last
+lines: the single-read ratios.
 
     .venv/bin/python bench/api_read.py [--rounds 4] [--duration 5] [--concurrency 16]
 """
@@ -134,9 +137,9 @@ def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limit
     """One app under uvicorn, with the settings all share."""
     import uvicorn
 
-    if which in ("ours", "lim"):
+    if which in ("ours", "lim", "trace"):
         from app.bootstrap import build, build_app
-        from app.settings import Settings
+        from app.settings import Settings, TracingMode
 
         budgets = ("per_ip", "reads", "writes", "anonymous_reads", "anonymous_writes")
         settings = Settings(
@@ -147,8 +150,11 @@ def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limit
             db_pool_size=pool_size,
             rate_limits=which == "lim",
             rate_limit_storage=limits,
+            tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
             **{f"rate_limit_{budget}": UNREACHED for budget in budgets},
         )
+        if which == "trace":  # the spans kept are written, then thrown away
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's own stderr)
         app = build_app(build(settings, url))
     else:
         queries = json.loads((data_dir / "queries.json").read_text())
@@ -420,16 +426,20 @@ def main() -> None:
                 headers,
                 args.rate_limit_storage,
             ) as lim,
+            server(
+                "trace", url, data_dir, args.pool_size, endpoints["single"][0], headers
+            ) as traced,
             server("bare", url, data_dir, args.pool_size, endpoints["single"][0], headers) as bare,
         ):
-            apps = {"ours": ours, "lim": lim, "bare": bare}
+            apps = {"ours": ours, "lim": lim, "trace": traced, "bare": bare}
             same_json(apps, endpoints, headers)
             for paths in endpoints.values():
                 for process in apps.values():
                     load.run(process, paths, args.warmup)
             for r in range(args.rounds):
                 names = list(apps)
-                order = names[r % 3 :] + names[: r % 3]  # each app first in turn
+                first = r % len(names)
+                order = names[first:] + names[:first]  # each app first in turn
                 for endpoint, paths in endpoints.items():
                     for name in order:
                         run = load.run(apps[name], paths, args.duration)
@@ -444,7 +454,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         f"pool {args.pool_size}, uvicorn {UVICORN['loop']}/{UVICORN['http']}, 1 worker"
     )
     print(
-        f"{'endpoint':8} {'app':4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'endpoint':8} {'app':5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'srv CPU µs/req':>14} {'gen CPU %':>9} {'bytes':>6} {'errors':>6}"
     )
     throughput: dict[tuple[str, str], float] = {}
@@ -456,11 +466,11 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         cpu_us = sum(r["server_cpu"] for r in runs) / count * 1e6
         gen = 100 * sum(r["cpu"] for r in runs) / sum(r["elapsed"] for r in runs)
         print(
-            f"{endpoint:8} {name:4} {rps:8.0f} {pct(latencies, 0.5):7.2f} "
+            f"{endpoint:8} {name:5} {rps:8.0f} {pct(latencies, 0.5):7.2f} "
             f"{pct(latencies, 0.99):7.2f} {cpu_us:14.0f} {gen:9.0f} {runs[-1]['bytes']:6} "
             f"{sum(r['errors'] for r in runs):6}"
         )
-    for name in ("ours", "lim"):
+    for name in ("ours", "lim", "trace"):
         for endpoint in ("single", "list"):
             per_round = [
                 len(o["latencies"]) / o["elapsed"] / (len(b["latencies"]) / b["elapsed"])
@@ -475,12 +485,16 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
     for endpoint in ("single", "list"):
         cost = throughput[endpoint, "lim"] / throughput[endpoint, "ours"]
         print(f"{endpoint}: lim/ours throughput {cost:.2f} (what the limiter itself costs)")
+        cost = throughput[endpoint, "trace"] / throughput[endpoint, "ours"]
+        print(f"{endpoint}: trace/ours throughput {cost:.2f} (what tracing itself costs)")
     print(f"rate limits counted in {args.rate_limit_storage}")
     single = {
-        name: throughput["single", name] / throughput["single", "bare"] for name in ("ours", "lim")
+        name: throughput["single", name] / throughput["single", "bare"]
+        for name in ("ours", "lim", "trace")
     }
     print(f"RESULT api_read ratio={single['ours']:.2f}")
     print(f"RESULT api_read_rate_limited ratio={single['lim']:.2f}")
+    print(f"RESULT api_read_traced ratio={single['trace']:.2f}")
 
 
 if __name__ == "__main__":

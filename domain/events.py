@@ -111,6 +111,10 @@ class DomainEvent:
     """The installation that made the change, when its request said (`X-Installation-Id`):
     silent pushes go to the user's other devices, not back to this one."""
     id: UUID = field(default_factory=new_id)
+    trace_context: str | None = field(default=None, compare=False)
+    """The W3C `traceparent` of what caused it (a request, a job), kept with the event so
+    that its fan-out continues the same trace (app/tracing.py). Ids and flags only; not part
+    of what the event says, so not compared."""
 
     def __post_init__(self) -> None:
         # mypy holds our packages to `EventType`; this holds everything else (tests, scripts)

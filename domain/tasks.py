@@ -63,6 +63,8 @@ class ClaimedTask:
     task: Task
     attempts: int
     """Runs that failed before this one."""
+    trace_context: str | None = None
+    """The W3C `traceparent` of what scheduled it: its run continues that trace."""
 
 
 class TaskBatch(Protocol):

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter
 
 from domain.common import Clock
@@ -34,10 +37,12 @@ from domain.consumers import (
 )
 from domain.errors import NotFound
 from domain.events import DomainEvent
+from domain.trace_context import context_of
 from events.codec import UndecodableEvent, decode, encode
 from events.redelivery import Redeliveries
 
 log = logging.getLogger("events.consumer")
+tracer = trace.get_tracer(__name__)
 
 CONSUMED = Counter(
     "focus_events_consumed_total",
@@ -77,7 +82,9 @@ class EventConsumer:
         except UndecodableEvent as error:
             await self._give_up(message, error, event_id=message.attributes.get("event_id"))
             return Verdict.ACK
-        return await self._deliver(message, event)
+        # The trace of the change that caused it rides as an attribute, beside the body.
+        traced = replace(event, trace_context=message.attributes.get("traceparent"))
+        return await self._deliver(message, traced)
 
     async def _deliver(
         self, message: ReceivedMessage, event: DomainEvent, *, retry_raises: bool = False
@@ -112,12 +119,15 @@ class EventConsumer:
         Raises what the handler raised (nothing is recorded then).
         """
         handler = self.subscriptions[subscription]
-        async with self._processed.processing(subscription, event, self._clock()) as first:
-            if not first:
-                CONSUMED.labels(subscription, "duplicate").inc()
-                return False
-            await handler(event)
-        CONSUMED.labels(subscription, "handled").inc()
+        with consuming(subscription, event) as span:
+            async with self._processed.processing(subscription, event, self._clock()) as first:
+                if not first:
+                    CONSUMED.labels(subscription, "duplicate").inc()
+                    span.set_attribute("focus.consumer.outcome", "duplicate")
+                    return False
+                await handler(event)
+            CONSUMED.labels(subscription, "handled").inc()
+            span.set_attribute("focus.consumer.outcome", "handled")
         return True
 
     async def consume_everywhere(self, event: DomainEvent) -> None:
@@ -203,6 +213,24 @@ class EventConsumer:
             await self._failed.mark_replayed(failed.id, self._clock())
             report.replayed += 1
         return report
+
+
+def consuming(subscription: str, event: DomainEvent) -> AbstractContextManager[trace.Span]:
+    """The span of one subscription's handling of `event`, in the trace of the change that
+    caused it; linked to the current span (a Pub/Sub push request, a task's run), whose trace
+    is another one."""
+    current = trace.get_current_span().get_span_context()
+    return tracer.start_as_current_span(
+        f"consume {subscription}",
+        context=context_of(event.trace_context),
+        kind=SpanKind.CONSUMER,
+        links=[Link(current)] if current.is_valid else None,
+        attributes={
+            "messaging.destination.name": subscription,
+            "messaging.message.id": str(event.id),
+            "focus.event.type": event.type,
+        },
+    )
 
 
 @dataclass

@@ -59,9 +59,7 @@ class PubSubPublisher:
                 self._topic_path,
                 encode(event),
                 ordering_key=event.user_id,
-                event_id=str(event.id),
-                event_type=event.type.value,
-                schema_version=str(event.schema_version),
+                **_attributes(event),
             )
             for event in events
         ]
@@ -78,6 +76,17 @@ class PubSubPublisher:
         raise PublishFailed(
             f"{len(errors)} of {len(events)} events not accepted by {self._topic_path}: {first!r}"
         ) from first
+
+
+def _attributes(event: DomainEvent) -> dict[str, str]:
+    attributes = {
+        "event_id": str(event.id),
+        "event_type": event.type.value,
+        "schema_version": str(event.schema_version),
+    }
+    if event.trace_context is not None:  # the consumer continues the event's trace
+        attributes["traceparent"] = event.trace_context
+    return attributes
 
 
 class _NoAnswer(TimeoutError):

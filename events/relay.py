@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from domain.common import Clock
-from domain.events import EventOutbox, EventPublisher
+from domain.events import DomainEvent, EventOutbox, EventPublisher
+from domain.trace_context import context_of, traceparent_of
 from domain.unit_of_work import UnitOfWork
 from events import metrics
 
 log = logging.getLogger("events.relay")
+tracer = trace.get_tracer(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 """Four round trips per batch (begin, claim, mark, commit) dominate small batches: 100 relays
@@ -75,7 +82,8 @@ class OutboxRelay:
             return 0
         started = time.perf_counter()
         try:
-            await self._publisher.publish(batch)
+            with publishing(batch) as traced:
+                await self._publisher.publish(traced)
             await uow.outbox.mark_published([e.id for e in batch], self._clock())
             await uow.commit()
         except Exception:
@@ -91,3 +99,33 @@ class OutboxRelay:
         oldest = await outbox.oldest_pending_at()
         age = 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
         metrics.LAG.set(max(age, 0.0))  # another instance's clock may run ahead of ours
+
+
+@contextmanager
+def publishing(events: Sequence[DomainEvent]) -> Iterator[list[DomainEvent]]:
+    """One `publish <type>` span per event, in the trace of the request or job that wrote it;
+    yields the events carrying their span's context, which the publisher hands on (a Pub/Sub
+    attribute, or the in-process consumer). Without tracing, the spans are no-ops and the
+    events go as they are."""
+    spans = []
+    traced = []
+    for event in events:
+        span = tracer.start_span(
+            f"publish {event.type}",
+            context=context_of(event.trace_context),
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.message.id": str(event.id), "focus.event.type": event.type},
+        )
+        spans.append(span)
+        traceparent = traceparent_of(span)
+        traced.append(event if traceparent is None else replace(event, trace_context=traceparent))
+    try:
+        yield traced
+    except BaseException as error:
+        for span in spans:
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR)
+        raise
+    finally:
+        for span in spans:
+            span.end()

@@ -18,6 +18,7 @@ from typing import Any
 import anyio.to_thread
 import orjson
 from google.api_core.exceptions import AlreadyExists
+from opentelemetry import propagate
 
 from domain.tasks import Task
 
@@ -81,11 +82,15 @@ class CloudTasksScheduler:
         return True
 
     def _to_cloud(self, task: Task) -> Any:
+        headers = {"Content-Type": "application/json"}
+        # The task's run continues the current trace: the endpoint's server span reads it.
+        propagate.inject(headers)
+        headers.pop("baggage", None)
         cloud_task = tasks_v2.Task(
             http_request=tasks_v2.HttpRequest(
                 url=f"{self._target_base_url}/internal/tasks/{task.kind}",
                 http_method=tasks_v2.HttpMethod.POST,
-                headers={"Content-Type": "application/json"},
+                headers=headers,
                 body=orjson.dumps(dict(task.payload)),
                 oidc_token=self._oidc,
             ),

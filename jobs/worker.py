@@ -17,11 +17,16 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
 from domain.common import Clock, utc_now
 from domain.tasks import ClaimedTask, TaskBatch, TaskQueue
+from domain.trace_context import context_of
 from jobs.registry import TaskHandlers
 
 log = logging.getLogger("events.tasks")
+tracer = trace.get_tracer(__name__)
 
 
 class TaskWorker:
@@ -102,13 +107,22 @@ class TaskWorker:
     async def _run(self, claimed: ClaimedTask) -> Exception | None:
         task = claimed.task
         deadline = asyncio.timeout(self._handler_timeout)
-        try:
-            async with deadline:
-                await self._handlers.run(task.kind, task.payload)
-        except Exception as error:  # the task's failure, recorded on the task: not ours
-            if deadline.expired():
-                return TimeoutError(f"the handler ran longer than {self._handler_timeout:g}s")
-            return error
+        # The run continues the trace of what scheduled it (a request, an event's consumer).
+        with tracer.start_as_current_span(
+            f"task {task.kind}",
+            context=context_of(claimed.trace_context),
+            kind=SpanKind.CONSUMER,
+            attributes={"focus.task.kind": task.kind, "focus.task.attempt": claimed.attempts + 1},
+        ) as span:
+            try:
+                async with deadline:
+                    await self._handlers.run(task.kind, task.payload)
+            except Exception as error:  # the task's failure, recorded on the task: not ours
+                span.record_exception(error)
+                span.set_status(trace.StatusCode.ERROR)
+                if deadline.expired():
+                    return TimeoutError(f"the handler ran longer than {self._handler_timeout:g}s")
+                return error
         return None
 
     async def _failed(self, batch: TaskBatch, claimed: ClaimedTask, error: Exception) -> bool:

@@ -19,6 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
 from domain.common import Clock
 from domain.devices import push_tokens
 from domain.devices.model import ApnsEnvironment, Device, Platform
@@ -31,6 +34,7 @@ from domain.unit_of_work import UnitOfWork
 from notifications import metrics
 
 log = logging.getLogger("notifications.fanout")
+tracer = trace.get_tracer(__name__)
 
 DELIVER_TASK = "push.deliver"
 DEVICES_AT_ONCE = 4
@@ -148,7 +152,19 @@ class SilentPushes:
                 pass
 
     async def _deliver(self, push: SilentPush) -> PushResult:
-        result = await self._senders[push.platform].send(push)
+        with tracer.start_as_current_span(
+            f"push {push.platform.value}",
+            kind=SpanKind.CLIENT,
+            attributes={"focus.push.platform": push.platform.value},
+        ) as span:
+            result = await self._senders[push.platform].send(push)
+            span.set_attributes(
+                {
+                    "focus.push.outcome": result.outcome.value,
+                    "focus.push.reason": result.reason or "",
+                    "http.response.status_code": result.status or 0,
+                }
+            )
         metrics.PUSHES.labels(push.platform.value, result.outcome.value, result.reason or "").inc()
         return result
 

@@ -140,6 +140,21 @@ resource "google_project_iam_member" "relay_metric_writer" {
   member  = google_service_account.relay.member
 }
 
+# Spans to Cloud Trace (FOCUS_TRACING=cloud in local.common_env): every account whose
+# workload runs with those settings. Traces have no resource-level IAM.
+resource "google_project_iam_member" "trace_agent" {
+  for_each = {
+    api     = google_service_account.api.member
+    relay   = google_service_account.relay.member
+    console = google_service_account.console.member
+    exports = google_service_account.exports.member
+  }
+
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = each.value
+}
+
 # --- focus-legacy-trigger --------------------------------------------------------------
 
 # functions/main.py runs as this account (`service_account="focus-legacy-trigger@"`).

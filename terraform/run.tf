@@ -48,6 +48,10 @@ locals {
     FOCUS_LEGACY_FIRESTORE = tostring(var.legacy_firestore)
     # Export archives (files.tf); links to them are V4 signed URLs.
     FOCUS_FILES_BUCKET = google_storage_bucket.files.name
+    # Spans to Cloud Trace (app/tracing.py): the same share of traces in every process,
+    # decided by the trace id, so a request and its fan-out are kept whole or not at all.
+    FOCUS_TRACING            = "cloud"
+    FOCUS_TRACE_SAMPLE_RATIO = var.trace_sample_ratio
   }
 }
 

@@ -290,3 +290,14 @@ variable "alert_notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "trace_sample_ratio" {
+  description = "FOCUS_TRACE_SAMPLE_RATIO: the share of traces sent to Cloud Trace, in every process. At the ~17k requests/s of docs/capacity.md's peak, 0.01 keeps ~170 traces/s (~20 spans each); docs/adr/0023-tracing.md has the cost."
+  type        = number
+  default     = 0.01
+
+  validation {
+    condition     = var.trace_sample_ratio >= 0 && var.trace_sample_ratio <= 1
+    error_message = "trace_sample_ratio is a share: between 0 and 1."
+  }
+}

@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.support.fake_fcm",
     "tests.support.fake_apns",
     "tests.support.fake_vertex",
+    "tests.support.tracing",
 ]
 
 

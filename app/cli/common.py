@@ -22,7 +22,9 @@ T = TypeVar("T")
 def settings() -> Settings:
     """The settings from the environment, with logging configured as they say."""
     configured = Settings()
-    logs.configure(configured.log_level, json=configured.log_json)
+    logs.configure(
+        configured.log_level, json=configured.log_json, project_id=configured.firebase_project_id
+    )
     return configured
 
 

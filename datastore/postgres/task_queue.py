@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from datastore.postgres.tables.tasks import DEAD, DONE, PENDING, ScheduledTaskRow
 from domain.common import Clock, new_id, utc_now
 from domain.tasks import ClaimedTask, Task, TaskBatch
+from domain.trace_context import current_traceparent
 
 _TABLE: Table = ScheduledTaskRow.__table__  # type: ignore[attr-defined]
 MAX_ERROR_CHARS = 2000
@@ -50,6 +51,7 @@ class PostgresTaskQueue:
                 run_at=task.run_at,
                 attempts=0,
                 created_at=self._clock(),
+                trace_context=current_traceparent(),
             )
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(_TABLE.c.id)
@@ -129,4 +131,4 @@ class _PostgresBatch:
 
 def _to_claimed(row: Row[Any]) -> ClaimedTask:
     task = Task(kind=row.kind, payload=dict(row.payload), run_at=row.run_at, name=row.name)
-    return ClaimedTask(id=row.id, task=task, attempts=row.attempts)
+    return ClaimedTask(id=row.id, task=task, attempts=row.attempts, trace_context=row.trace_context)

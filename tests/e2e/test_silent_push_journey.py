@@ -22,7 +22,7 @@ from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 from tests.support.apns_rules import ApnsCredentials
 from tests.support.fake_apns import FakeApns
 from tests.support.fake_fcm import FakeFcm
-from tests.support.live_push import live_push_env
+from tests.support.live_push import pubsub_stack_env
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.server import focus_serve
 
@@ -76,16 +76,9 @@ def stack(
     with FakeFcm(pubsub_emulator.project_id) as fake_fcm:
         env = {
             "DATABASE_URL": scratch_database,
-            "FOCUS_ENV": "test",
-            "FOCUS_AUTH": "dev",
-            "FOCUS_DATA_DIR": str(tmp_path / "data"),
-            "GOOGLE_CLOUD_PROJECT": pubsub_emulator.project_id,
-            "FOCUS_EVENTS": "pubsub",
-            "FOCUS_PUBSUB_TOPIC": topic,
-            "FOCUS_RELAY_IN_PROCESS": "true",
-            **live_push_env(tmp_path, apns_credentials, fake_apns, fake_fcm),
-            "FOCUS_TASKS": "postgres",
-            "FOCUS_TASK_WORKER_IN_PROCESS": "true",
+            **pubsub_stack_env(
+                tmp_path, pubsub_emulator.project_id, topic, apns_credentials, fake_apns, fake_fcm
+            ),
         }
         issuer = DevTokenIssuer(load_or_create_secret(tmp_path / "data" / "dev-token-secret"))
         with focus_serve(env, tmp_path) as url:

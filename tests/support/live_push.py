@@ -30,3 +30,24 @@ def live_push_env(
         "FOCUS_FCM_BASE_URL": fcm.base_url,
         "FOCUS_FCM_CREDENTIALS_FILE": str(fcm_account),
     }
+
+
+def pubsub_stack_env(
+    folder: Path, project_id: str, topic: str, credentials: ApnsCredentials, apns: FakeApns,
+    fcm: FakeFcm,
+) -> dict[str, str]:  # fmt: skip
+    """Production's path on loopback: events through Pub/Sub's `topic` (the emulator), the
+    relay and the task worker in the API's process, pushes live to the fakes, dev tokens
+    (their secret under `folder/data`)."""
+    return {
+        "FOCUS_ENV": "test",
+        "FOCUS_AUTH": "dev",
+        "FOCUS_DATA_DIR": str(folder / "data"),
+        "GOOGLE_CLOUD_PROJECT": project_id,
+        "FOCUS_EVENTS": "pubsub",
+        "FOCUS_PUBSUB_TOPIC": topic,
+        "FOCUS_RELAY_IN_PROCESS": "true",
+        **live_push_env(folder, credentials, apns, fcm),
+        "FOCUS_TASKS": "postgres",
+        "FOCUS_TASK_WORKER_IN_PROCESS": "true",
+    }

@@ -93,7 +93,7 @@ class Terraform:
         def substitute(match: re.Match[str]) -> str:
             known, found = self._lookup(*match.groups())
             found = self.expand(found) if known else None
-            return str(found) if isinstance(found, str | int) else match.group(0)
+            return str(found) if isinstance(found, str | int | float) else match.group(0)
 
         return REF.sub(substitute, value)
 
@@ -209,7 +209,7 @@ def concrete(tf: Terraform, name: str, value: Any) -> str:
         value = tf.expand(value)
         if isinstance(value, bool):
             return str(value).lower()
-        if isinstance(value, int):
+        if isinstance(value, int | float):
             return str(value)
         if isinstance(value, str) and "${" not in value:
             return value

@@ -302,6 +302,7 @@ PROJECT_ROLES = {
     "roles/monitoring.metricWriter",
     "roles/bigquery.jobUser",  # a query is a job, created in a project (the growth team's)
     "roles/aiplatform.user",  # Vertex AI's publisher models (Gemini): no resource-level IAM
+    "roles/cloudtrace.agent",  # spans: Cloud Trace has no resource-level IAM
 }
 
 
@@ -364,3 +365,25 @@ def test_the_api_erases_firebase_accounts_and_the_console_only_finds_them() -> N
     assert account <= custom_permissions(tf, "api")
     assert custom_permissions(tf, "console") == {"firebaseauth.users.get"}
     assert not {p for p in custom_permissions(tf, "relay") if p.startswith("firebaseauth.")}
+
+
+def test_every_workload_that_traces_may_write_to_cloud_trace() -> None:
+    tf = terraform()
+    writers = set(tf.resource("google_project_iam_member", "trace_agent")["for_each"].values())
+    assert tf.resource("google_project_iam_member", "trace_agent")["role"] == (
+        "roles/cloudtrace.agent"
+    )
+    tracing = []
+    for address, template, container in containers(tf):
+        env = environment(tf, container)
+        if env.get("FOCUS_TRACING") == "cloud":
+            tracing.append(address)
+            account = template["service_account"]
+            member = account.replace(".email}", ".member}")
+            assert member in writers, f"{address} traces as {account}, which may not write spans"
+            assert env["FOCUS_TRACE_SAMPLE_RATIO"] == "${var.trace_sample_ratio}"
+    # Production's share: enough traces to see a path, few enough to pay for (ADR 0023).
+    assert 0 < tf.variables["trace_sample_ratio"]["default"] <= 0.05
+    assert {"google_cloud_run_v2_service.api", "google_cloud_run_v2_worker_pool.relay"} <= set(
+        tracing
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from datastore.postgres.driver_sql import DriverSQL
 from datastore.postgres.tables.outbox import OutboxEventRow
 from domain.events import DomainEvent, EventType
+from domain.trace_context import current_traceparent
 
 _TABLE: Table = OutboxEventRow.__table__  # type: ignore[attr-defined]
 _PENDING = _TABLE.c.published_at.is_(None)
@@ -41,6 +42,7 @@ _CLAIM = DriverSQL(
         cast(_TABLE.c.payload, Text),
         _TABLE.c.schema_version,
         _TABLE.c.origin_installation_id,
+        _TABLE.c.trace_context,
     )
     .where(_PENDING, _TABLE.c.type == any_(bindparam("types")))
     .order_by(_TABLE.c.id)
@@ -80,6 +82,7 @@ class PostgresEventOutbox:
             "payload": event.payload,
             "occurred_at": event.occurred_at,
             "origin_installation_id": event.origin_installation_id or self._origin,
+            "trace_context": event.trace_context or current_traceparent(),
         }
         await self._connection.execute(insert(_TABLE).values(**values))
 
@@ -96,6 +99,7 @@ class PostgresEventOutbox:
                 schema_version=schema_version,
                 origin_installation_id=origin,
                 id=event_id,
+                trace_context=trace_context,
             )
             for (
                 event_id,
@@ -107,6 +111,7 @@ class PostgresEventOutbox:
                 payload,
                 schema_version,
                 origin,
+                trace_context,
             ) in rows
         ]
 

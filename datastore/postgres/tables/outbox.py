@@ -34,6 +34,8 @@ class OutboxEventRow(SQLModel, table=True):
     record_version: int = Field(sa_column=Column(BigInteger, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     origin_installation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    trace_context: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The W3C traceparent of the request or job that wrote it (ids and flags, nothing else)."""
     occurred_at: datetime = instant()
     published_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)

@@ -50,3 +50,5 @@ class ScheduledTaskRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = instant()
     finished_at: datetime | None = instant(nullable=True)
+    trace_context: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The W3C traceparent of what scheduled it (ids and flags, nothing else)."""
