@@ -53,6 +53,7 @@ bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> rat
 	$(BIN)/python bench/privacy_export.py
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/ai_hooks.py
+	$(BIN)/python bench/load.py
 
 $(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
