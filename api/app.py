@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from api import files, health
 from api.console.mount import mount_console
@@ -45,14 +47,43 @@ Every answer carries `X-Request-Id`; errors are `application/problem+json` with 
 """
 
 
+def _telemetry(
+    tracer_provider: Any, untraced: Callable[[MutableMapping[str, Any]], bool] | None
+) -> TelemetryConfig:
+    # Spans only: Prometheus counts (api/request_metrics.py), our logs log (and FastAPI's would
+    # hold exception messages); no spans per dependency or serialisation (a read's cost).
+    return TelemetryConfig(
+        tracer_provider=tracer_provider,
+        tracing=tracer_provider is not None,
+        metrics=False,
+        logs=False,
+        operation_spans=False,
+        auto_configure=False,
+        exclude=lambda scope: _health_check(scope) or (untraced is not None and untraced(scope)),
+    )
+
+
+def _health_check(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in ("/healthz", "/readyz")
+
+
 @asynccontextmanager
 async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app(services: ApiServices, *, lifespan: Lifespan = _no_lifespan) -> FastAPI:
+def create_app(
+    services: ApiServices,
+    *,
+    lifespan: Lifespan = _no_lifespan,
+    tracer_provider: Any = None,
+    untraced: Callable[[MutableMapping[str, Any]], bool] | None = None,
+) -> FastAPI:
+    """`tracer_provider` (OpenTelemetry's): each request a server span named by its route
+    template (FastAPI's own telemetry), but for those `untraced` says; None: no telemetry."""
     docs = services.config.expose_docs
     app = FastAPI(
+        telemetry=_telemetry(tracer_provider, untraced),
         title="Focus API",
         version="1",
         summary="The mobile API of the Focus app.",

@@ -38,6 +38,7 @@ class EdgeMiddleware:
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         context.request_id.set(request_id)
+        context.traceparent.set(headers.get("traceparent"))
         path: str = scope["path"]
         versioned = path.startswith(_VERSIONED)
 

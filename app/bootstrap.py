@@ -396,10 +396,13 @@ def build_app(container: Container) -> FastAPI:
             await asyncio.gather(*loops)
             await container.aclose()
 
-    app = create_app(container.services, lifespan=lifespan)
-    if container.tracing is not None:
-        container.tracing.instrument_app(app)
-    return app
+    tracing = container.tracing
+    return create_app(
+        container.services,
+        lifespan=lifespan,
+        tracer_provider=tracing.provider if tracing is not None else None,
+        untraced=tracing.untraced if tracing is not None else None,
+    )
 
 
 async def _start_maintenance(container: Container) -> None:

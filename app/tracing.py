@@ -1,10 +1,11 @@
 """Traces (OpenTelemetry): a change on the phone, its event and its pushes as one trace.
 
-A request's server span (FastAPI) holds its SQL (SQLAlchemy) and calls out (httpx, gRPC); the
-event it writes keeps the request's W3C `traceparent` on its outbox row; the relay publishes
-each event in a span of that trace and hands the span's context on (a Pub/Sub attribute, or
-the in-process consumer directly); a consumer's span continues it, and so do the tasks it
-schedules (a column of the Postgres queue, a header of Cloud Tasks) and the pushes it sends.
+A request's server span (FastAPI's own telemetry, api/app.py) holds its SQL statements and
+its calls out (httpx, gRPC); the event it writes keeps the request's W3C `traceparent` on its
+outbox row; the relay publishes each event in a span of that trace and hands the span's context
+on (a Pub/Sub attribute, or the in-process consumer directly); a consumer's span continues it,
+and so do the tasks it schedules (a column of the Postgres queue, a header of Cloud Tasks) and
+the pushes it sends.
 docs/adr/0023-tracing.md says why it is built this way.
 
 - `FOCUS_TRACING`: `off` (the embedded default), `console` (JSON on stderr), `cloud` (Cloud
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +39,10 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Status
+from opentelemetry.trace import SpanKind, Status
+from sqlalchemy import event
 
+from api import context
 from app.settings import Settings, TracingMode
 
 log = logging.getLogger("app.tracing")
@@ -132,6 +136,10 @@ def _private(span: ReadableSpan) -> ReadableSpan:
     )
 
 
+def _kept(trace_id: int, ratio: float) -> bool:
+    return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < TraceIdRatioBased.get_bound_for_rate(ratio)
+
+
 def sampler(ratio: float) -> ParentBased:
     """Keeps `ratio` of traces by trace id, whatever a remote parent says; a local parent's
     decision holds for its children."""
@@ -163,37 +171,73 @@ def exporter_for(settings: Settings) -> SpanExporter | None:
             return CloudTraceSpanExporter(project_id=settings.firebase_project_id)  # type: ignore[no-untyped-call]
 
 
+class _Statements:
+    """SQLAlchemy cursor events as client spans, only inside a recording span."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def listeners(self) -> list[tuple[str, Any]]:
+        return [
+            ("before_cursor_execute", self.before),
+            ("after_cursor_execute", self.after),
+            ("handle_error", self.failed),
+        ]
+
+    def before(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        if context is None or not trace.get_current_span().is_recording():
+            return
+        words = statement.split(None, 1)
+        context._focus_span = self._tracer.start_span(
+            words[0].upper() if words else "SQL",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system": "postgresql",
+                "db.namespace": str(conn.engine.url.database or ""),
+                "db.statement": statement,
+            },
+        )
+
+    def after(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        span = getattr(context, "_focus_span", None)
+        if span is not None:
+            span.end()
+
+    def failed(self, exception_context: Any) -> None:
+        span = getattr(exception_context.execution_context, "_focus_span", None)
+        if span is not None:
+            span.record_exception(exception_context.original_exception)
+            span.set_status(trace.StatusCode.ERROR)
+            span.end()
+
+
 @dataclass
 class Tracing:
     """This process's tracer provider and what it instruments; `close` flushes and undoes."""
 
     provider: TracerProvider
+    ratio: float = 1.0
+    """The share of traces kept (FOCUS_TRACE_SAMPLE_RATIO), as `sampler` keeps them."""
     _instrumented: list[Any] = field(default_factory=list)
+    _listening: list[tuple[Any, _Statements]] = field(default_factory=list)
 
     def instrument_engine(self, engine: Any) -> None:
-        """Every statement of `engine` (an AsyncEngine) as a span of the current trace."""
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+        """Each statement of `engine` (an AsyncEngine) in a kept trace as a client span named
+        by its first word, its SQL as sent (values are bound: placeholders only).
 
-        # Its declared range stops below SQLAlchemy 2.1, whose engine events it hooks are
-        # unchanged: tests/integration/test_tracing.py shows the statements in the trace.
-        self._instrument(
-            SQLAlchemyInstrumentor(),
-            engine=engine.sync_engine,
-            tracer_provider=self.provider,
-            skip_dep_check=True,
-        )
-
-    def instrument_app(self, app: Any) -> None:
-        """Each request as a server span named by its route template; the health checks and
-        the per-message ASGI spans left out (noise, and a third of the cost)."""
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-        FastAPIInstrumentor.instrument_app(
-            app,
-            tracer_provider=self.provider,
-            excluded_urls="/healthz,/readyz",
-            exclude_spans=["receive", "send"],
-        )
+        Our own hook, not opentelemetry-instrumentation-sqlalchemy: that one declares
+        SQLAlchemy < 2.1, adds a span per connection checkout, and parses every statement and
+        connection for attributes before its span learns the trace is not kept (bench/api_read.py
+        counted it in every read); this does nothing outside a recording span."""
+        statements = _Statements(self.provider.get_tracer(__name__))
+        target = engine.sync_engine
+        for name, listener in statements.listeners():
+            event.listen(target, name, listener)
+        self._listening.append((target, statements))
 
     def instrument_clients(self) -> None:
         """httpx (FCM, Vertex AI, Google's tokens) and gRPC (Firestore, Pub/Sub, Cloud Tasks)."""
@@ -217,7 +261,22 @@ class Tracing:
         instrumentor.instrument(**options)
         self._instrumented.append(instrumentor)
 
+    def untraced(self, scope: Any) -> bool:
+        """True for a request whose `traceparent` names a trace not kept: FastAPI then makes no
+        span for it at all (behind Cloud Run, which sets one on every request, that is all but
+        the kept share). The sampler's own rule on the same trace id, decided before any span
+        work instead of after it (bench/api_read.py)."""
+        for name, value in scope.get("headers", ()):
+            if name == b"traceparent":
+                arrived = _TRACEPARENT.fullmatch(value.decode("latin-1"))
+                return arrived is not None and not _kept(int(arrived[1], 16), self.ratio)
+        return False
+
     def close(self) -> None:
+        for target, statements in self._listening:
+            for name, listener in statements.listeners():
+                event.remove(target, name, listener)
+        self._listening.clear()
         for instrumentor in reversed(self._instrumented):
             instrumentor.uninstrument()
         self._instrumented.clear()
@@ -236,22 +295,33 @@ def start(settings: Settings, *, exporter: SpanExporter | None = None) -> Tracin
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         log.info("tracing.provider_already_set")  # a test run's second container
-        return Tracing(current)
+        return Tracing(current, settings.trace_sample_ratio)
     traced = provider(settings, exporter)
     trace.set_tracer_provider(traced)
-    return Tracing(traced)
+    return Tracing(traced, settings.trace_sample_ratio)
+
+
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
 def log_fields(project_id: str | None) -> dict[str, Any]:
-    """The current span's ids in the fields Cloud Logging reads, or nothing outside a span."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return {}
-    trace_id = format(context.trace_id, "032x")
+    """The current span's ids in the fields Cloud Logging reads; outside a span, the ids of the
+    request's own `traceparent` (a request whose trace is not kept still groups its lines);
+    nothing otherwise."""
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        trace_id, span_id = format(span.trace_id, "032x"), format(span.span_id, "016x")
+        sampled = span.trace_flags.sampled
+    else:
+        arrived = _TRACEPARENT.fullmatch(context.traceparent.get() or "")
+        if arrived is None:
+            return {}
+        trace_id, span_id = arrived[1], arrived[2]
+        sampled = False  # not by us
     return {
         "logging.googleapis.com/trace": (
             f"projects/{project_id}/traces/{trace_id}" if project_id else trace_id
         ),
-        "logging.googleapis.com/spanId": format(context.span_id, "016x"),
-        "logging.googleapis.com/trace_sampled": context.trace_flags.sampled,
+        "logging.googleapis.com/spanId": span_id,
+        "logging.googleapis.com/trace_sampled": sampled,
     }

@@ -105,11 +105,14 @@ class OutboxRelay:
 def publishing(events: Sequence[DomainEvent]) -> Iterator[list[DomainEvent]]:
     """One `publish <type>` span per event, in the trace of the request or job that wrote it;
     yields the events carrying their span's context, which the publisher hands on (a Pub/Sub
-    attribute, or the in-process consumer). Without tracing, the spans are no-ops and the
-    events go as they are."""
+    attribute, or the in-process consumer). An event written outside any trace (tracing off,
+    a request whose trace is not kept, a command) goes as it is."""
     spans = []
     traced = []
     for event in events:
+        if event.trace_context is None:  # written outside any trace: none to continue
+            traced.append(event)
+            continue
         span = tracer.start_span(
             f"publish {event.type}",
             context=context_of(event.trace_context),

@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import (
     NonRecordingSpan,
@@ -16,6 +17,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
+from api import context
 from app import logs, tracing
 from app.settings import ConfigurationError, Environment, Settings, TracingMode, check
 
@@ -80,3 +82,31 @@ def test_only_listed_attributes_leave_in_a_span() -> None:
         "http.route": "/v1/devices/{installation_id}",
         "focus.push.outcome": "delivered",
     }
+
+
+def test_a_request_whose_trace_is_not_kept_makes_no_span_at_all() -> None:
+    """Cloud Run sets a `traceparent` on every request: the API decides on its trace id before
+    any span work, as the sampler would have decided after it."""
+    traced = tracing.Tracing(TracerProvider(), ratio=0.1)
+    for _ in range(2000):
+        trace_id = random.getrandbits(128)
+        header = f"00-{trace_id:032x}-{random.getrandbits(64):016x}-01".encode()
+        scope = {"headers": [(b"host", b"api"), (b"traceparent", header)]}
+        assert traced.untraced(scope) is not decision(0.1, trace_id, None)
+    assert not traced.untraced({"headers": []})  # no header: the sampler decides
+    assert not traced.untraced({"headers": [(b"traceparent", b"garbage")]})
+
+
+def test_a_line_of_a_request_not_traced_names_the_trace_it_arrived_with(
+    json_logs: pytest.CaptureFixture[str],
+) -> None:
+    trace_id, span_id = f"{random.getrandbits(128):032x}", f"{random.getrandbits(64):016x}"
+    token = context.traceparent.set(f"00-{trace_id}-{span_id}-01")
+    try:
+        logging.getLogger("app.test").warning("not.traced")
+    finally:
+        context.traceparent.reset(token)
+    line = json.loads(json_logs.readouterr().err.strip().splitlines()[-1])
+    assert line["logging.googleapis.com/trace"] == f"projects/focus-prod/traces/{trace_id}"
+    assert line["logging.googleapis.com/spanId"] == span_id
+    assert line["logging.googleapis.com/trace_sampled"] is False
