@@ -491,19 +491,6 @@ def set_up_users(url: str, data_dir: Path, port: int, count: int) -> list[dict[s
     ]
 
 
-def repair_blocklists(url: str) -> None:
-    """`scale.py` seeds blocklist items of kind `app`, which the app cannot read (500 on every
-    read of such a blocklist, and on a start naming it): the kinds the app writes instead."""
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "UPDATE blocklists SET items = (SELECT jsonb_agg(CASE WHEN i->>'kind' = 'app' THEN"
-            " jsonb_build_object('kind', 'android_package', 'value', i->>'value') ELSE i END)"
-            " FROM jsonb_array_elements(items) AS i)"
-        )
-
-
 @contextmanager
 def server(url: str, data_dir: Path, pool_size: int) -> Iterator[tuple[int, int]]:
     """The stack in its own process, its log in `data_dir/server.log`: (pid, port)."""
@@ -726,7 +713,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out["database"] = make_url(url).database
         day0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         seed_users(url, 1, args.users, day0)
-        repair_blocklists(url)
         vacuum_analyze(url)
         with server(url, data_dir, args.pool_size) as (pid, port):
             out["pids"].append(pid)

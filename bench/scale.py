@@ -77,7 +77,8 @@ SEED = {
     "blocklists": "INSERT INTO blocklists (user_id, id, name, items, version, created_at,"
     " updated_at) SELECT uid, md5(uid || '/b/' || k)::uuid, 'Blocklist ' || k,"
     " jsonb_build_array(jsonb_build_object('kind', 'web_domain', 'value', 'site' || k ||"
-    " '.example.com'), jsonb_build_object('kind', 'app', 'value', 'com.example.app' || k)), k,"
+    " '.example.com'), jsonb_build_object('kind', 'android_package',"
+    " 'value', 'com.example.app' || k)), k,"
     " %(day0)s::timestamptz - interval '150 days', %(day0)s::timestamptz - interval '150 days'"
     + _USERS
     + ", generate_series(1, 2) AS k",
