@@ -2,7 +2,9 @@
 
 `focus_http_request_duration_seconds{method, route, status_class}`. `route` is the matched
 route's template (`/v1/focus-sessions/{session_id}`), never the raw path: ids would make a
-series per record. A path no route matches is one value, `unmatched`. The SLO
+series per record. A path no route matches is one value, `unmatched`; a request the rate
+limiter refused (429) is `refused`, found without matching it against every route (a flood of
+refusals must stay cheap to answer). The SLO
 (terraform/slo.tf) counts GETs of `/v1` and `/v2` routes answered within 0.3 s, so 0.3 is a
 bucket boundary.
 
@@ -22,6 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "unmatched"
+REFUSED = "refused"
 OTHER_METHOD = "other"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -67,8 +70,10 @@ class RequestMetrics:
 
 def route_template(scope: Scope, status: int) -> str:
     """The template of the route that answered, or would have answered a request refused
-    before routing (413, 426, 429); `unmatched` when no route matches the path."""
+    before routing (413, 426); `unmatched` when no route matches the path."""
     route = scope.get("route")
+    if route is None and status == 429:  # refused before routing: not worth a route scan
+        return REFUSED
     if route is None and status != 404:  # a 404 without a route: routing found none
         route = _matching_route(scope)
     if route is None:

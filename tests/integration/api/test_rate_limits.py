@@ -211,3 +211,17 @@ def test_addresses_are_counted_per_instance_even_with_redis(
 
     assert first == second == [200, 200]
     refused(one.get("/v1/me", headers=users[4].headers))
+
+
+def test_a_refusal_by_address_is_timed_as_refused_without_a_route_scan(
+    limited_app: AppFactory, alice: ApiUser
+) -> None:
+    """A flood of refusals stays cheap to answer: no search of the route it was meant for."""
+    client = limited_app(rate_limit_per_ip="1/minute")
+    labels = {"method": "GET", "route": "refused", "status_class": "4xx"}
+    before = metric("focus_http_request_duration_seconds_count", **labels)
+
+    assert client.get("/v1/me", headers=alice.headers).status_code == 200
+    refused(client.get(f"/v1/focus-sessions/{uuid.uuid4()}", headers=alice.headers))
+
+    assert metric("focus_http_request_duration_seconds_count", **labels) == before + 1
