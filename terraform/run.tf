@@ -51,7 +51,7 @@ locals {
     # Spans to Cloud Trace (app/tracing.py): the same share of traces in every process,
     # decided by the trace id, so a request and its fan-out are kept whole or not at all.
     FOCUS_TRACING            = "cloud"
-    FOCUS_TRACE_SAMPLE_RATIO = var.trace_sample_ratio
+    FOCUS_TRACE_SAMPLE_RATIO = tostring(var.trace_sample_ratio)
   }
 }
 

@@ -217,6 +217,8 @@ def concrete(tf: Terraform, name: str, value: Any) -> str:
     types = set(get_args(annotation)) | {annotation}
     if int in types:
         return "1"
+    if float in types:
+        return "0.5"
     if bool in types:
         return "false"
     if Path in types:

@@ -381,7 +381,7 @@ def test_every_workload_that_traces_may_write_to_cloud_trace() -> None:
             account = template["service_account"]
             member = account.replace(".email}", ".member}")
             assert member in writers, f"{address} traces as {account}, which may not write spans"
-            assert env["FOCUS_TRACE_SAMPLE_RATIO"] == "${var.trace_sample_ratio}"
+            assert env["FOCUS_TRACE_SAMPLE_RATIO"] == "${tostring(var.trace_sample_ratio)}"
     # Production's share: enough traces to see a path, few enough to pay for (ADR 0023).
     assert 0 < tf.variables["trace_sample_ratio"]["default"] <= 0.05
     assert {"google_cloud_run_v2_service.api", "google_cloud_run_v2_worker_pool.relay"} <= set(
