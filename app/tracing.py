@@ -61,25 +61,16 @@ KEPT_ATTRIBUTES = frozenset(
         "http.flavor",
         "server.address",
         "server.port",
-        # SQL: the statement as sent, bound values as placeholders
+        # SQL (our hook on SQLAlchemy): the statement as sent, bound values as placeholders
         "db.system",
-        "db.system.name",
-        "db.name",
         "db.namespace",
         "db.statement",
-        "db.query.text",
-        "db.operation.name",
-        "net.peer.name",
-        "net.peer.port",
         # gRPC (Firestore, Pub/Sub, Cloud Tasks)
         "rpc.system",
         "rpc.service",
         "rpc.method",
         "rpc.grpc.status_code",
-        # messaging
-        "messaging.system",
-        "messaging.operation",
-        "messaging.operation.type",
+        # messaging (our publish and consume spans)
         "messaging.destination.name",
         "messaging.message.id",
         # exceptions, by type only

@@ -18,9 +18,9 @@ from typing import Any
 import anyio.to_thread
 import orjson
 from google.api_core.exceptions import AlreadyExists
-from opentelemetry import propagate
 
 from domain.tasks import Task
+from domain.trace_context import current_traceparent
 
 # Loaded by name so that mypy does not follow it: google-cloud-tasks is typed, and a typed
 # `google.cloud.*` makes mypy lose the untyped `google.cloud.pubsub_v1` of events/pubsub.py.
@@ -84,8 +84,8 @@ class CloudTasksScheduler:
     def _to_cloud(self, task: Task) -> Any:
         headers = {"Content-Type": "application/json"}
         # The task's run continues the current trace: the endpoint's server span reads it.
-        propagate.inject(headers)
-        headers.pop("baggage", None)
+        if (traceparent := current_traceparent()) is not None:
+            headers["traceparent"] = traceparent
         cloud_task = tasks_v2.Task(
             http_request=tasks_v2.HttpRequest(
                 url=f"{self._target_base_url}/internal/tasks/{task.kind}",

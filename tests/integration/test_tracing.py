@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -116,7 +116,9 @@ async def stack(
 
 
 @pytest.fixture
-def log_lines(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, object]]]:
+def log_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Callable[[], list[dict[str, object]]]]:
     """Our JSON log lines, as production writes them to stderr."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -126,7 +128,7 @@ def log_lines(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str,
         err = capsys.readouterr().err
         return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
 
-    yield lines  # type: ignore[misc]
+    yield lines
     root.handlers[:] = handlers
     root.setLevel(level)
 

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 import orjson
 import pytest
+from opentelemetry import trace
 
 from domain.common import utc_now
 from domain.tasks import Task
 from jobs.cloud_tasks import CloudTasksScheduler
+from tests.support.tracing import Spans
 
 if TYPE_CHECKING:  # imported by pytest as a plugin, not here: else it is not assert-rewritten
     from tests.support.cloud_tasks_emulator import CloudTasksEmulator, TaskTarget
@@ -103,3 +105,17 @@ async def test_the_task_carries_an_oidc_token_of_the_configured_account_and_audi
     assert created.http_request.oidc_token.audience == AUDIENCE
     assert created.http_request.url == f"{task_target.base_url}/internal/tasks/maintenance.purge"
     assert created.schedule_time == run_at
+
+
+@pytest.mark.anyio
+async def test_the_task_continues_the_trace_that_scheduled_it(
+    scheduler: CloudTasksScheduler, task_target: TaskTarget, spans: Spans
+) -> None:
+    with trace.get_tracer(__name__).start_as_current_span("schedules") as scheduling:
+        await scheduler.schedule(Task("push.deliver", {}, utc_now(), name=unique_name()))
+    (call,) = await anyio.to_thread.run_sync(lambda: task_target.wait_for_calls(1, timeout=15))
+
+    context = scheduling.get_span_context()
+    assert call.headers["traceparent"] == (
+        f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    )
