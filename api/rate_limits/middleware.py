@@ -34,17 +34,15 @@ def client_ip(scope: Scope, proxy_hops: int) -> str:
 
 
 class PerIpRateLimit:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter | None, proxy_hops: int = 0) -> None:
+    """Added only where limits are on (api/app.py): off, there is no layer to pass through."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, proxy_hops: int = 0) -> None:
         self.app = app
         self.limiter = limiter
         self.proxy_hops = proxy_hops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.limiter is None
-            or scope["type"] != "http"
-            or not str(scope["path"]).startswith(_LIMITED)
-        ):
+        if scope["type"] != "http" or not str(scope["path"]).startswith(_LIMITED):
             await self.app(scope, receive, send)
             return
         try:

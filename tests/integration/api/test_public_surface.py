@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.testclient import TestClient
 
 from app.settings import Settings
@@ -170,6 +170,24 @@ def test_outside_production_the_docs_local_files_and_staff_api_are_the_only_othe
 ) -> None:
     expected = PRODUCTION_ROUTES | DOCS_ROUTES | LOCAL_FILES | STAFF_ROUTES | CONSOLE_ROUTES
     assert live_routes(client.app) == expected
+
+
+def test_the_apps_routes_are_matched_before_any_other_group(client: TestClient) -> None:
+    """A request is matched against the routes in order, and FastAPI tries every route of an
+    included router: the staff and console routes in front of /v1 made each mobile read try
+    ~40 routes first (bench/README.md, "Route order")."""
+    assert isinstance(client.app, FastAPI)
+    order = [
+        path
+        for route in client.app.router.routes
+        for path in ([route.path] if isinstance(route, APIRoute) else [None])
+    ]
+    versioned = [n for n, path in enumerate(order) if path and path.startswith("/v1/")]
+    others = [n for n, path in enumerate(order) if not (path and path.startswith("/v1/"))]
+    docs = len(DOCS_ROUTES) // 2  # FastAPI's own, added before any of ours: plain routes
+
+    assert versioned == list(range(docs, docs + len(versioned)))
+    assert len(others) > docs  # health, internal, files, staff and console come after
 
 
 def test_production_serves_no_docs_and_no_spec(production: TestClient) -> None:
