@@ -295,9 +295,11 @@ def build(
     tracing = tracing if tracing is not None else start_tracing(settings)
     if tracing is not None:  # before any client or engine is made
         tracing.instrument_clients()
-    engine = create_engine(database_url, pool_size=settings.db_pool_size)
-    if tracing is not None:
-        tracing.instrument_engine(engine)
+    engine = create_engine(
+        database_url,
+        pool_size=settings.db_pool_size,
+        cursor_factory=tracing.cursor_factory() if tracing is not None else None,
+    )
     migration: Migration | None = None
     unavailable = STORE_UNAVAILABLE
     if settings.legacy_firestore:

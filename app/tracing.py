@@ -25,9 +25,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -40,7 +41,7 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status
-from sqlalchemy import event
+from psycopg import AsyncCursor
 
 from api import context
 from app.settings import Settings, TracingMode
@@ -162,48 +163,55 @@ def exporter_for(settings: Settings) -> SpanExporter | None:
             return CloudTraceSpanExporter(project_id=settings.firebase_project_id)  # type: ignore[no-untyped-call]
 
 
-class _Statements:
-    """SQLAlchemy cursor events as client spans, only inside a recording span."""
+def traced_cursor(tracer: trace.Tracer) -> type[AsyncCursor[Any]]:
+    """psycopg's cursor, each statement a client span named by its first word inside a
+    recording span (its SQL as sent: values are bound, placeholders only); outside one, one
+    check and psycopg's own `execute`.
 
-    def __init__(self, tracer: trace.Tracer) -> None:
-        self._tracer = tracer
+    At the driver rather than on SQLAlchemy's cursor events: an engine with any event listener
+    takes SQLAlchemy's event path on every connect, begin, execute and rollback, traced or not,
+    which cost a read 5 % of its CPU (bench/README.md, "Tracing's floor")."""
 
-    def listeners(self) -> list[tuple[str, Any]]:
-        return [
-            ("before_cursor_execute", self.before),
-            ("after_cursor_execute", self.after),
-            ("handle_error", self.failed),
-        ]
+    class TracedCursor(AsyncCursor[Any]):
+        async def execute(self, query: Any, params: Any = None, **options: Any) -> Self:
+            if not trace.get_current_span().is_recording():
+                return await super().execute(query, params, **options)
+            with _statement_span(tracer, self.connection, query):
+                return await super().execute(query, params, **options)
 
-    def before(
-        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-    ) -> None:
-        if context is None or not trace.get_current_span().is_recording():
-            return
-        words = statement.split(None, 1)
-        context._focus_span = self._tracer.start_span(
-            words[0].upper() if words else "SQL",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "db.system": "postgresql",
-                "db.namespace": str(conn.engine.url.database or ""),
-                "db.statement": statement,
-            },
-        )
+        async def executemany(self, query: Any, params_seq: Any, **options: Any) -> None:
+            if not trace.get_current_span().is_recording():
+                return await super().executemany(query, params_seq, **options)
+            with _statement_span(tracer, self.connection, query):
+                return await super().executemany(query, params_seq, **options)
 
-    def after(
-        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-    ) -> None:
-        span = getattr(context, "_focus_span", None)
-        if span is not None:
-            span.end()
+    return TracedCursor
 
-    def failed(self, exception_context: Any) -> None:
-        span = getattr(exception_context.execution_context, "_focus_span", None)
-        if span is not None:
-            span.record_exception(exception_context.original_exception)
-            span.set_status(trace.StatusCode.ERROR)
-            span.end()
+
+@contextmanager
+def _statement_span(tracer: trace.Tracer, connection: Any, query: Any) -> Iterator[None]:
+    statement = query if isinstance(query, str) else str(query)
+    words = statement.split(None, 1)
+    if not words or words[0] == ";":  # the pool's ping of a connection: not our work
+        yield
+        return
+    span = tracer.start_span(
+        words[0].upper(),
+        kind=SpanKind.CLIENT,
+        attributes={
+            "db.system": "postgresql",
+            "db.namespace": connection.info.dbname,
+            "db.statement": statement,
+        },
+    )
+    try:
+        yield
+    except BaseException as error:
+        span.record_exception(error)
+        span.set_status(trace.StatusCode.ERROR)
+        raise
+    finally:
+        span.end()
 
 
 @dataclass
@@ -214,21 +222,14 @@ class Tracing:
     ratio: float = 1.0
     """The share of traces kept (FOCUS_TRACE_SAMPLE_RATIO), as `sampler` keeps them."""
     _instrumented: list[Any] = field(default_factory=list)
-    _listening: list[tuple[Any, _Statements]] = field(default_factory=list)
 
-    def instrument_engine(self, engine: Any) -> None:
-        """Each statement of `engine` (an AsyncEngine) in a kept trace as a client span named
-        by its first word, its SQL as sent (values are bound: placeholders only).
-
-        Our own hook, not opentelemetry-instrumentation-sqlalchemy: that one declares
-        SQLAlchemy < 2.1, adds a span per connection checkout, and parses every statement and
-        connection for attributes before its span learns the trace is not kept (bench/api_read.py
-        counted it in every read); this does nothing outside a recording span."""
-        statements = _Statements(self.provider.get_tracer(__name__))
-        target = engine.sync_engine
-        for name, listener in statements.listeners():
-            event.listen(target, name, listener)
-        self._listening.append((target, statements))
+    def cursor_factory(self) -> type[AsyncCursor[Any]]:
+        """The engine's cursors (`create_engine(cursor_factory=...)`): each statement of a kept
+        trace a client span. Our own, not opentelemetry-instrumentation-sqlalchemy: that one
+        declares SQLAlchemy < 2.1, adds a span per connection checkout, and parses every
+        statement and connection for attributes before its span learns the trace is not kept
+        (bench/api_read.py counted it in every read)."""
+        return traced_cursor(self.provider.get_tracer(__name__))
 
     def instrument_clients(self) -> None:
         """httpx (FCM, Vertex AI, Google's tokens) and gRPC (Firestore, Pub/Sub, Cloud Tasks)."""
@@ -264,10 +265,6 @@ class Tracing:
         return False
 
     def close(self) -> None:
-        for target, statements in self._listening:
-            for name, listener in statements.listeners():
-                event.remove(target, name, listener)
-        self._listening.clear()
         for instrumentor in reversed(self._instrumented):
             instrumentor.uninstrument()
         self._instrumented.clear()

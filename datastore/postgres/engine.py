@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from psycopg import AsyncCursor
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -14,12 +17,22 @@ def sqlalchemy_url(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    cursor_factory: type[AsyncCursor[Any]] | None = None,
+) -> AsyncEngine:
+    """`cursor_factory`: psycopg's cursor class for every statement (tracing's, app/tracing.py)."""
+    # Statement timeout guards the pool against a runaway query holding a connection.
+    connect_args: dict[str, Any] = {"options": "-c statement_timeout=15000 -c timezone=UTC"}
+    if cursor_factory is not None:
+        connect_args["cursor_factory"] = cursor_factory
     return create_async_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
-        # Statement timeout guards the pool against a runaway query holding a connection.
-        connect_args={"options": "-c statement_timeout=15000 -c timezone=UTC"},
+        connect_args=connect_args,
     )
