@@ -7,12 +7,15 @@ would pay for (bench/README.md, "Tracing's floor").
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import psycopg
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datastore.postgres.engine import create_engine
 from tests.support.tracing import Spans
@@ -22,19 +25,30 @@ pytestmark = pytest.mark.anyio
 SECRET = "ulrike-geheim-7f3a"
 
 
+@pytest.fixture
+async def engine(spans: Spans, database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine as `app.bootstrap.build` makes one with tracing on, connected once outside
+    any trace (a new connection's first statements are the dialect's, not the test's)."""
+    made = create_engine(database_url, pool_size=1, cursor_factory=spans.tracing.cursor_factory())
+    async with made.connect():
+        pass
+    yield made
+    await made.dispose()
+
+
+@pytest.fixture
+def tracer(spans: Spans) -> trace.Tracer:
+    return spans.tracing.provider.get_tracer(__name__)
+
+
 async def test_a_statement_in_a_kept_trace_is_a_span_with_its_sql_and_no_values(
-    spans: Spans, database_url: str
+    spans: Spans, engine: AsyncEngine, tracer: trace.Tracer
 ) -> None:
-    engine = create_engine(database_url, pool_size=1, cursor_factory=spans.tracing.cursor_factory())
-    tracer = spans.tracing.provider.get_tracer(__name__)
-    try:
-        async with engine.connect() as outside:
-            await outside.execute(text("SELECT :word AS said"), {"word": SECRET})
-        with tracer.start_as_current_span("request") as request:
-            async with engine.connect() as inside:
-                said = await inside.scalar(text("SELECT :word AS said"), {"word": SECRET})
-    finally:
-        await engine.dispose()
+    async with engine.connect() as outside:
+        await outside.execute(text("SELECT :word AS said"), {"word": SECRET})
+    with tracer.start_as_current_span("request") as request:
+        async with engine.connect() as inside:
+            said = await inside.scalar(text("SELECT :word AS said"), {"word": SECRET})
 
     assert said == SECRET
     statements = [s for s in spans.finished() if s.kind is SpanKind.CLIENT]
@@ -51,19 +65,12 @@ async def test_a_statement_in_a_kept_trace_is_a_span_with_its_sql_and_no_values(
 
 
 async def test_a_failing_statement_is_an_error_span_and_fails_as_it_would_untraced(
-    spans: Spans, database_url: str
+    spans: Spans, engine: AsyncEngine, tracer: trace.Tracer
 ) -> None:
-    engine = create_engine(database_url, pool_size=1, cursor_factory=spans.tracing.cursor_factory())
-    tracer = spans.tracing.provider.get_tracer(__name__)
-    try:
-        async with engine.connect():
-            pass  # connected (and the dialect's first statements made) outside the trace
-        with tracer.start_as_current_span("request"):
-            async with engine.connect() as connection:
-                with pytest.raises(DBAPIError) as failed:
-                    await connection.execute(text("SELECT 1 / 0 AS x"))
-    finally:
-        await engine.dispose()
+    with tracer.start_as_current_span("request"):
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as failed:
+                await connection.execute(text("SELECT 1 / 0 AS x"))
 
     assert isinstance(failed.value.orig, psycopg.errors.DivisionByZero)
     (span,) = [s for s in spans.finished() if s.kind is SpanKind.CLIENT]
@@ -73,13 +80,9 @@ async def test_a_failing_statement_is_an_error_span_and_fails_as_it_would_untrac
     assert "exception.message" not in dict(raised.attributes or {})  # types only leave
 
 
-async def test_outside_any_trace_statements_make_no_span(spans: Spans, database_url: str) -> None:
-    engine = create_engine(database_url, pool_size=1, cursor_factory=spans.tracing.cursor_factory())
-    try:
-        assert not trace.get_current_span().is_recording()
-        async with engine.begin() as connection:
-            await connection.execute(text("SELECT 1"))
-    finally:
-        await engine.dispose()
+async def test_outside_any_trace_statements_make_no_span(spans: Spans, engine: AsyncEngine) -> None:
+    assert not trace.get_current_span().is_recording()
+    async with engine.begin() as connection:
+        await connection.execute(text("SELECT 1"))
 
     assert spans.finished() == []
