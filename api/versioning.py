@@ -18,8 +18,32 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 Json = dict[str, Any]
+
+
+class VersionedRoute(APIRoute):
+    """An API route that turns a path away by its literal prefix before anything else.
+
+    A request is matched against the app's routes in turn, and a FastAPI route's own match
+    (its route context, then its regular expression) costs several times this check: with ~20
+    versioned routes in front of a read's own, the check saves about 2.5 % of the read's CPU
+    (bench/README.md, "Route order"). A route's regular expression begins with the text before
+    its first `{`, so a path not beginning with that text cannot match. Versioned routes sit on
+    the app's own router with their whole path (`mount_versions`); under a `root_path` the full
+    match decides, as before.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.literal_prefix = self.path_format.partition("{")[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not scope.get("root_path") and not scope["path"].startswith(self.literal_prefix):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,7 @@ def versioned_routers(
             responses=dict(responses or {}),
             # Operation ids are the route names (`get_me`): generated clients are named after them.
             generate_unique_id_function=lambda route: route.name,
+            route_class=VersionedRoute,
         )
         for area in areas:
             _add_routes(router, area, later, security)
