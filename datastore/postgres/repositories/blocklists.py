@@ -21,14 +21,15 @@ _TABLE: Table = BlocklistRow.__table__  # type: ignore[attr-defined]
 
 def to_blocklist(row: Row[Any]) -> Blocklist:
     """The entity of a row (a tombstone's too: sync reads `row.deleted_at` beside it)."""
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     return Blocklist(
-        id=row.id,
-        user_id=row.user_id,
-        name=row.name,
-        items=tuple(BlockItem(ItemKind(i["kind"]), i["value"]) for i in row.items),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=m["id"],
+        user_id=m["user_id"],
+        name=m["name"],
+        items=tuple(BlockItem(ItemKind(i["kind"]), i["value"]) for i in m["items"]),
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

@@ -22,19 +22,20 @@ _LIVE = col(DeviceRow.deleted_at).is_(None)
 
 
 def to_device(row: Row[Any]) -> Device:
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     return Device(
-        user_id=row.user_id,
-        installation_id=row.installation_id,
-        platform=Platform(row.platform),
-        push_token=row.push_token,
-        apns_environment=ApnsEnvironment(row.apns_environment) if row.apns_environment else None,
-        app_version=row.app_version,
-        os_version=row.os_version,
-        timezone=row.timezone,
-        last_seen_at=row.last_seen_at,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        user_id=m["user_id"],
+        installation_id=m["installation_id"],
+        platform=Platform(m["platform"]),
+        push_token=m["push_token"],
+        apns_environment=ApnsEnvironment(m["apns_environment"]) if m["apns_environment"] else None,
+        app_version=m["app_version"],
+        os_version=m["os_version"],
+        timezone=m["timezone"],
+        last_seen_at=m["last_seen_at"],
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

@@ -65,20 +65,21 @@ _DATE_SLACK = timedelta(days=1)
 
 
 def to_focus_session(row: Row[Any]) -> FocusSession:
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     return FocusSession(
-        id=row.id,
-        user_id=row.user_id,
-        blocklist_id=row.blocklist_id,
-        mode=FocusMode(row.mode),
-        planned_duration_seconds=row.planned_duration_seconds,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        outcome=Outcome(row.outcome) if row.outcome else None,
-        timezone=row.timezone,
-        local_date=row.local_date,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=m["id"],
+        user_id=m["user_id"],
+        blocklist_id=m["blocklist_id"],
+        mode=FocusMode(m["mode"]),
+        planned_duration_seconds=m["planned_duration_seconds"],
+        started_at=m["started_at"],
+        ended_at=m["ended_at"],
+        outcome=Outcome(m["outcome"]) if m["outcome"] else None,
+        timezone=m["timezone"],
+        local_date=m["local_date"],
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

@@ -23,24 +23,25 @@ _TABLE: Table = AiInsightRow.__table__  # type: ignore[attr-defined]
 
 
 def to_insight(row: Row[Any]) -> AiInsight:
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     suggestion = None
-    if row.days is not None:
+    if m["days"] is not None:
         suggestion = SuggestedSchedule(
-            tuple(Weekday(d) for d in row.days), row.start_local, row.end_local
+            tuple(Weekday(d) for d in m["days"]), m["start_local"], m["end_local"]
         )
     return AiInsight(
-        id=row.id,
-        user_id=row.user_id,
-        feature=AiFeature(row.feature),
-        period_start=row.period_start,
-        provider=row.provider,
-        text=row.text,
-        numbers=tuple(row.numbers),
+        id=m["id"],
+        user_id=m["user_id"],
+        feature=AiFeature(m["feature"]),
+        period_start=m["period_start"],
+        provider=m["provider"],
+        text=m["text"],
+        numbers=tuple(m["numbers"]),
         suggestion=suggestion,
-        accepted_schedule_id=row.accepted_schedule_id,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        accepted_schedule_id=m["accepted_schedule_id"],
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

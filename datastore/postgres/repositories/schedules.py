@@ -24,21 +24,22 @@ _LIVE = col(ScheduleRow.deleted_at).is_(None)
 
 def to_schedule(row: Row[Any]) -> Schedule:
     """The entity of a row (a tombstone's too: sync reads `row.deleted_at` beside it)."""
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     return Schedule(
-        id=row.id,
-        user_id=row.user_id,
-        name=row.name,
-        days=tuple(Weekday(d) for d in row.days),
-        start_local=row.start_local,
-        end_local=row.end_local,
-        timezone=row.timezone,
-        blocklist_id=row.blocklist_id,
-        strictness=Strictness(row.strictness),
-        enabled=row.enabled,
-        paused_until=row.paused_until,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=m["id"],
+        user_id=m["user_id"],
+        name=m["name"],
+        days=tuple(Weekday(d) for d in m["days"]),
+        start_local=m["start_local"],
+        end_local=m["end_local"],
+        timezone=m["timezone"],
+        blocklist_id=m["blocklist_id"],
+        strictness=Strictness(m["strictness"]),
+        enabled=m["enabled"],
+        paused_until=m["paused_until"],
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

@@ -21,17 +21,18 @@ _TABLE: Table = UsageReportRow.__table__  # type: ignore[attr-defined]
 
 
 def to_usage_report(row: Row[Any]) -> UsageReport:
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     return UsageReport(
-        user_id=row.user_id,
-        installation_id=row.installation_id,
-        date=row.date,
-        total_minutes=row.total_minutes,
-        pickups=row.pickups,
-        minutes_per_category={UsageCategory(k): v for k, v in row.minutes_per_category.items()},
-        top_apps=tuple(AppUsage(app["token"], app["minutes"]) for app in row.top_apps),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        user_id=m["user_id"],
+        installation_id=m["installation_id"],
+        date=m["date"],
+        total_minutes=m["total_minutes"],
+        pickups=m["pickups"],
+        minutes_per_category={UsageCategory(k): v for k, v in m["minutes_per_category"].items()},
+        top_apps=tuple(AppUsage(app["token"], app["minutes"]) for app in m["top_apps"]),
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 

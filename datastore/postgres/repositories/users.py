@@ -25,22 +25,23 @@ _ENSURE = text(
 
 
 def to_user(row: Row[Any]) -> User:
+    m = row._mapping  # by key: a Row's attributes cost ~0.6 µs each
     quiet = (
-        QuietHours(row.quiet_hours_start, row.quiet_hours_end)
-        if row.quiet_hours_start is not None and row.quiet_hours_end is not None
+        QuietHours(m["quiet_hours_start"], m["quiet_hours_end"])
+        if m["quiet_hours_start"] is not None and m["quiet_hours_end"] is not None
         else None
     )
     return User(
-        uid=row.uid,
-        display_name=row.display_name,
-        timezone=row.timezone,
-        locale=row.locale,
-        daily_goal_minutes=row.daily_goal_minutes,
-        notifications=NotificationPreferences(row.notifications_enabled, quiet),
-        consents=Consents(row.consent_ai_features, row.consent_analytics),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        uid=m["uid"],
+        display_name=m["display_name"],
+        timezone=m["timezone"],
+        locale=m["locale"],
+        daily_goal_minutes=m["daily_goal_minutes"],
+        notifications=NotificationPreferences(m["notifications_enabled"], quiet),
+        consents=Consents(m["consent_ai_features"], m["consent_analytics"]),
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )
 
 
