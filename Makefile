@@ -4,15 +4,16 @@ VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
+VALGRIND := /usr/bin/valgrind
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 serve: $(VENV)/.installed  ## run the API on the embedded default (or DATABASE_URL)
 	$(BIN)/focus serve
 
-test: $(VENV)/.installed node_modules/.installed $(CHROMIUM)  ## every suite, on real servers
+test: $(VENV)/.installed node_modules/.installed $(CHROMIUM) $(VALGRIND)  ## every suite, on real servers
 	$(BIN)/pytest
 
-install: $(VENV)/.installed node_modules/.installed $(CHROMIUM)
+install: $(VENV)/.installed node_modules/.installed $(CHROMIUM) $(VALGRIND)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -43,8 +44,9 @@ terraform-check: .venv-checkov/.installed  ## static checks of terraform/ (no pr
 	$(BIN)/uv pip install --python .venv-checkov/bin/python --quiet -r terraform/checkov.lock
 	touch $@
 
-bench: $(VENV)/.installed  ## every benchmark; each ends with `RESULT <name> ratio=<x>`
+bench: $(VENV)/.installed $(VALGRIND)  ## every benchmark; each ends with `RESULT <name> ratio=<x>`
 	$(BIN)/python bench/api_read.py
+	$(BIN)/python bench/read_instructions.py
 	$(BIN)/python bench/outbox_relay.py
 	$(BIN)/python bench/push_fanout.py
 	$(BIN)/python bench/backfill.py
@@ -74,6 +76,12 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
 	  || { $(SUDO) apt-get update && \
 	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# bench/read_instructions.py counts a read's instructions with valgrind's callgrind (Debian's).
+$(VALGRIND):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends valgrind \
+	  || { $(SUDO) apt-get update && \
+	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends valgrind; }
 
 console-screenshots: $(VENV)/.installed node_modules/.installed $(CHROMIUM)  ## PNGs of the console's screens in docs/console/
 	$(BIN)/python -m tests.browser.screenshots

@@ -1,0 +1,206 @@
+"""A read's CPU counted in instructions: ours against the bare app, the same whatever else the
+machine does.
+
+`api_read.py` measures throughput, which on a shared two-core machine moves by a third between
+rounds of one run. This counts the instructions one read costs, with valgrind's callgrind,
+which counts the same for the same work. Each app (`api_read.py`'s `ours`, `trace` and `bare`,
+on a scratch database it seeds the same way) runs in its own process under callgrind, called
+in process (no server, no sockets of its own): warm-up reads first, uncounted, then `--reads`
+reads with counting switched on around them alone (`callgrind_control -i on|off`). `trace` is
+ours with tracing on at production's sampling and a `traceparent` on every read, as Cloud Run
+sends. Last line: `RESULT api_read_instructions ratio=<bare/ours>` (above 1 never; 1 would be
+no cost over the essential work).
+
+    .venv/bin/python bench/read_instructions.py [--reads 1000] [--list] [--apps ours,trace,bare]
+
+Needs valgrind (`apt-get install valgrind`); about a minute per app and 1,000 single reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api_read import HEADERS, USER, bare_app, capture_queries, seed  # noqa: E402
+from scratch_db import scratch_database  # noqa: E402
+
+WARMUP = 200
+
+
+def build(which: str, url: str, data_dir: Path) -> Any:
+    if which == "bare":
+        queries = json.loads((data_dir / "queries.json").read_text())
+        return bare_app(url, data_dir / "dev-token-secret", 10, queries)
+    from app.bootstrap import build as build_container
+    from app.bootstrap import build_app
+    from app.settings import Settings, TracingMode
+
+    if which == "trace":  # the kept spans are written, then thrown away
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's own stderr)
+    settings = Settings(
+        _env_file=None,
+        env="dev",
+        auth="dev",
+        data_dir=data_dir,
+        db_pool_size=10,
+        rate_limits=False,
+        tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
+        relay_in_process=False,  # as on production's API instances (api_read.py)
+        task_worker_in_process=False,
+        mirror_repair_in_process=False,
+    )
+    return build_app(build_container(settings, url))
+
+
+async def read(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    target, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    if sent[0]["status"] != 200:
+        raise SystemExit(f"{path} answered {sent[0]['status']}: {sent[1:]}")
+
+
+async def counted(app: Any, paths: list[str], token: str, reads: int, traced: bool) -> None:
+    fixed = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+    fixed += [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")]
+    rng = random.Random(7)
+
+    def headers() -> list[tuple[bytes, bytes]]:
+        if not traced:
+            return fixed
+        parent = f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-00"
+        return [*fixed, (b"traceparent", parent.encode())]
+
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    await outbox.get()
+    try:
+        for n in range(WARMUP):
+            await read(app, paths[n % len(paths)], headers())
+        callgrind("on")
+        for n in range(reads):
+            await read(app, paths[n % len(paths)], headers())
+        callgrind("off")
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await lifespan
+
+
+def callgrind(switch: str) -> None:
+    subprocess.run(
+        ["callgrind_control", "-i", switch, str(os.getpid())], check=True, capture_output=True
+    )
+
+
+def child(args: argparse.Namespace) -> None:
+    """Inside valgrind: build one app, read, count only the reads."""
+    spec = json.loads(args.child)
+    app = build(spec["which"], spec["url"], Path(spec["data_dir"]))
+    asyncio.run(counted(app, spec["paths"], spec["token"], spec["reads"], spec["which"] == "trace"))
+
+
+def instructions(which: str, spec: dict[str, Any], folder: Path) -> int:
+    out = folder / f"callgrind.{which}"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        __file__,
+        "--child",
+        json.dumps({**spec, "which": which}),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    totals = re.search(r"^totals: (\d+)", out.read_text(), re.M) if out.exists() else None
+    if done.returncode != 0 or totals is None:
+        raise SystemExit(f"{which} under callgrind failed:\n{done.stderr[-3000:]}")
+    return int(totals[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reads", type=int, default=1000, help="counted reads per app")
+    parser.add_argument("--list", action="store_true", help="list pages of 50, not single reads")
+    parser.add_argument("--apps", default="ours,trace,bare", help="which apps, in order")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+    if args.child:
+        child(args)
+        return
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("needs valgrind and callgrind_control: apt-get install valgrind")
+
+    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+
+    apps = args.apps.split(",")
+    with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        ids = seed(url, 500)
+        (data_dir / "queries.json").write_text(json.dumps(capture_queries(url, ids[0])))
+        token = DevTokenIssuer(load_or_create_secret(data_dir / "dev-token-secret")).issue(USER)
+        paths = (
+            ["/v1/focus-sessions?limit=50"]
+            if args.list
+            else [f"/v1/focus-sessions/{i}" for i in ids[:200]]
+        )
+        spec = {"url": url, "data_dir": tmp, "paths": paths, "token": token, "reads": args.reads}
+        per_read = {}
+        for which in apps:
+            per_read[which] = instructions(which, spec, data_dir) / args.reads
+            print(f"{which:6s} {per_read[which] / 1e6:6.3f} M instructions per read", flush=True)
+    kind = "list page" if args.list else "single read"
+    for which in apps:
+        if which != "bare" and "bare" in per_read:
+            print(f"{kind}: {which}/bare instructions {per_read[which] / per_read['bare']:.2f}")
+    if "ours" in per_read and "trace" in per_read:
+        print(f"{kind}: trace/ours instructions {per_read['trace'] / per_read['ours']:.2f}")
+    if "ours" in per_read and "bare" in per_read:
+        print(f"RESULT api_read_instructions ratio={per_read['bare'] / per_read['ours']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
