@@ -62,7 +62,7 @@ KEPT_ATTRIBUTES = frozenset(
         "http.flavor",
         "server.address",
         "server.port",
-        # SQL (our hook on SQLAlchemy): the statement as sent, bound values as placeholders
+        # SQL (our psycopg cursor, traced_cursor): the statement as sent, values as placeholders
         "db.system",
         "db.namespace",
         "db.statement",

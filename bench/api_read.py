@@ -133,38 +133,51 @@ UNREACHED = "1000000000/minute"
 """Budgets the load never reaches: the limiter counts every request and refuses none."""
 
 
+def our_app(
+    which: str, url: str, data_dir: Path, pool_size: int, limits: str = "async+memory://"
+) -> Any:
+    """`ours`, `lim` (the rate limiter counting, never refusing) or `trace` (tracing at
+    production's sampling, the spans kept written to a discarded stderr)."""
+    from app.bootstrap import build, build_app
+    from app.settings import Settings, TracingMode
+
+    budgets = ("per_ip", "reads", "writes", "anonymous_reads", "anonymous_writes")
+    settings = Settings(
+        _env_file=None,
+        env="dev",
+        auth="dev",
+        data_dir=data_dir,
+        db_pool_size=pool_size,
+        rate_limits=which == "lim",
+        rate_limit_storage=limits,
+        tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
+        # As on production's API instances: the outbox relay, the task worker and mirror
+        # repair run elsewhere, not polling the database beside the reads measured.
+        relay_in_process=False,
+        task_worker_in_process=False,
+        mirror_repair_in_process=False,
+        **{f"rate_limit_{budget}": UNREACHED for budget in budgets},
+    )
+    if which == "trace":  # the spans kept are written, then thrown away
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's own stderr)
+    return build_app(build(settings, url))
+
+
 def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limits: str) -> None:
     """One app under uvicorn, with the settings all share."""
     import uvicorn
 
     if which in ("ours", "lim", "trace"):
-        from app.bootstrap import build, build_app
-        from app.settings import Settings, TracingMode
-
-        budgets = ("per_ip", "reads", "writes", "anonymous_reads", "anonymous_writes")
-        settings = Settings(
-            _env_file=None,
-            env="dev",
-            auth="dev",
-            data_dir=data_dir,
-            db_pool_size=pool_size,
-            rate_limits=which == "lim",
-            rate_limit_storage=limits,
-            tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
-            # As on production's API instances: the outbox relay, the task worker and mirror
-            # repair run elsewhere, not polling the database beside the reads measured.
-            relay_in_process=False,
-            task_worker_in_process=False,
-            mirror_repair_in_process=False,
-            **{f"rate_limit_{budget}": UNREACHED for budget in budgets},
-        )
-        if which == "trace":  # the spans kept are written, then thrown away
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's own stderr)
-        app = build_app(build(settings, url))
+        app = our_app(which, url, data_dir, pool_size, limits)
     else:
         queries = json.loads((data_dir / "queries.json").read_text())
         app = bare_app(url, data_dir / "dev-token-secret", pool_size, queries)
     uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN)
+
+
+def new_traceparent(rng: random.Random = random.Random()) -> str:
+    """A `traceparent` as Cloud Run's front end sets one: a trace id of its own, not sampled."""
+    return f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-00"
 
 
 # ---- the load generator (its own process; one JSON command per stdin line) --------------------
@@ -200,8 +213,7 @@ async def _load(cmd: dict[str, Any]) -> dict[str, Any]:
     paths = cmd["paths"]
     requests = [
         f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
-        f"traceparent: 00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00\r\n"
-        "\r\n".encode()
+        f"traceparent: {new_traceparent()}\r\n\r\n".encode()
         for i in range(max(TRACED_REQUESTS, len(paths)))
     ]
     out: dict[str, Any] = {"latencies": [], "errors": 0, "bytes": 0}

@@ -35,7 +35,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api_read import HEADERS, USER, bare_app, capture_queries, seed  # noqa: E402
+from api_read import (  # noqa: E402
+    HEADERS,
+    USER,
+    bare_app,
+    capture_queries,
+    new_traceparent,
+    our_app,
+    seed,
+)
 from scratch_db import scratch_database  # noqa: E402
 
 WARMUP = 200
@@ -45,25 +53,7 @@ def build(which: str, url: str, data_dir: Path) -> Any:
     if which == "bare":
         queries = json.loads((data_dir / "queries.json").read_text())
         return bare_app(url, data_dir / "dev-token-secret", 10, queries)
-    from app.bootstrap import build as build_container
-    from app.bootstrap import build_app
-    from app.settings import Settings, TracingMode
-
-    if which == "trace":  # the kept spans are written, then thrown away
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's own stderr)
-    settings = Settings(
-        _env_file=None,
-        env="dev",
-        auth="dev",
-        data_dir=data_dir,
-        db_pool_size=10,
-        rate_limits=False,
-        tracing=TracingMode.CONSOLE if which == "trace" else TracingMode.OFF,
-        relay_in_process=False,  # as on production's API instances (api_read.py)
-        task_worker_in_process=False,
-        mirror_repair_in_process=False,
-    )
-    return build_app(build_container(settings, url))
+    return our_app(which, url, data_dir, 10)
 
 
 async def read(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -104,8 +94,7 @@ async def counted(app: Any, paths: list[str], token: str, reads: int, traced: bo
     def headers() -> list[tuple[bytes, bytes]]:
         if not traced:
             return fixed
-        parent = f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-00"
-        return [*fixed, (b"traceparent", parent.encode())]
+        return [*fixed, (b"traceparent", new_traceparent(rng).encode())]
 
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
