@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
+from starlette.types import Receive, Scope, Send
 
 from api import files, health
 from api.console.mount import mount_console
@@ -47,9 +48,7 @@ Every answer carries `X-Request-Id`; errors are `application/problem+json` with 
 """
 
 
-def _telemetry(
-    tracer_provider: Any, untraced: Callable[[MutableMapping[str, Any]], bool] | None
-) -> TelemetryConfig:
+def _telemetry(tracer_provider: Any) -> TelemetryConfig:
     # Spans only: Prometheus counts (api/request_metrics.py), our logs log (and FastAPI's would
     # hold exception messages); no spans per dependency or serialisation (a read's cost).
     return TelemetryConfig(
@@ -59,12 +58,34 @@ def _telemetry(
         logs=False,
         operation_spans=False,
         auto_configure=False,
-        exclude=lambda scope: _health_check(scope) or (untraced is not None and untraced(scope)),
+        exclude=_health_check,  # requests whose trace is not kept never get here (`_Api`)
     )
 
 
 def _health_check(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in ("/healthz", "/readyz")
+
+
+class _Api(FastAPI):
+    """FastAPI, but a request `untraced` says no span is wanted for bypasses FastAPI's
+    telemetry layer altogether.
+
+    Behind Cloud Run every request carries a `traceparent`, and all but the sampled share
+    are not kept. FastAPI's `exclude` already makes no span for them, but only after checking
+    its providers and walking the whole middleware stack on every request: about 2 % of an
+    untraced read's CPU (bench/README.md, "Tracing's floor"). A scope that already holds
+    `fastapi.telemetry` is one FastAPI treats as observed (it is how a mounted FastAPI app
+    skips its own), so marking it None first sends the request straight to the app.
+    `tests/integration/test_request_spans.py` fails if a FastAPI release stops honouring that.
+    """
+
+    untraced: Callable[[MutableMapping[str, Any]], bool] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        untraced = self.untraced
+        if untraced is not None and scope["type"] == "http" and untraced(scope):
+            scope["fastapi.telemetry"] = None
+        await super().__call__(scope, receive, send)
 
 
 @asynccontextmanager
@@ -82,8 +103,8 @@ def create_app(
     """`tracer_provider` (OpenTelemetry's): each request a server span named by its route
     template (FastAPI's own telemetry), but for those `untraced` says; None: no telemetry."""
     docs = services.config.expose_docs
-    app = FastAPI(
-        telemetry=_telemetry(tracer_provider, untraced),
+    app = _Api(
+        telemetry=_telemetry(tracer_provider),
         title="Focus API",
         version="1",
         summary="The mobile API of the Focus app.",
@@ -93,6 +114,8 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    if tracer_provider is not None:
+        app.untraced = untraced
     app.state.services = services
     app.state.known_users = KnownUsers()
     install_error_handlers(app, services.unavailable)

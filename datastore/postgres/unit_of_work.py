@@ -9,11 +9,12 @@ autobegin, in the same call) and again with the first statement after `commit()`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from datastore.postgres.ai_budgets import PostgresResultCaps
 from datastore.postgres.repositories.blocklists import PostgresBlocklistRepository
@@ -61,25 +62,56 @@ _NEXT_VERSION = text(
 _LOCK_USER = text("SELECT 1 FROM users WHERE uid = :uid FOR NO KEY UPDATE")
 
 
+_REPOSITORIES: dict[str, Callable[[AsyncConnection, str | None], object]] = {
+    "users": lambda connection, _: PostgresUserRepository(connection),
+    "devices": lambda connection, _: PostgresDeviceRepository(connection),
+    "blocklists": lambda connection, _: PostgresBlocklistRepository(connection),
+    "schedules": lambda connection, _: PostgresScheduleRepository(connection),
+    "focus_sessions": lambda connection, _: PostgresFocusSessionRepository(connection),
+    "usage": lambda connection, _: PostgresUsageReportRepository(connection),
+    "insights": lambda connection, _: PostgresInsightRepository(connection),
+    "ai_caps": lambda connection, _: PostgresResultCaps(connection),
+    "changes": lambda connection, _: PostgresChangeFeed(connection),
+    "idempotency": lambda connection, _: PostgresIdempotencyStore(connection),
+    "outbox": PostgresEventOutbox,
+}
+"""How each repository is made on the unit's connection (the outbox also takes the origin)."""
+
+
 class PostgresUnitOfWork:
+    """Each repository is made on first use, on the unit's connection: a read uses one of
+    the eleven, and making all of them cost it about 1 % of its CPU (bench/README.md)."""
+
+    users: UserRepository
+    devices: DeviceRepository
+    blocklists: BlocklistRepository
+    schedules: ScheduleRepository
+    focus_sessions: FocusSessionRepository
+    usage: UsageReportRepository
+    insights: InsightRepository
+    ai_caps: ResultCaps
+    changes: ChangeFeed
+    idempotency: IdempotencyStore
+    outbox: EventOutbox
+    connection: AsyncConnection
+
     def __init__(self, engine: AsyncEngine, *, origin_installation_id: str | None = None) -> None:
         self._engine = engine
         self._origin = origin_installation_id
 
     async def __aenter__(self) -> Self:
-        self.connection = connection = await self._engine.connect()
-        self.users: UserRepository = PostgresUserRepository(connection)
-        self.devices: DeviceRepository = PostgresDeviceRepository(connection)
-        self.blocklists: BlocklistRepository = PostgresBlocklistRepository(connection)
-        self.schedules: ScheduleRepository = PostgresScheduleRepository(connection)
-        self.focus_sessions: FocusSessionRepository = PostgresFocusSessionRepository(connection)
-        self.usage: UsageReportRepository = PostgresUsageReportRepository(connection)
-        self.insights: InsightRepository = PostgresInsightRepository(connection)
-        self.ai_caps: ResultCaps = PostgresResultCaps(connection)
-        self.changes: ChangeFeed = PostgresChangeFeed(connection)
-        self.idempotency: IdempotencyStore = PostgresIdempotencyStore(connection)
-        self.outbox: EventOutbox = PostgresEventOutbox(connection, self._origin)
+        self.connection = await self._engine.connect()
         return self
+
+    def __getattr__(self, name: str) -> object:
+        # Called only for an attribute not set: a repository's first use in this `async with`.
+        make = _REPOSITORIES.get(name)
+        connection = self.__dict__.get("connection")
+        if make is None or connection is None:
+            raise AttributeError(name)
+        made = make(connection, self._origin)
+        setattr(self, name, made)
+        return made
 
     async def __aexit__(
         self,
@@ -87,9 +119,12 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        connection = self.__dict__.pop("connection")
+        for name in _REPOSITORIES.keys() & self.__dict__.keys():
+            del self.__dict__[name]  # on this closed connection: made again if entered again
         # Rolls back a transaction still open (nothing after commit()) and returns the
         # connection to the pool, in one call.
-        await self.connection.close()
+        await connection.close()
 
     async def next_version(self, user_id: str) -> int:
         result = await self.connection.execute(_NEXT_VERSION, {"uid": user_id})
