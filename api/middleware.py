@@ -11,7 +11,6 @@ from email.utils import format_datetime
 from functools import lru_cache
 
 from packaging.version import InvalidVersion, Version
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +20,19 @@ from api.problems import problem_response
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")  # fullmatch: no trailing newline
 _VERSIONED = ("/v1/", "/v2/")
+READ_HEADERS = frozenset(
+    {b"x-request-id", b"traceparent", b"content-length", b"x-platform", b"x-app-version"}
+)
+
+
+def read_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The request headers this middleware reads, in one pass (the first line of each name,
+    as `Headers.get` gives it). ASGI servers hand header names over in lower case."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in READ_HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 class EdgeMiddleware:
@@ -35,12 +47,12 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        given = headers.get("x-request-id", "")
+        headers = read_headers(scope["headers"])
+        given = headers.get(b"x-request-id", "")
         # 32 hex digits, as a UUID's hex would be, for a fifth of the cost of uuid4().
         request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         context.request_id.set(request_id)
-        context.traceparent.set(headers.get("traceparent"))
+        context.traceparent.set(headers.get(b"traceparent"))
         path: str = scope["path"]
         versioned = path.startswith(_VERSIONED)
 
@@ -51,17 +63,17 @@ class EdgeMiddleware:
             return
 
         extra = self._extra_headers(scope["method"], path, versioned)
-        extra["X-Request-Id"] = request_id
+        extra.append((b"x-request-id", request_id.encode("latin-1")))
         refused = False
 
         async def send_with_headers(message: Message) -> None:
             if refused:
                 return  # the 413 already went out; whatever the app says after is dropped
             if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in out:
-                        out[name] = value
+                out = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in out}
+                out += [(name, value) for name, value in extra if name not in present]
+                message["headers"] = out
             await send(message)
 
         limit = self.config.max_body_bytes
@@ -85,8 +97,8 @@ class EdgeMiddleware:
 
         await self.app(scope, capped_receive, send_with_headers)
 
-    def _refuse_early(self, headers: Headers, versioned: bool) -> Response | None:
-        length = headers.get("content-length")
+    def _refuse_early(self, headers: dict[bytes, str], versioned: bool) -> Response | None:
+        length = headers.get(b"content-length")
         if length is not None and (
             not length.isdigit() or int(length) > self.config.max_body_bytes
         ):
@@ -103,9 +115,9 @@ class EdgeMiddleware:
             f"at most {self.config.max_body_bytes} bytes",
         )
 
-    def _check_app_version(self, headers: Headers) -> Response | None:
-        platform = headers.get("x-platform", "").lower()
-        raw = headers.get("x-app-version")
+    def _check_app_version(self, headers: dict[bytes, str]) -> Response | None:
+        platform = headers.get(b"x-platform", "").lower()
+        raw = headers.get(b"x-app-version")
         minimum = self._min_versions.get(platform)
         if minimum is None or raw is None:
             return None
@@ -130,14 +142,18 @@ class EdgeMiddleware:
             headers={"Upgrade": "app", "Connection": "Upgrade"},
         )
 
-    def _extra_headers(self, method: str, path: str, versioned: bool) -> dict[str, str]:
-        extra: dict[str, str] = {}
+    def _extra_headers(self, method: str, path: str, versioned: bool) -> list[tuple[bytes, bytes]]:
+        """Headers every answer to this request carries, unless the app set them itself."""
+        extra: list[tuple[bytes, bytes]] = []
         if versioned:
             # Personal data: no shared or private cache may keep it.
-            extra["Cache-Control"] = "no-store"
+            extra.append((b"cache-control", b"no-store"))
         rule = _matching(self.config.deprecations, method, path)
         if rule is not None:
-            extra.update(deprecation_headers(rule))
+            extra += [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in deprecation_headers(rule).items()
+            ]
         return extra
 
 

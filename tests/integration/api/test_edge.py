@@ -147,3 +147,21 @@ def test_configured_deprecations_are_announced_on_matching_responses(
         == '<https://docs.focus.app/devices-v2>; rel="deprecation"; type="text/html"'
     )
     assert "Deprecation" not in me.headers
+
+
+def test_each_header_the_edge_adds_is_sent_once(client: TestClient, alice: ApiUser) -> None:
+    """Problems set `Cache-Control` themselves; the edge adds what an answer lacks, never a
+    second line, on a success, a problem, a refusal before routing and a 304 alike."""
+    found = client.get("/v1/me", headers=alice.headers)
+    answers = [
+        found,
+        client.get(
+            "/v1/focus-sessions/00000000-0000-0000-0000-000000000000", headers=alice.headers
+        ),
+        client.get("/v1/me", headers=alice.with_headers(X_App_Version="1.0.0")),
+        client.get("/v1/me", headers=alice.with_headers(If_None_Match=found.headers["ETag"])),
+    ]
+    assert [a.status_code for a in answers] == [200, 404, 426, 304]
+    for answer in answers:
+        assert answer.headers.get_list("cache-control") == ["no-store"], answer.status_code
+        assert len(answer.headers.get_list("x-request-id")) == 1, answer.status_code
