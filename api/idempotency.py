@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.deps import origin_of
+from api.deps import unit_of_work
 from api.services import ApiServices
 from domain import idempotency
 from domain.identity import Principal
@@ -41,7 +41,7 @@ async def run_idempotent(
     evaluated afresh (Stripe likewise keeps no result for requests refused before executing).
     """
     raw_key = request.headers.get("idempotency-key")
-    async with svc.unit_of_work(origin_installation_id=origin_of(request)) as uow:
+    async with unit_of_work(request) as uow:
         if raw_key is None:
             response = await effect(uow)
             await uow.commit()

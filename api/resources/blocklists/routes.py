@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow
+from api.deps import CurrentUser, Services, unit_of_work
 from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
@@ -50,14 +50,11 @@ async def create_blocklist(
 
 @router.get("", response_model=BlocklistPage)
 async def list_blocklists(
-    user: CurrentUser,
-    uow: Uow,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = None,
+    request: Request, user: CurrentUser, cursor: CursorQuery = None, limit: LimitQuery = None
 ) -> Response:
     """The user's blocklists, oldest first; follow `next_cursor` until it is null."""
     page = page_request(cursor, limit)
-    async with uow:
+    async with unit_of_work(request) as uow:
         found = await use_cases.list_blocklists(uow, user.uid, page)
     return json_response(
         BlocklistPage(
@@ -68,24 +65,17 @@ async def list_blocklists(
 
 
 @router.get("/{blocklist_id}", response_model=BlocklistOut)
-async def get_blocklist(
-    request: Request, blocklist_id: UUID, user: CurrentUser, uow: Uow
-) -> Response:
-    async with uow:
+async def get_blocklist(request: Request, blocklist_id: UUID, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         blocklist = await use_cases.get_blocklist(uow, user.uid, blocklist_id)
     return resource_response(request, BlocklistOut.of(blocklist), blocklist.version)
 
 
 @router.patch("/{blocklist_id}", response_model=BlocklistOut)
 async def patch_blocklist(
-    request: Request,
-    blocklist_id: UUID,
-    body: BlocklistPatch,
-    user: CurrentUser,
-    uow: Uow,
-    svc: Services,
+    request: Request, blocklist_id: UUID, body: BlocklistPatch, user: CurrentUser, svc: Services
 ) -> Response:
-    async with uow:
+    async with unit_of_work(request) as uow:
         updated = await use_cases.update_blocklist(
             uow,
             user.uid,
@@ -100,10 +90,10 @@ async def patch_blocklist(
 
 @router.delete("/{blocklist_id}", status_code=204, response_class=Response)
 async def delete_blocklist(
-    request: Request, blocklist_id: UUID, user: CurrentUser, uow: Uow, svc: Services
+    request: Request, blocklist_id: UUID, user: CurrentUser, svc: Services
 ) -> Response:
     """Refused with 409 `blocklist_in_use` while a schedule uses the blocklist."""
-    async with uow:
+    async with unit_of_work(request) as uow:
         await use_cases.delete_blocklist(
             uow,
             user.uid,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, SensitiveUser, Services, Uow
+from api.deps import CurrentUser, SensitiveUser, Services, unit_of_work
 from api.http import json_response, preconditions, resource_response
 from api.resources.devices.schemas import DeviceList, DeviceOut, DevicePut, InstallationIdPath
 from domain.devices import use_cases
@@ -26,11 +26,10 @@ async def put_device(
     installation_id: InstallationIdPath,
     body: DevicePut,
     user: SensitiveUser,
-    uow: Uow,
     svc: Services,
 ) -> Response:
     """Register or update this installation (idempotent: the same body twice changes nothing)."""
-    async with uow:
+    async with unit_of_work(request) as uow:
         device, created = await use_cases.register_device(
             uow,
             user.uid,
@@ -46,30 +45,26 @@ async def put_device(
 
 
 @router.get("", response_model=DeviceList)
-async def list_devices(user: CurrentUser, uow: Uow) -> Response:
-    async with uow:
+async def list_devices(request: Request, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         devices = await uow.devices.list(user.uid)
     return json_response(DeviceList(items=[DeviceOut.of(d) for d in devices]))
 
 
 @router.get("/{installation_id}", response_model=DeviceOut)
 async def get_device(
-    request: Request, installation_id: InstallationIdPath, user: CurrentUser, uow: Uow
+    request: Request, installation_id: InstallationIdPath, user: CurrentUser
 ) -> Response:
-    async with uow:
+    async with unit_of_work(request) as uow:
         device = await use_cases.get_device(uow, user.uid, installation_id)
     return resource_response(request, DeviceOut.of(device), device.version)
 
 
 @router.delete("/{installation_id}", status_code=204, response_class=Response)
 async def delete_device(
-    request: Request,
-    installation_id: InstallationIdPath,
-    user: SensitiveUser,
-    uow: Uow,
-    svc: Services,
+    request: Request, installation_id: InstallationIdPath, user: SensitiveUser, svc: Services
 ) -> Response:
-    async with uow:
+    async with unit_of_work(request) as uow:
         await use_cases.remove_device(
             uow,
             user.uid,

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow
+from api.deps import CurrentUser, Services, unit_of_work
 from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
@@ -91,8 +91,8 @@ async def end_focus_session(
 
 @router.get("", response_model=FocusSessionPage)
 async def list_focus_sessions(
+    request: Request,
     user: CurrentUser,
-    uow: Uow,
     from_: Annotated[
         LocalDate | None,
         Query(alias="from", description="First local day (YYYY-MM-DD), as in stats"),
@@ -104,7 +104,7 @@ async def list_focus_sessions(
     """Your sessions, newest first, on the local days they count for in stats."""
     days = DayRange(from_, to)
     page = page_request(cursor, limit)
-    async with uow:
+    async with unit_of_work(request) as uow:
         found = await use_cases.list_focus_sessions(uow, user.uid, days, page)
     return json_response(
         FocusSessionPage(
@@ -115,9 +115,7 @@ async def list_focus_sessions(
 
 
 @router.get("/{session_id}", response_model=FocusSessionOut)
-async def get_focus_session(
-    request: Request, session_id: UUID, user: CurrentUser, uow: Uow
-) -> Response:
-    async with uow:
+async def get_focus_session(request: Request, session_id: UUID, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         session = await use_cases.get_focus_session(uow, user.uid, session_id)
     return resource_response(request, FocusSessionOut.of(session), session.version)

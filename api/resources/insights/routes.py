@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow, origin_of
+from api.deps import CurrentUser, Services, origin_of, unit_of_work
 from api.http import json_response, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
@@ -34,11 +34,11 @@ router = APIRouter(tags=["insights"], dependencies=[Depends(origin_of)])
 
 @router.get("/insights", response_model=InsightPage)
 async def list_insights(
-    user: CurrentUser, uow: Uow, cursor: CursorQuery = None, limit: LimitQuery = None
+    request: Request, user: CurrentUser, cursor: CursorQuery = None, limit: LimitQuery = None
 ) -> Response:
     """The person's live insights and suggestions, oldest first; follow `next_cursor`."""
     page = page_request(cursor, limit)
-    async with uow:
+    async with unit_of_work(request) as uow:
         found = await use_cases.list_insights(uow, user.uid, page)
     return json_response(
         InsightPage(
@@ -49,8 +49,8 @@ async def list_insights(
 
 
 @router.get("/insights/{insight_id}", response_model=InsightOut)
-async def get_insight(request: Request, insight_id: UUID, user: CurrentUser, uow: Uow) -> Response:
-    async with uow:
+async def get_insight(request: Request, insight_id: UUID, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         insight = await use_cases.get_insight(uow, user.uid, insight_id)
     return resource_response(request, InsightOut.of(insight), insight.version)
 

@@ -11,7 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, KnownUsers, RecentlySignedIn, SensitiveUser, Services, Uow
+from api.deps import (
+    CurrentUser,
+    KnownUsers,
+    RecentlySignedIn,
+    SensitiveUser,
+    Services,
+    unit_of_work,
+)
 from api.http import preconditions, resource_response
 from api.resources.me.schemas import MeOut, MePatch
 from api.resources.privacy.routes import answer, desk
@@ -25,17 +32,15 @@ router = APIRouter(prefix="/me", tags=["me"])
 
 
 @router.get("", response_model=MeOut)
-async def get_me(request: Request, user: CurrentUser, uow: Uow) -> Response:
-    async with uow:
+async def get_me(request: Request, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         profile = await use_cases.get_profile(uow, user.uid)
     return resource_response(request, MeOut.of(profile), profile.version)
 
 
 @router.patch("", response_model=MeOut)
-async def patch_me(
-    request: Request, body: MePatch, user: SensitiveUser, uow: Uow, svc: Services
-) -> Response:
-    async with uow:
+async def patch_me(request: Request, body: MePatch, user: SensitiveUser, svc: Services) -> Response:
+    async with unit_of_work(request) as uow:
         updated = await use_cases.update_profile(
             uow,
             user.uid,

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow
+from api.deps import CurrentUser, Services, unit_of_work
 from api.http import json_response, location_of, preconditions, resource_response
 from api.idempotency import run_idempotent
 from api.pagination import CursorQuery, LimitQuery, encode_cursor, page_request
@@ -43,14 +43,11 @@ async def create_schedule(
 
 @router.get("", response_model=SchedulePage)
 async def list_schedules(
-    user: CurrentUser,
-    uow: Uow,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = None,
+    request: Request, user: CurrentUser, cursor: CursorQuery = None, limit: LimitQuery = None
 ) -> Response:
     """The user's schedules, oldest first; follow `next_cursor` until it is null."""
     page = page_request(cursor, limit)
-    async with uow:
+    async with unit_of_work(request) as uow:
         found = await use_cases.list_schedules(uow, user.uid, page)
     return json_response(
         SchedulePage(
@@ -61,24 +58,17 @@ async def list_schedules(
 
 
 @router.get("/{schedule_id}", response_model=ScheduleOut)
-async def get_schedule(
-    request: Request, schedule_id: UUID, user: CurrentUser, uow: Uow
-) -> Response:
-    async with uow:
+async def get_schedule(request: Request, schedule_id: UUID, user: CurrentUser) -> Response:
+    async with unit_of_work(request) as uow:
         schedule = await use_cases.get_schedule(uow, user.uid, schedule_id)
     return resource_response(request, ScheduleOut.of(schedule), schedule.version)
 
 
 @router.patch("/{schedule_id}", response_model=ScheduleOut)
 async def patch_schedule(
-    request: Request,
-    schedule_id: UUID,
-    body: SchedulePatch,
-    user: CurrentUser,
-    uow: Uow,
-    svc: Services,
+    request: Request, schedule_id: UUID, body: SchedulePatch, user: CurrentUser, svc: Services
 ) -> Response:
-    async with uow:
+    async with unit_of_work(request) as uow:
         updated = await use_cases.update_schedule(
             uow,
             user.uid,
@@ -93,9 +83,9 @@ async def patch_schedule(
 
 @router.delete("/{schedule_id}", status_code=204, response_class=Response)
 async def delete_schedule(
-    request: Request, schedule_id: UUID, user: CurrentUser, uow: Uow, svc: Services
+    request: Request, schedule_id: UUID, user: CurrentUser, svc: Services
 ) -> Response:
-    async with uow:
+    async with unit_of_work(request) as uow:
         await use_cases.delete_schedule(
             uow,
             user.uid,

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import CurrentUser, Services, Uow
+from api.deps import CurrentUser, Services, unit_of_work
 from api.http import json_response
 from api.idempotency import run_idempotent
 from api.pagination import (
@@ -49,8 +49,8 @@ def _after_version(since: str | None) -> int:
 
 @router.get("", response_model=SyncPage)
 async def sync(
+    request: Request,
     user: CurrentUser,
-    uow: Uow,
     since: Annotated[
         str | None,
         Query(
@@ -72,7 +72,7 @@ async def sync(
     after = _after_version(since)
     page_size = clamp_limit(limit)
     extra = frozenset(EntityType(t.value) for t in include or ())
-    async with uow:
+    async with unit_of_work(request) as uow:
         page = await use_cases.changes_since(uow, user.uid, after, page_size, include=extra)
     return json_response(SyncPage.of(page, encode_cursor((str(page.last_version),)) or ""))
 
