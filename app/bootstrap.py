@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -378,6 +379,20 @@ def build(
         worker, pushes, maintenance, senders, privacy.requests, privacy.runner, privacy.watch,
         privacy.restores, privacy.files, growth, ai, migration, tracing,
     )  # fmt: skip
+
+
+def freeze_startup_heap() -> None:
+    """What is built before serving (modules, the app, its schemas and pools' objects) lives as
+    long as the process: collected once, then frozen out of the cyclic collector's sight.
+
+    Under concurrent load some objects of requests in flight survive into the oldest
+    generation, and each full collection then walked the whole startup heap: about 90 ms every
+    thousand requests, a read's p99 tripled and a tenth of its CPU (bench/README.md, "The
+    collector"). Frozen objects are still freed by reference counting; only cycles among them
+    would stay, and `gc.collect()` first leaves none behind.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def build_app(container: Container) -> FastAPI:

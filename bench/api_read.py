@@ -10,8 +10,10 @@ server at a time, in interleaved rounds after a warm-up. `lim` is ours with the 
 on (per-IP and per-user budgets counted on every request, never reached), in memory or in
 `--rate-limit-storage` (e.g. the machine's Redis); `trace` is ours with tracing on at
 production's sampling (FOCUS_TRACE_SAMPLE_RATIO's default; kept spans exported as JSON to a
-discarded stderr, in the batch processor's thread as Cloud Trace's exporter would). Last
-lines: the single-read ratios.
+discarded stderr, in the batch processor's thread as Cloud Trace's exporter would). `floor`
+is the bare app's work declared as FastAPI routes (the caller a dependency, the id a typed path
+parameter) with no middleware: what the framework costs before any code of ours. Last lines:
+the single-read ratios.
 
     .venv/bin/python bench/api_read.py [--rounds 4] [--duration 5] [--concurrency 16]
 """
@@ -38,6 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -56,11 +62,36 @@ UVICORN: dict[str, Any] = {
 # ---- the bare app ----------------------------------------------------------------------------
 
 
+def bind(query: dict[str, Any], uid: str, session_id: uuid.UUID | None) -> dict[str, Any]:
+    """The captured statement's parameters for this caller (and session)."""
+    known = {"uid": uid, "session_id": session_id}
+    return {k: known[v[1]] if v[0] == "var" else v[1] for k, v in query["params"].items()}
+
+
+def out(row: Any) -> dict[str, Any]:
+    """A focus session's JSON fields straight from its row."""
+    m = row._mapping
+    fields = {k: m[k] for k in ("id", "blocklist_id", "mode", "started_at", "ended_at")}
+    fields |= {k: m[k] for k in ("outcome", "timezone", "local_date", "version")}
+    fields |= {k: m[k] for k in ("created_at", "updated_at")}
+    return fields | {"planned_duration_minutes": m["planned_duration_seconds"] // 60}
+
+
+def json_out(payload: Any, status: int = 200, **headers: str) -> Response:
+    body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
+    return Response(body, status, headers=headers, media_type="application/json")
+
+
+def next_cursor(rows: Any) -> str | None:
+    if len(rows) <= 50:
+        return None
+    last = rows[49]
+    raw = orjson.dumps([last.started_at.isoformat(), str(last.id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -> Any:
-    import orjson
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
     from starlette.routing import Route
 
     from datastore.postgres.engine import create_engine
@@ -70,21 +101,6 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
     engine = create_engine(url, pool_size=pool_size)
     verifier = DevTokenIssuer(load_or_create_secret(secret))
     one, page = queries["single"], queries["list"]
-
-    def bind(query: dict[str, Any], uid: str, session_id: uuid.UUID | None) -> dict[str, Any]:
-        known = {"uid": uid, "session_id": session_id}
-        return {k: known[v[1]] if v[0] == "var" else v[1] for k, v in query["params"].items()}
-
-    def out(row: Any) -> dict[str, Any]:
-        m = row._mapping
-        fields = {k: m[k] for k in ("id", "blocklist_id", "mode", "started_at", "ended_at")}
-        fields |= {k: m[k] for k in ("outcome", "timezone", "local_date", "version")}
-        fields |= {k: m[k] for k in ("created_at", "updated_at")}
-        return fields | {"planned_duration_minutes": m["planned_duration_seconds"] // 60}
-
-    def json_out(payload: Any, status: int = 200, **headers: str) -> Response:
-        body = orjson.dumps(payload, option=orjson.OPT_UTC_Z)
-        return Response(body, status, headers=headers, media_type="application/json")
 
     async def uid_of(request: Request) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -110,12 +126,7 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
             return json_out({"code": "refused"}, 401)
         async with engine.connect() as conn:
             rows = (await conn.exec_driver_sql(page["sql"], bind(page, uid, None))).all()
-        items, cursor = rows[:50], None
-        if len(rows) > 50:
-            last = items[-1]
-            raw = orjson.dumps([last.started_at.isoformat(), str(last.id)])
-            cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        return json_out({"items": [out(r) for r in items], "next_cursor": cursor})
+        return json_out({"items": [out(r) for r in rows[:50]], "next_cursor": next_cursor(rows)})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -127,6 +138,57 @@ def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) ->
         Route("/v1/focus-sessions/{session_id}", get_one),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def floor_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -> Any:
+    """The bare app's work declared as FastAPI declares a route: the caller a dependency,
+    `session_id` a typed path parameter. What our framework costs before any code of ours."""
+    from fastapi import Depends, FastAPI
+
+    from datastore.postgres.engine import create_engine
+    from domain.errors import Unauthenticated
+    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
+
+    engine = create_engine(url, pool_size=pool_size)
+    verifier = DevTokenIssuer(load_or_create_secret(secret))
+    one, page = queries["single"], queries["list"]
+
+    async def caller(request: Request) -> str:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        principal = await verifier.verify(token.strip() if scheme.lower() == "bearer" else "")
+        return principal.uid
+
+    # A default, not an `Annotated` alias: this module's annotations are strings, which
+    # FastAPI resolves in the module's globals, where the local `caller` is not.
+    uid_of_caller = Depends(caller)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(Unauthenticated)
+    async def refused(request: Request, error: Unauthenticated) -> Response:
+        return json_out({"code": "refused"}, 401)
+
+    @app.get("/v1/focus-sessions/{session_id}")
+    async def get_one(session_id: uuid.UUID, uid: str = uid_of_caller) -> Response:
+        async with engine.connect() as conn:
+            row = (await conn.exec_driver_sql(one["sql"], bind(one, uid, session_id))).first()
+        if row is None:
+            return json_out({"code": "not_found"}, 404)
+        return json_out(out(row), ETag=f'"v{row.version}"')
+
+    @app.get("/v1/focus-sessions")
+    async def list_page(uid: str = uid_of_caller) -> Response:
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql(page["sql"], bind(page, uid, None))).all()
+        items = [out(r) for r in rows[:50]]
+        return json_out({"items": items, "next_cursor": next_cursor(rows)})
+
+    return app
 
 
 UNREACHED = "1000000000/minute"
@@ -171,7 +233,11 @@ def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limit
         app = our_app(which, url, data_dir, pool_size, limits)
     else:
         queries = json.loads((data_dir / "queries.json").read_text())
-        app = bare_app(url, data_dir / "dev-token-secret", pool_size, queries)
+        make = floor_app if which == "floor" else bare_app
+        app = make(url, data_dir / "dev-token-secret", pool_size, queries)
+    from app.bootstrap import freeze_startup_heap
+
+    freeze_startup_heap()  # as `focus serve` does; every app alike: the same collector policy
     uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN)
 
 
@@ -455,9 +521,12 @@ def main() -> None:
             server(
                 "trace", url, data_dir, args.pool_size, endpoints["single"][0], headers
             ) as traced,
+            server(
+                "floor", url, data_dir, args.pool_size, endpoints["single"][0], headers
+            ) as floor,
             server("bare", url, data_dir, args.pool_size, endpoints["single"][0], headers) as bare,
         ):
-            apps = {"ours": ours, "lim": lim, "trace": traced, "bare": bare}
+            apps = {"ours": ours, "lim": lim, "trace": traced, "floor": floor, "bare": bare}
             same_json(apps, endpoints, headers)
             for paths in endpoints.values():
                 for process in apps.values():
@@ -496,7 +565,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
             f"{pct(latencies, 0.99):7.2f} {cpu_us:14.0f} {gen:9.0f} {runs[-1]['bytes']:6} "
             f"{sum(r['errors'] for r in runs):6}"
         )
-    for name in ("ours", "lim", "trace"):
+    for name in ("ours", "lim", "trace", "floor"):
         for endpoint in ("single", "list"):
             per_round = [
                 len(o["latencies"]) / o["elapsed"] / (len(b["latencies"]) / b["elapsed"])
@@ -513,14 +582,17 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         print(f"{endpoint}: lim/ours throughput {cost:.2f} (what the limiter itself costs)")
         cost = throughput[endpoint, "trace"] / throughput[endpoint, "ours"]
         print(f"{endpoint}: trace/ours throughput {cost:.2f} (what tracing itself costs)")
+        cost = throughput[endpoint, "ours"] / throughput[endpoint, "floor"]
+        print(f"{endpoint}: ours/floor throughput {cost:.2f} (what our own code costs)")
     print(f"rate limits counted in {args.rate_limit_storage}")
     single = {
         name: throughput["single", name] / throughput["single", "bare"]
-        for name in ("ours", "lim", "trace")
+        for name in ("ours", "lim", "trace", "floor")
     }
     print(f"RESULT api_read ratio={single['ours']:.2f}")
     print(f"RESULT api_read_rate_limited ratio={single['lim']:.2f}")
     print(f"RESULT api_read_traced ratio={single['trace']:.2f}")
+    print(f"RESULT api_read_framework_floor ratio={single['floor']:.2f}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from api_read import (  # noqa: E402
     USER,
     bare_app,
     capture_queries,
+    floor_app,
     new_traceparent,
     our_app,
     seed,
@@ -50,9 +51,10 @@ WARMUP = 200
 
 
 def build(which: str, url: str, data_dir: Path) -> Any:
-    if which == "bare":
+    if which in ("bare", "floor"):
         queries = json.loads((data_dir / "queries.json").read_text())
-        return bare_app(url, data_dir / "dev-token-secret", 10, queries)
+        make = floor_app if which == "floor" else bare_app
+        return make(url, data_dir / "dev-token-secret", 10, queries)
     return our_app(which, url, data_dir, 10)
 
 

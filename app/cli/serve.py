@@ -32,7 +32,7 @@ def serve(
     """
     import uvicorn
 
-    from app.bootstrap import build, build_app
+    from app.bootstrap import build, build_app, freeze_startup_heap
     from app.database import database
     from datastore.postgres.schema import upgrade
 
@@ -53,6 +53,7 @@ def serve(
 
             # Its own port: Cloud Run routes only the service port from outside.
             start_http_server(configured.metrics_port, addr=host)
+        freeze_startup_heap()
         uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
 
 
