@@ -86,7 +86,7 @@ def serve(url: str, data_dir: Path, port: int, pool_size: int) -> None:
     import uvicorn
 
     from app import logs
-    from app.bootstrap import build, build_app
+    from app.bootstrap import build, build_app, freeze_startup_heap
     from app.settings import Settings
 
     settings = Settings(
@@ -100,6 +100,7 @@ def serve(url: str, data_dir: Path, port: int, pool_size: int) -> None:
     )
     logs.configure(settings.log_level, json=settings.log_json)
     app = build_app(build(settings, url))
+    freeze_startup_heap()
     uvicorn.run(app, host="127.0.0.1", port=port, proxy_headers=True, **UVICORN)
 
 

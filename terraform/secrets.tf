@@ -76,7 +76,9 @@ resource "google_secret_manager_secret_version" "metrics_config" {
     metadata   = { name = each.value.name }
     spec = {
       # The sidecar scrapes 0.0.0.0:PORT, i.e. this instance's loopback: the app container
-      # and the sidecar share the instance's network, nothing outside reaches the port.
+      # and the sidecar share the instance's network, and the app serves its metrics on
+      # 127.0.0.1 only (app/cli/common.py), which a connection to 0.0.0.0 reaches on Linux
+      # (the gen2 execution environment, run.tf).
       endpoints    = [{ port = tostring(local.metrics_port), path = "/metrics", interval = "30s" }]
       targetLabels = { metadata = each.value.target_labels }
     }

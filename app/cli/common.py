@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -48,9 +48,7 @@ def with_container(job: Callable[[Container], Awaitable[T]], *, serve_metrics: b
     except ConfigurationError as exc:
         raise fail(str(exc)) from exc
     if serve_metrics and configured.metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        start_http_server(configured.metrics_port)
+        start_metrics_server(configured.metrics_port)
 
     async def run() -> T:
         try:
@@ -70,3 +68,17 @@ async def until_signalled(loop: Callable[[asyncio.Event], Awaitable[None]]) -> i
         running.add_signal_handler(sig, stop.set)
     await loop(stop)
     return 0
+
+
+METRICS_HOST = "127.0.0.1"
+"""Where a process serves its Prometheus metrics: on loopback only. Managed Prometheus' sidecar
+scrapes them over the instance's localhost (terraform/run.tf); nothing else needs to reach them."""
+
+
+def start_metrics_server(port: int) -> Any:
+    """Serves this process's metrics on `METRICS_HOST:port` in a thread; the server (its
+    `shutdown()` stops it)."""
+    from prometheus_client import start_http_server
+
+    server, _ = start_http_server(port, addr=METRICS_HOST)
+    return server

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import fail, settings
+from app.cli.common import fail, settings, start_metrics_server
 from app.settings import ConfigurationError, check
 
 log = logging.getLogger("app.cli")
@@ -49,10 +49,8 @@ def serve(
         except ConfigurationError as exc:
             raise fail(str(exc)) from exc
         if configured.metrics_port is not None:
-            from prometheus_client import start_http_server
-
-            # Its own port: Cloud Run routes only the service port from outside.
-            start_http_server(configured.metrics_port, addr=host)
+            # Its own port, on loopback: Cloud Run routes only the service port from outside.
+            start_metrics_server(configured.metrics_port)
         freeze_startup_heap()
         uvicorn.run(app, host=host, port=port, access_log=access_log, proxy_headers=True)
 
