@@ -102,6 +102,30 @@ def focus_session_row(session: FocusSession) -> dict[str, Any]:
     }
 
 
+def _list_statement(first: bool, last: bool, after: bool) -> DriverSQL:
+    """A page of the list, newest first, for one shape of its filters (days from, days to,
+    after a cursor): the list is a hot read, so each shape is compiled once."""
+    started_at, session_id = _TABLE.c.started_at, _TABLE.c.id
+    where: list[Any] = [_TABLE.c.user_id == bindparam("user_id"), _TABLE.c.deleted_at.is_(None)]
+    if first:
+        where += [_TABLE.c.local_date >= bindparam("first"), started_at >= bindparam("since")]
+    if last:
+        where += [_TABLE.c.local_date <= bindparam("last"), started_at < bindparam("until")]
+    if after:
+        cursor = tuple_(bindparam("after_started_at"), bindparam("after_id"))
+        where.append(tuple_(started_at, session_id) < cursor)
+    ordered = select(_TABLE).where(*where).order_by(started_at.desc(), session_id.desc())
+    return DriverSQL(ordered.limit(bindparam("limit", type_=Integer)))
+
+
+_LIST = {
+    (first, last, after): _list_statement(first, last, after)
+    for first in (False, True)
+    for last in (False, True)
+    for after in (False, True)
+}
+
+
 def _midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -191,17 +215,13 @@ class PostgresFocusSessionRepository:
     async def list(
         self, user_id: str, days: DayRange, *, after: ListPosition | None, limit: int
     ) -> list[FocusSession]:
-        started_at, session_id = col(FocusSessionRow.started_at), col(FocusSessionRow.id)
-        where: list[Any] = [col(FocusSessionRow.user_id) == user_id, _LIVE]
+        params: dict[str, Any] = {"user_id": user_id, "limit": limit}
         if days.first is not None:
-            where.append(col(FocusSessionRow.local_date) >= days.first)
-            where.append(started_at >= _midnight_utc(days.first) - _DATE_SLACK)
+            params |= {"first": days.first, "since": _midnight_utc(days.first) - _DATE_SLACK}
         if days.last is not None:
-            where.append(col(FocusSessionRow.local_date) <= days.last)
-            where.append(started_at < _midnight_utc(days.last) + 2 * _DATE_SLACK)
+            params |= {"last": days.last, "until": _midnight_utc(days.last) + 2 * _DATE_SLACK}
         if after is not None:
-            where.append(tuple_(started_at, session_id) < tuple_(after.started_at, after.id))
-        stmt = (
-            select(_TABLE).where(*where).order_by(started_at.desc(), session_id.desc()).limit(limit)
-        )
-        return [to_focus_session(r) for r in await self._connection.execute(stmt)]
+            params |= {"after_started_at": after.started_at, "after_id": after.id}
+        shape = (days.first is not None, days.last is not None, after is not None)
+        rows = await _LIST[shape].all(self._connection, **params)
+        return [to_focus_session(r) for r in rows]
