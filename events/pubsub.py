@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -21,7 +21,7 @@ import anyio.to_thread
 # in mypy's graph, that form fails on the untyped namespace member.
 import google.cloud.pubsub_v1 as pubsub_v1
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, EventType
 from events.codec import encode
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -78,10 +78,29 @@ class PubSubPublisher:
         ) from first
 
 
+EVENT_TYPE = "event_type"
+"""The attribute naming each message's event type: what a subscription's filter reads."""
+MAX_FILTER_BYTES = 256
+"""Pub/Sub's limit on a subscription filter."""
+
+
+def subscription_filter(types: Iterable[EventType]) -> str:
+    """A subscription filter delivering only events of `types` (Pub/Sub acknowledges the rest
+    itself, unbilled for delivery and never pushed). Fixed when the subscription is created:
+    other types mean a new subscription."""
+    wanted = sorted({t.value for t in types})
+    if not wanted:
+        raise ValueError("a filter needs at least one event type")
+    found = " OR ".join(f'attributes.{EVENT_TYPE} = "{value}"' for value in wanted)
+    if len(found.encode()) > MAX_FILTER_BYTES:
+        raise ValueError(f"{len(found.encode())} bytes: Pub/Sub takes {MAX_FILTER_BYTES} at most")
+    return found
+
+
 def _attributes(event: DomainEvent) -> dict[str, str]:
     attributes = {
         "event_id": str(event.id),
-        "event_type": event.type.value,
+        EVENT_TYPE: event.type.value,
         "schema_version": str(event.schema_version),
     }
     if event.trace_context is not None:  # the consumer continues the event's trace

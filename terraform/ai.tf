@@ -23,6 +23,11 @@ resource "google_pubsub_subscription" "ai" {
   message_retention_duration = "604800s"
   # One user's events arrive in the order they were published (ordering key = user id).
   enable_message_ordering = true
+  # Only the events the consumer acts on (ai/hooks.py SUGGESTING_EVENTS, by the `event_type`
+  # attribute events/pubsub.py sets): Pub/Sub acknowledges the rest itself, so they are never
+  # pushed to focus-api. A filter is fixed when the subscription is created: other event types
+  # mean a new subscription (tests/unit/test_terraform_ai.py fails until this says the same).
+  filter = "attributes.event_type = \"focus_session.abandoned\" OR attributes.event_type = \"focus_session.completed\""
 
   expiration_policy {
     ttl = "" # never expires (the default deletes a subscription after 31 idle days)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,11 +13,12 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from ai.hooks import SUGGESTING_EVENTS
 from app.cli import cli
 from datastore.postgres.schema import upgrade
 from domain.common import utc_now
 from domain.events import DomainEvent, EventType
-from events.pubsub import PublishFailed, PubSubPublisher
+from events.pubsub import EVENT_TYPE, PublishFailed, PubSubPublisher, subscription_filter
 from events.relay import OutboxRelay
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -172,3 +174,33 @@ def test_the_relay_command_publishes_the_outbox_to_pubsub(
     with psycopg.connect(scratch_database) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
         assert pending.fetchone() == (0,)
+
+
+async def test_each_message_names_its_event_type_as_the_ai_subscriptions_filter_reads_it(
+    pubsub_emulator: PubSubEmulator,
+) -> None:
+    """terraform/ai.tf's filter (tests/unit/test_terraform_ai.py) selects by the `event_type`
+    attribute. The emulator (0.8.x) stores a subscription's filter but delivers everything, so
+    this checks what the filter relies on: over one event of every type as the publisher sends
+    them, exactly the suggesting ones carry a value the filter names."""
+    topic = pubsub_emulator.create_topic()
+    subscription = pubsub_emulator.create_subscription(topic)
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    events = [
+        DomainEvent(type=t, user_id="dora", subject_id=f"x-{n}", record_version=n, occurred_at=at)
+        for n, t in enumerate(EventType, start=1)
+    ]
+    named = set(re.findall(rf'attributes\.{EVENT_TYPE} = "([^"]+)"', ai_filter()))
+
+    await PubSubPublisher(pubsub_emulator.project_id, topic).publish(events)
+
+    messages = pubsub_emulator.pull(subscription, len(events))
+    assert len(messages) == len(events)
+    let_through = sorted(
+        m.attributes[EVENT_TYPE] for m in messages if m.attributes[EVENT_TYPE] in named
+    )
+    assert let_through == sorted(t.value for t in SUGGESTING_EVENTS)
+
+
+def ai_filter() -> str:
+    return subscription_filter(SUGGESTING_EVENTS)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ai.hooks import WEEKLY_TASK
+from ai.hooks import SUGGESTING_EVENTS, WEEKLY_TASK
 from app.ai_wiring import AI_CONSUMER
 from app.bootstrap import NOTIFICATIONS
 from app.settings import AiProvider, Settings
+from events.pubsub import subscription_filter
 from tests.support.terraform import (
     API,
     PUBSUB_AGENT,
@@ -101,7 +102,14 @@ def test_the_ai_consumer_has_a_subscription_of_its_own_on_the_events_topic() -> 
     assert subscription["name"] == SUBSCRIPTION_NAME
     assert subscription["topic"] == notifications["topic"]
     assert ref(subscription["topic"], "google_pubsub_topic", "id") == "events"
-    assert "filter" not in subscription  # every event; the consumer picks its own
+    assert "filter" not in notifications  # every event: each change of a user's is pushed
+
+
+def test_the_ai_subscription_delivers_only_the_events_the_consumer_acts_on() -> None:
+    """Pub/Sub acknowledges the rest itself: they are never pushed to focus-api. The filter's
+    syntax on the emulator: tests/integration/test_pubsub_publisher.py."""
+    _, subscription = push_subscription(terraform(), AI_CONSUMER)
+    assert subscription["filter"] == subscription_filter(SUGGESTING_EVENTS)
 
 
 def test_it_calls_the_consumer_in_order_as_the_invoker_like_the_notifications() -> None:
