@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Self
 
 from opentelemetry import trace
@@ -260,9 +261,17 @@ class Tracing:
         work instead of after it (bench/api_read.py)."""
         for name, value in scope.get("headers", ()):
             if name == b"traceparent":
-                arrived = _TRACEPARENT.fullmatch(value.decode("latin-1"))
-                return arrived is not None and not _kept(int(arrived[1], 16), self.ratio)
+                arrived = _TRACEPARENT_BYTES.fullmatch(value)
+                if arrived is None:
+                    return False
+                trace_id = int(arrived[1], 16) & TraceIdRatioBased.TRACE_ID_LIMIT
+                return trace_id >= self._bound
         return False
+
+    @cached_property
+    def _bound(self) -> int:
+        """The sampler's bound for `ratio`: a trace id below it is kept (`_kept`)."""
+        return int(TraceIdRatioBased.get_bound_for_rate(self.ratio))
 
     def close(self) -> None:
         for instrumentor in reversed(self._instrumented):
@@ -290,6 +299,8 @@ def start(settings: Settings, *, exporter: SpanExporter | None = None) -> Tracin
 
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_TRACEPARENT_BYTES = re.compile(_TRACEPARENT.pattern.encode())
+"""The same, on the header's raw bytes: the check runs on every request."""
 
 
 def log_fields(project_id: str | None) -> dict[str, Any]:

@@ -34,12 +34,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def with_container(job: Callable[[Container], Awaitable[T]], *, serve_metrics: bool = False) -> T:
+def with_container(job: Callable[[Container], Awaitable[T]], *, long_running: bool = False) -> T:
     """Build the process's adapters from settings, run `job` on them, close them.
 
-    `serve_metrics`: a long-running worker serves its metrics on FOCUS_METRICS_PORT.
+    `long_running`: a worker that runs until stopped. It serves its metrics on
+    FOCUS_METRICS_PORT and freezes its startup heap, as `focus serve` does.
     """
-    from app.bootstrap import build
+    from app.bootstrap import build, freeze_startup_heap
     from app.database import database_url
 
     configured = settings()
@@ -47,8 +48,10 @@ def with_container(job: Callable[[Container], Awaitable[T]], *, serve_metrics: b
         container = build(configured, database_url(configured))
     except ConfigurationError as exc:
         raise fail(str(exc)) from exc
-    if serve_metrics and configured.metrics_port is not None:
-        start_metrics_server(configured.metrics_port)
+    if long_running:
+        if configured.metrics_port is not None:
+            start_metrics_server(configured.metrics_port)
+        freeze_startup_heap()
 
     async def run() -> T:
         try:

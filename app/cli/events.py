@@ -39,7 +39,7 @@ def events_relay(
             return await container.relay.drain()
         return await until_signalled(lambda stop: _relay_and_repair(stop, container))
 
-    published = with_container(job, serve_metrics=not once)
+    published = with_container(job, long_running=not once)
     if once:
         typer.echo(f"published {published} event(s)")
 

@@ -25,6 +25,6 @@ def tasks_work(
             return await container.task_worker.drain()
         return await until_signalled(container.task_worker.run_until)
 
-    ran = with_container(job, serve_metrics=not once)
+    ran = with_container(job, long_running=not once)
     if once:
         typer.echo(f"ran {ran} task(s)")
