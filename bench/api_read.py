@@ -90,22 +90,31 @@ def next_cursor(rows: Any) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -> Any:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
+def essentials(url: str, secret: Path, pool_size: int) -> tuple[Any, Any]:
+    """What the bare and floor apps share: the engine (as ours makes it) and the caller's
+    uid from the dev token (`async (request) -> uid`, raising `Unauthenticated`)."""
     from datastore.postgres.engine import create_engine
-    from domain.errors import Unauthenticated
     from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 
     engine = create_engine(url, pool_size=pool_size)
     verifier = DevTokenIssuer(load_or_create_secret(secret))
-    one, page = queries["single"], queries["list"]
 
     async def uid_of(request: Request) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         principal = await verifier.verify(token.strip() if scheme.lower() == "bearer" else "")
         return principal.uid
+
+    return engine, uid_of
+
+
+def bare_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from domain.errors import Unauthenticated
+
+    engine, uid_of = essentials(url, secret, pool_size)
+    one, page = queries["single"], queries["list"]
 
     async def get_one(request: Request) -> Response:
         try:
@@ -145,19 +154,10 @@ def floor_app(url: str, secret: Path, pool_size: int, queries: dict[str, Any]) -
     `session_id` a typed path parameter. What our framework costs before any code of ours."""
     from fastapi import Depends, FastAPI
 
-    from datastore.postgres.engine import create_engine
     from domain.errors import Unauthenticated
-    from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 
-    engine = create_engine(url, pool_size=pool_size)
-    verifier = DevTokenIssuer(load_or_create_secret(secret))
+    engine, caller = essentials(url, secret, pool_size)
     one, page = queries["single"], queries["list"]
-
-    async def caller(request: Request) -> str:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        principal = await verifier.verify(token.strip() if scheme.lower() == "bearer" else "")
-        return principal.uid
-
     # A default, not an `Annotated` alias: this module's annotations are strings, which
     # FastAPI resolves in the module's globals, where the local `caller` is not.
     uid_of_caller = Depends(caller)
