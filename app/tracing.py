@@ -129,10 +129,6 @@ def _private(span: ReadableSpan) -> ReadableSpan:
     )
 
 
-def _kept(trace_id: int, ratio: float) -> bool:
-    return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < TraceIdRatioBased.get_bound_for_rate(ratio)
-
-
 def sampler(ratio: float) -> ParentBased:
     """Keeps `ratio` of traces by trace id, whatever a remote parent says; a local parent's
     decision holds for its children."""
@@ -270,7 +266,7 @@ class Tracing:
 
     @cached_property
     def _bound(self) -> int:
-        """The sampler's bound for `ratio`: a trace id below it is kept (`_kept`)."""
+        """`TraceIdRatioBased`'s bound for `ratio`: a trace id below it is kept (`sampler`)."""
         return int(TraceIdRatioBased.get_bound_for_rate(self.ratio))
 
     def close(self) -> None:

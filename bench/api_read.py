@@ -229,14 +229,14 @@ def serve(which: str, url: str, data_dir: Path, port: int, pool_size: int, limit
     """One app under uvicorn, with the settings all share."""
     import uvicorn
 
+    from app.bootstrap import freeze_startup_heap
+
     if which in ("ours", "lim", "trace"):
         app = our_app(which, url, data_dir, pool_size, limits)
     else:
         queries = json.loads((data_dir / "queries.json").read_text())
         make = floor_app if which == "floor" else bare_app
         app = make(url, data_dir / "dev-token-secret", pool_size, queries)
-    from app.bootstrap import freeze_startup_heap
-
     freeze_startup_heap()  # as `focus serve` does; every app alike: the same collector policy
     uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN)
 

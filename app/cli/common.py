@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
@@ -14,6 +14,8 @@ from app import logs
 from app.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from app.bootstrap import Container
 
 T = TypeVar("T")
@@ -78,7 +80,7 @@ METRICS_HOST = "127.0.0.1"
 scrapes them over the instance's localhost (terraform/run.tf); nothing else needs to reach them."""
 
 
-def start_metrics_server(port: int) -> Any:
+def start_metrics_server(port: int) -> WSGIServer:
     """Serves this process's metrics on `METRICS_HOST:port` in a thread; the server (its
     `shutdown()` stops it)."""
     from prometheus_client import start_http_server
