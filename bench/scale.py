@@ -15,10 +15,15 @@ data), is vacuumed, analysed and checkpointed, and the same users are measured a
 answer is checked (status, item counts): a bench that timed error responses would measure
 nothing. EXPLAIN (ANALYZE, BUFFERS) of the list and of the writes' statements at both sizes.
 
-Then a burst: N pending outbox events of many users are loaded at once and drained by
-`events.relay.OutboxRelay` (an in-process publisher, a no-op handler) while a quiet user writes
-an event every few milliseconds through the app's unit of work; the quiet user's lag (its
-write's start → the relay hands the event to the publisher) shows whether a burst starves it.
+Then bursts: N pending outbox events are loaded at once and drained by
+`events.relay.OutboxRelay` (an in-process publisher, a no-op handler) while quiet users write
+through the app's unit of work, one event every few milliseconds in all, each user at a
+person's pace (10 users, 5 a second each); their lag (a write's start → the relay hands the
+event to the publisher) shows whether a burst holds them back. Two shapes: wide (N/10 users,
+10 events each) and narrow (N/1000 users, 1,000 each: an import, a replaying client). Each is
+loaded twice: with the turns the outbox gives events written at once (each user's a
+`FAIR_SHARE` apart), and all at one turn, which is the order written and how the relay served
+them before (the baseline).
 
     .venv/bin/python bench/scale.py [--small 1000000] [--large 10000000] [--burst 100000]
 """
@@ -349,22 +354,31 @@ def pct(values: list[float], q: float) -> float:
 
 # ---- the burst --------------------------------------------------------------------------------
 
+# Event i is user (i mod users)'s ((i - 1) div users)-th: with turns, now() plus that many
+# shares, as the outbox places one user's events written at once; without, all at now().
 BURST = (
     "INSERT INTO outbox_events (id, user_id, type, schema_version, subject_id, record_version,"
-    " payload, occurred_at, origin_installation_id) SELECT (lpad(to_hex(%(ms0)s::bigint + i),"
-    " 12, '0') || '7' || substr(md5('burst/' || i), 1, 3) || '8' ||"
-    " substr(md5('burst/' || i), 4, 15))::uuid, 'u' || lpad((1 + i %% %(users)s)::text, 8, '0'),"
-    " 'focus_session.completed', 1, md5('burst/' || i)::uuid::text, 1000 + i,"
-    " jsonb_build_object('id', md5('burst/' || i)::uuid, 'version', 1000 + i),"
-    " to_timestamp((%(ms0)s + i) / 1000.0), 'inst-0001' FROM generate_series(1, %(n)s::int) AS i"
+    " payload, occurred_at, origin_installation_id, fair_at)"
+    " SELECT (lpad(to_hex(%(ms0)s::bigint + i), 12, '0') || '7' || substr(h, 1, 3) || '8' ||"
+    " substr(h, 4, 15))::uuid, 'u' || lpad((1 + i %% %(users)s)::text, 8, '0'),"
+    " 'focus_session.completed', 1, h::uuid::text, 1000 + i,"
+    " jsonb_build_object('id', h::uuid, 'version', 1000 + i),"
+    " to_timestamp((%(ms0)s + i) / 1000.0), 'inst-0001',"
+    " now() + ((i - 1) / %(users)s) * %(share)s::interval"
+    " FROM generate_series(1, %(n)s::int) AS i, md5(%(tag)s || '/' || i) AS h"
 )
 
 
-async def burst(url: str, events: int, users: int, quiet: str, every: float) -> dict[str, Any]:
-    """`events` pending events of `users` users at once, drained while `quiet` writes."""
+async def burst(
+    url: str, events: int, users: int, quiet: list[str], every: float, turns: bool
+) -> dict[str, Any]:
+    """`events` pending events of `users` users at once, drained while the `quiet` users write
+    in turn, one write every `every` s; with the turns the outbox gives the burst, or all at
+    one turn (`turns=False`: the order written)."""
     import psycopg
 
     from datastore.postgres.engine import create_engine
+    from datastore.postgres.repositories.outbox import FAIR_SHARE
     from datastore.postgres.unit_of_work import PostgresUnitOfWork
     from domain.common import utc_now
     from domain.events import DomainEvent
@@ -374,14 +388,14 @@ async def burst(url: str, events: int, users: int, quiet: str, every: float) -> 
 
     engine = create_engine(url, pool_size=4)
     seen: dict[str, float] = {"burst": 0, "other": 0, "drain_s": 0.0}
-    written: dict[int, float] = {}
-    published: dict[int, float] = {}
+    written: dict[tuple[str, int], float] = {}
+    published: dict[tuple[str, int], float] = {}
     burst_done = asyncio.Event()
     began = 0.0
 
     async def handler(event: DomainEvent) -> None:
-        if event.user_id == quiet:
-            published[event.record_version] = time.perf_counter()
+        if event.user_id in quiet:
+            published[event.user_id, event.record_version] = time.perf_counter()
         elif event.record_version > 1000:
             seen["burst"] += 1
             if seen["burst"] == events:
@@ -396,11 +410,12 @@ async def burst(url: str, events: int, users: int, quiet: str, every: float) -> 
 
     async def write_quietly() -> None:
         while not burst_done.is_set() or len(written) < 20:
+            uid = quiet[len(written) % len(quiet)]
             at = time.perf_counter()
             async with PostgresUnitOfWork(engine) as uow:
-                version = await request_sync(uow, quiet, clock=utc_now)
+                version = await request_sync(uow, uid, clock=utc_now)
                 await uow.commit()
-            written[version] = at
+            written[uid, version] = at
             await asyncio.sleep(every)
 
     async def relay_until_caught_up(writer: asyncio.Task[None]) -> None:
@@ -410,8 +425,16 @@ async def burst(url: str, events: int, users: int, quiet: str, every: float) -> 
 
     try:
         ms0 = int(time.time() * 1000) - events - 60_000  # all before the quiet user's ids
+        with psycopg.connect(url, autocommit=True) as conn:
+            # as autovacuum leaves the outbox after the last burst: its published rows out of
+            # the queue's index, statistics taken while nothing waits
+            conn.execute("VACUUM (ANALYZE) outbox_events")
         with psycopg.connect(url) as conn:
-            conn.execute(BURST, {"ms0": ms0, "users": users, "n": events})
+            share = FAIR_SHARE if turns else timedelta(0)
+            tag = f"burst/{users}/{turns}/{ms0}"  # ids of their own, run after run
+            conn.execute(
+                BURST, {"ms0": ms0, "users": users, "n": events, "share": share, "tag": tag}
+            )
         began = time.perf_counter()
         writer = asyncio.create_task(write_quietly())
         await asyncio.wait_for(relay_until_caught_up(writer), timeout=1800)
@@ -429,6 +452,28 @@ async def burst(url: str, events: int, users: int, quiet: str, every: float) -> 
         )
     lags = [published[v] - written[v] for v in written]
     return {"drain_s": seen["drain_s"], "lags": lags, "events": events, "users": users}
+
+
+BURST_SHAPES = {"wide": 10, "narrow": 1000}
+"""Events per user of each burst shape."""
+
+
+async def bursts(
+    url: str, events: int, users: int, quiet: list[str], every: float
+) -> dict[str, Any]:
+    """Each shape with turns and in the order written, alternately: {"wide": {True: …}}."""
+    out: dict[str, Any] = {}
+    for shape, per_user in BURST_SHAPES.items():
+        n_users = max(1, min(users, events // per_user))
+        out[shape] = {}
+        for turns in (False, True):
+            print(
+                f"burst, {shape}: {events:,} pending events of {n_users:,} users,"
+                f" {'with turns' if turns else 'in the order written'}",
+                flush=True,
+            )
+            out[shape][turns] = await burst(url, events, n_users, quiet, every, turns)
+    return out
 
 
 # ---- the run ----------------------------------------------------------------------------------
@@ -504,9 +549,10 @@ async def run(args: argparse.Namespace, url: str, data_dir: Path) -> dict[str, A
             out["times"]["L"] = await measurer.measure(users, warm, args.rounds, args.warmup_rounds)
             out["cpu"]["L"] = measurer.cpu
         out["checked"] = measurer.checked
-    burst_users = max(1, min(large_users - 1, args.burst // 10))
-    print(f"burst: {args.burst:,} pending events of {burst_users:,} users", flush=True)
-    out["burst"] = await burst(url, args.burst, burst_users, uid(large_users), args.quiet_every)
+    quiet = [uid(large_users - n) for n in range(args.quiet_users)]  # none of the bursts'
+    out["burst"] = await bursts(
+        url, args.burst, large_users - args.quiet_users, quiet, args.quiet_every
+    )
     return out
 
 
@@ -548,17 +594,26 @@ def report(args: argparse.Namespace, out: dict[str, Any]) -> dict[str, float]:
     for size in ("S", "L"):
         for name, line in out["explain"][size].items():
             print(f"explain {size} {name}: {line}")
-    b = out["burst"]
-    lags = b["lags"]
-    print(
-        f"outbox burst: {b['events']:,} events of {b['users']:,} users drained in"
-        f" {b['drain_s']:.2f} s ({b['events'] / b['drain_s']:,.0f}/s); the quiet user's"
-        f" {len(lags)} events: lag p50 {pct(lags, 0.5):.3f} s, p99 {pct(lags, 0.99):.3f} s,"
-        f" max {max(lags):.3f} s"
-    )
+    p99 = {}
+    for shape, runs in out["burst"].items():
+        for turns, b in runs.items():
+            lags = b["lags"]
+            p99[shape, turns] = pct(lags, 0.99)
+            print(
+                f"outbox burst, {shape}, {'with turns' if turns else 'in the order written'}:"
+                f" {b['events']:,} events of {b['users']:,} users drained in {b['drain_s']:.2f} s"
+                f" ({b['events'] / b['drain_s']:,.0f}/s); the quiet users' {len(lags)} events:"
+                f" lag p50 {pct(lags, 0.5):.3f} s, p99 {p99[shape, turns]:.3f} s,"
+                f" max {max(lags):.3f} s"
+            )
     for op in OPS:
         print(f"RESULT scale_{op} ratio={ratios[op]:.2f}")
-    print(f"RESULT outbox_burst quiet_lag_p99={pct(lags, 0.99):.3f}")
+    for shape in out["burst"]:
+        # the quiet users' lag with turns, and as a share of the lag in the order written
+        print(
+            f"RESULT outbox_burst_{shape} quiet_lag_p99={p99[shape, True]:.3f}"
+            f" ratio={p99[shape, True] / p99[shape, False]:.2f}"
+        )
     return ratios
 
 
@@ -571,6 +626,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the measured users")
     parser.add_argument("--warmup-rounds", type=int, default=5, help="passes over the warm-up")
     parser.add_argument("--burst", type=int, default=100_000, help="pending events at once")
+    parser.add_argument("--quiet-users", type=int, default=10, help="users writing in turn")
     parser.add_argument("--quiet-every", type=float, default=0.02, help="s between quiet writes")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     args = parser.parse_args(argv)

@@ -131,10 +131,12 @@ class EventOutbox(Protocol):
     async def add(self, event: DomainEvent) -> None: ...
 
     async def claim_pending(self, limit: int) -> list[DomainEvent]:
-        """The oldest unpublished events, locked for this transaction; ones that another
-        relay holds are skipped, so several relays can drain the outbox at once. Only events
-        of the types declared here: another version's new type waits for a relay that knows
-        it (it still counts in `oldest_pending_at`)."""
+        """The first unpublished events in the queue, locked for this transaction; ones that
+        another relay holds are skipped, so several relays can drain the outbox at once. The
+        queue is by turn: each user's events in the order written, a user who writes many at
+        once taking turns with others (docs/adr/0026-relay-turns.md). Only events of the types
+        declared here: another version's new type waits for a relay that knows it (it still
+        counts in `first_waiting_at`)."""
         ...
 
     async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None:
@@ -143,9 +145,9 @@ class EventOutbox(Protocol):
         which at-least-once allows."""
         ...
 
-    async def oldest_pending_at(self) -> datetime | None:
-        """When the oldest unpublished event occurred (None: nothing pending), whether or not
-        a relay holds it: the relay's lag. One row off the pending index, so cheap to ask."""
+    async def first_waiting_at(self) -> datetime | None:
+        """When the first unpublished event in the queue occurred (None: nothing pending),
+        whether or not a relay holds it: the relay's lag. One row off the queue's index."""
         ...
 
 

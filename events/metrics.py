@@ -23,7 +23,8 @@ BATCHES_PUBLISHED = RELAY_BATCHES.labels(outcome="published")
 BATCHES_FAILED = RELAY_BATCHES.labels(outcome="failed")
 LAG = Gauge(
     "focus_outbox_lag_seconds",
-    "Age of the oldest unpublished outbox event as the relay last measured it (0: none).",
+    "Age of the first unpublished outbox event in the relay's queue as it last measured it"
+    " (0: none).",
 )
 PUBLISH_SECONDS = Histogram(
     "focus_outbox_publish_seconds",

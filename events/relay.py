@@ -96,8 +96,10 @@ class OutboxRelay:
         return len(batch)
 
     async def _measure_lag(self, outbox: EventOutbox) -> None:
-        oldest = await outbox.oldest_pending_at()
-        age = 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
+        # The age of the first event in the queue, not of the oldest one: a user whose own
+        # burst waits for its turns holds up only their own events (docs/adr/0026-relay-turns.md).
+        first = await outbox.first_waiting_at()
+        age = 0.0 if first is None else (self._clock() - first).total_seconds()
         metrics.LAG.set(max(age, 0.0))  # another instance's clock may run ahead of ours
 
 

@@ -28,7 +28,7 @@ resource "google_monitoring_alert_policy" "outbox_lag" {
   user_labels  = { urgency = "page" }
 
   conditions {
-    display_name = "the oldest unpublished event is older than ${local.outbox_lag_page_seconds} s"
+    display_name = "the first event in the queue is older than ${local.outbox_lag_page_seconds} s"
     condition_prometheus_query_language {
       query               = "max(focus_outbox_lag_seconds) > ${local.outbox_lag_page_seconds}"
       duration            = "300s"

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from datastore.postgres.engine import create_engine
 from datastore.postgres.repositories.focus_sessions import PostgresFocusSessionRepository
 from datastore.postgres.repositories.users import PostgresUserRepository
 from domain.focus_sessions.model import FocusSession, Outcome
@@ -22,14 +19,6 @@ from tests.support.entities import ended_session
 
 T0 = datetime(2026, 3, 7, 0, 0, 0, 250_000, tzinfo=UTC)
 ZONES = ("UTC", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati")
-
-
-@pytest.fixture(scope="module")
-def database(database_url: str) -> Iterator[tuple[asyncio.Runner, AsyncEngine]]:
-    with asyncio.Runner() as runner:
-        engine = create_engine(database_url, pool_size=1)
-        yield runner, engine
-        runner.run(engine.dispose())
 
 
 def _sessions(uid: str) -> st.SearchStrategy[list[FocusSession]]:
@@ -83,13 +72,13 @@ UID = f"sql-rule-{uuid.uuid4().hex[:8]}"
     goal=st.integers(1, 30 * 3600),
 )
 def test_postgres_totals_and_goal_days_follow_the_domain_rule(
-    database: tuple[asyncio.Runner, AsyncEngine],
+    runner_and_engine: tuple[asyncio.Runner, AsyncEngine],
     sessions: list[FocusSession],
     first_offset: int,
     days: int,
     goal: int,
 ) -> None:
-    runner, engine = database
+    runner, engine = runner_and_engine
     first = T0.date() + timedelta(days=first_offset)
     last = first + timedelta(days=days)
 

@@ -200,7 +200,7 @@ async def test_a_change_and_its_pushes_are_one_trace_with_nothing_personal_in_it
 
     # The outbox row was written in the request's trace, and its event published in it.
     statements = [str((s.attributes or {}).get("db.statement", "")) for s in one_trace]
-    assert any(s.startswith("INSERT INTO outbox_events") for s in statements)
+    assert any("INSERT INTO outbox_events" in s for s in statements)
     [publish] = [s for s in one_trace if s.name == "publish blocklist.created"]
     assert publish.kind is SpanKind.PRODUCER
     assert parent(publish) is request

@@ -78,7 +78,7 @@ def test_published_batches_count_their_events_and_time() -> None:
     assert moved(before) == {"events": 3, "published": 2, "failed": 0, "timed": 2}
 
 
-def test_the_lag_is_the_oldest_pending_events_age_and_falls_to_zero_when_drained() -> None:
+def test_the_lag_is_the_first_waiting_events_age_and_falls_to_zero_when_drained() -> None:
     uow = outbox_with(timedelta(seconds=90), timedelta(seconds=30))
     clock = TestClock()
     clock.set(NOW)

@@ -1,12 +1,13 @@
-"""The `users` table, keyed by the Firebase uid: the profile, and `change_seq`, the user's
-change counter from which every write of the user's data takes its version.
+"""The `users` table, keyed by the Firebase uid: the profile, and the user's counters:
+`change_seq`, from which every write of the user's data takes its version, and
+`outbox_turn`, the turn of the user's last event in the relay's queue.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import BigInteger, Column, Index, Text, Time
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, Time
 from sqlmodel import Field, SQLModel
 
 from datastore.postgres.tables.columns import export_xid, instant
@@ -28,6 +29,11 @@ class UserRow(SQLModel, table=True):
     consent_analytics: bool = Field(nullable=False, sa_column_kwargs={"server_default": "false"})
     # The user's change counter: every write of the user's data takes the next number.
     change_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # The turn the user's last event took in the relay's queue (None: no event since it came
+    # in); the next one's is one share later, or now (repositories/outbox.py, ADR 0026).
+    outbox_turn: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     version: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = instant()
     updated_at: datetime = instant()

@@ -123,6 +123,7 @@ async def _fill_users(
 
 
 def _new_user_row(spec: RecordSpec, record: BackfillRecord) -> dict[str, Any]:
-    """A user's row is its counter too: a new one starts at its own version."""
+    """A user's row holds their counters too: a new one starts at its own version, and with
+    no turn in the relay's queue yet (the backfill writes no events)."""
     version = record.source_version or 1
-    return {**spec.row(record.record, version, None), "change_seq": version}
+    return {**spec.row(record.record, version, None), "change_seq": version, "outbox_turn": None}

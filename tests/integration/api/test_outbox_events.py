@@ -136,5 +136,5 @@ async def test_an_outbox_row_of_an_undeclared_type_waits_and_holds_back_no_other
 
         assert unknown not in claimed
         assert claimed[known] is EventType.PROFILE_UPDATED
-        assert await outbox.oldest_pending_at() is not None  # the lag still counts it
+        assert await outbox.first_waiting_at() is not None  # the lag still counts it
         await connection.rollback()

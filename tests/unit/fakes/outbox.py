@@ -21,6 +21,6 @@ class FakeEventOutbox:
     async def mark_published(self, event_ids: Sequence[UUID], at: datetime) -> None:
         self.published.update(event_ids)
 
-    async def oldest_pending_at(self) -> datetime | None:
+    async def first_waiting_at(self) -> datetime | None:
         pending = [e.occurred_at for e in self.events if e.id not in self.published]
-        return pending[0] if pending else None  # in the order added, as UUIDv7 ids sort
+        return pending[0] if pending else None  # in the order added: every user takes turns
