@@ -12,6 +12,12 @@ sends. Last line: `RESULT api_read_instructions ratio=<bare/ours>` (above 1 neve
 no cost over the essential work).
 
     .venv/bin/python bench/read_instructions.py [--reads 1000] [--list] [--apps ours,trace,bare]
+    .venv/bin/python bench/read_instructions.py --sync [--reads 300] [--apps ours]
+
+`--sync` counts, for each of our apps, a delta sync of 50 changes (`GET /v1/sync`, 50 focus
+sessions behind) against the list page of the same 50 sessions: the same records and JSON,
+so what the sync costs beyond the list is its own. Last line:
+`RESULT api_sync_instructions ratio=<list page/sync page>`.
 
 Needs valgrind (`apt-get install valgrind`); about a minute per app and 1,000 single reads.
 """
@@ -48,6 +54,8 @@ from api_read import (  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
 WARMUP = 200
+SESSIONS = 500
+"""The user's focus sessions, versions 1 to 500 (api_read.seed)."""
 
 
 def build(which: str, url: str, data_dir: Path) -> Any:
@@ -150,11 +158,35 @@ def instructions(which: str, spec: dict[str, Any], folder: Path) -> int:
     return int(totals[1])
 
 
+def sync_page(apps: list[str], spec_of: Any, reads: int, data_dir: Path) -> None:
+    """A sync 50 changes behind (the seed's newest 50 sessions) against the list page of the
+    same 50 sessions, for each of our apps."""
+    from api.pagination import encode_cursor
+
+    behind = encode_cursor((str(SESSIONS - 50),))
+    pages = {"list": "/v1/focus-sessions?limit=50", "sync": f"/v1/sync?since={behind}&limit=100"}
+    ratio = {}
+    for which in apps:
+        if which in ("bare", "floor"):
+            raise SystemExit("--sync counts our apps only (ours, trace): bare has no sync")
+        per = {
+            k: instructions(which, spec_of([path]), data_dir) / reads for k, path in pages.items()
+        }
+        ratio[which] = per["list"] / per["sync"]
+        print(
+            f"{which:6s} list page {per['list'] / 1e6:6.3f} M, sync of 50"
+            f" {per['sync'] / 1e6:6.3f} M instructions; list/sync {ratio[which]:.2f}",
+            flush=True,
+        )
+    print(f"RESULT api_sync_instructions ratio={ratio[apps[0]]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reads", type=int, default=1000, help="counted reads per app")
     parser.add_argument("--list", action="store_true", help="list pages of 50, not single reads")
-    parser.add_argument("--apps", default="ours,trace,bare", help="which apps, in order")
+    parser.add_argument("--sync", action="store_true", help="a sync of 50 against a list page")
+    parser.add_argument("--apps", help="which apps, in order (ours,trace,bare; --sync: ours)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -167,18 +199,31 @@ def main() -> None:
 
     from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
 
-    apps = args.apps.split(",")
+    apps = (args.apps or ("ours" if args.sync else "ours,trace,bare")).split(",")
     with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        ids = seed(url, 500)
+        ids = seed(url, SESSIONS)
         (data_dir / "queries.json").write_text(json.dumps(capture_queries(url, ids[0])))
         token = DevTokenIssuer(load_or_create_secret(data_dir / "dev-token-secret")).issue(USER)
+
+        def spec_of(paths: list[str]) -> dict[str, Any]:
+            return {
+                "url": url,
+                "data_dir": tmp,
+                "paths": paths,
+                "token": token,
+                "reads": args.reads,
+            }
+
+        if args.sync:
+            sync_page(apps, spec_of, args.reads, data_dir)
+            return
         paths = (
             ["/v1/focus-sessions?limit=50"]
             if args.list
             else [f"/v1/focus-sessions/{i}" for i in ids[:200]]
         )
-        spec = {"url": url, "data_dir": tmp, "paths": paths, "token": token, "reads": args.reads}
+        spec = spec_of(paths)
         per_read = {}
         for which in apps:
             per_read[which] = instructions(which, spec, data_dir) / args.reads

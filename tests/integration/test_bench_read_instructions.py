@@ -2,8 +2,8 @@
 PostgreSQL server: ours, the framework's floor and the bare app each read under valgrind's
 callgrind, counted around the reads alone. What it reports must hold: a count per read for
 each, ours above the floor above bare (the floor is bare's work declared as FastAPI routes, bare
-does only the essential work), and the ratio line. The counts themselves mean little at this
-size."""
+does only the essential work), and the ratio line; with `--sync`, a sync of 50 changes and the
+list page of the same 50 sessions. The counts themselves mean little at this size."""
 
 from __future__ import annotations
 
@@ -40,3 +40,29 @@ def test_the_instruction_bench_counts_ours_above_the_bare_app(database_url: str)
     ratio = re.search(r"^RESULT api_read_instructions ratio=(\d\.\d\d)$", done.stdout, re.M)
     assert ratio is not None, done.stdout
     assert 0 < float(ratio[1]) < 1
+
+
+def test_the_instruction_bench_counts_a_sync_against_the_list_of_the_same_records(
+    database_url: str,
+) -> None:
+    assert shutil.which("valgrind"), "needs valgrind: `make install` (apt-get install valgrind)"
+    server = make_url(database_url).render_as_string(hide_password=False)
+
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--sync", "--reads", "5"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "DATABASE_URL": server},
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = r"^ours\s+list page\s+(\d+\.\d+) M, sync of 50\s+(\d+\.\d+) M instructions; list/sync"
+    counts = re.search(line, done.stdout, re.M)
+    assert counts is not None, done.stdout
+    list_page, sync_page = float(counts[1]), float(counts[2])
+    assert sync_page > list_page > 1  # the sync sends the same 50 sessions, and more
+    ratio = re.search(r"^RESULT api_sync_instructions ratio=(\d\.\d\d)$", done.stdout, re.M)
+    assert ratio is not None, done.stdout
+    assert abs(float(ratio[1]) - list_page / sync_page) <= 0.01  # of the counts as printed
