@@ -6,31 +6,18 @@ ratios themselves mean nothing at this size."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from tests.support.bench import run_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "api_read.py"
 APPS = ("ours", "lim", "trace", "floor", "bare")
 
 
 def test_the_read_bench_loads_every_app_without_an_error(database_url: str) -> None:
-    server = make_url(database_url).render_as_string(hide_password=False)
-
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--rounds", "1", "--duration", "1", "--warmup", "0.3"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DATABASE_URL": server},
-        check=False,
+    done = run_bench(
+        "api_read.py", ["--rounds", "1", "--duration", "1", "--warmup", "0.3"], database_url
     )
 
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "differs" not in done.stderr, done.stderr[-3000:]
     rows = re.findall(r"^(single|list)\s+(\w+)\s+(\d+)\s.*\s(\d+)$", done.stdout, re.M)
     assert {(endpoint, app) for endpoint, app, _, _ in rows} == {

@@ -7,32 +7,18 @@ list page of the same 50 sessions. The counts themselves mean little at this siz
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "read_instructions.py"
+from tests.support.bench import run_bench
 
 
 def test_the_instruction_bench_counts_ours_above_the_bare_app(database_url: str) -> None:
     assert shutil.which("valgrind"), "needs valgrind: `make install` (apt-get install valgrind)"
-    server = make_url(database_url).render_as_string(hide_password=False)
-
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--reads", "20", "--apps", "ours,floor,bare"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DATABASE_URL": server},
-        check=False,
+    done = run_bench(
+        "read_instructions.py", ["--reads", "20", "--apps", "ours,floor,bare"], database_url
     )
 
-    assert done.returncode == 0, done.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+\.\d+) M instructions per read$", done.stdout, re.M))
     assert set(counts) == {"ours", "floor", "bare"}, done.stdout
     ours, floor, bare = (float(counts[app]) for app in ("ours", "floor", "bare"))
@@ -46,18 +32,8 @@ def test_the_instruction_bench_counts_a_sync_against_the_list_of_the_same_record
     database_url: str,
 ) -> None:
     assert shutil.which("valgrind"), "needs valgrind: `make install` (apt-get install valgrind)"
-    server = make_url(database_url).render_as_string(hide_password=False)
+    done = run_bench("read_instructions.py", ["--sync", "--reads", "5"], database_url)
 
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--sync", "--reads", "5"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DATABASE_URL": server},
-        check=False,
-    )
-
-    assert done.returncode == 0, done.stderr[-3000:]
     line = r"^ours\s+list page\s+(\d+\.\d+) M, sync of 50\s+(\d+\.\d+) M instructions; list/sync"
     counts = re.search(line, done.stdout, re.M)
     assert counts is not None, done.stdout

@@ -87,7 +87,7 @@ class ChangeOut(ResponseModel):
     deleted: bool = Field(description="True: the record is gone; drop it (data is null)")
     # Not validated again: `_data` makes it from the entity with the type's own `Out` model.
     # Validating a model instance against this union (smart mode, `from_attributes`) tried
-    # each member before its own, reading attributes that it did not have: 55 % of a sync
+    # each member before its own, reading attributes that it did not have: 60 % of a sync
     # page's CPU. The schema and the serializer are still the union's.
     data: SkipValidation[EntityOut | None] = Field(
         description="The record, exactly as its own GET returns it"

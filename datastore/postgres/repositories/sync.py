@@ -12,7 +12,7 @@ still use, so a page reads little more than it sends.
 
 Each table's query is compiled once and sent as driver SQL (datastore/postgres/driver_sql.py):
 built per call, the seven statements' SQLAlchemy work was a fifth of a sync page's CPU
-(bench/read_instructions.py --sync). A page with no ceiling yet sends the largest version.
+(bench/read_instructions.py --sync). Until a page is full, its ceiling is the largest version.
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ from domain.sync.model import OPT_IN, Change, Entity, EntityType, order, usage_r
 _ONE_SNAPSHOT = ("REPEATABLE READ", "SERIALIZABLE")
 _USERS: Table = UserRow.__table__  # type: ignore[attr-defined]
 
-Source = Callable[[AsyncConnection, str, int, int | None, int], Awaitable[list[Change]]]
+Source = Callable[[AsyncConnection, str, int, int, int], Awaitable[list[Change]]]
 """(connection, user_id, after, ceiling, limit) → one table's changes, by version."""
-
 
 _NO_CEILING = 2**63 - 1
 """Versions are bigints: no version is above this one."""
@@ -72,14 +71,10 @@ def _table(
     changes = _changes_of(row.__table__)
 
     async def read(
-        connection: AsyncConnection, user_id: str, after: int, ceiling: int | None, limit: int
+        connection: AsyncConnection, user_id: str, after: int, ceiling: int, limit: int
     ) -> list[Change]:
         rows = await changes.all(
-            connection,
-            user_id=user_id,
-            after=after,
-            ceiling=_NO_CEILING if ceiling is None else ceiling,
-            limit=limit,
+            connection, user_id=user_id, after=after, ceiling=ceiling, limit=limit
         )
         return [
             Change(
@@ -104,14 +99,9 @@ _PROFILE = DriverSQL(
 
 
 async def _profile(
-    connection: AsyncConnection, user_id: str, after: int, ceiling: int | None, limit: int
+    connection: AsyncConnection, user_id: str, after: int, ceiling: int, limit: int
 ) -> list[Change]:
-    row = await _PROFILE.first(
-        connection,
-        user_id=user_id,
-        after=after,
-        ceiling=_NO_CEILING if ceiling is None else ceiling,
-    )
+    row = await _PROFILE.first(connection, user_id=user_id, after=after, ceiling=ceiling)
     return [Change(EntityType.PROFILE, row.uid, row.version, to_user(row))] if row else []
 
 
@@ -167,7 +157,7 @@ class PostgresChangeFeed:
             if kind in OPT_IN and kind not in include:
                 continue
             # Once `limit` changes are in hand, nothing above the last of them can make the page.
-            ceiling = found[-1].version if len(found) >= limit else None
+            ceiling = found[-1].version if len(found) >= limit else _NO_CEILING
             more = await source(self._connection, user_id, after_version, ceiling, limit)
             found = sorted([*found, *more], key=order)[:limit]
         return found

@@ -13,8 +13,6 @@ from sqlmodel import Field, SQLModel
 
 from datastore.postgres.tables.columns import export_xid, instant, user_fk
 
-_PENDING = text("published_at IS NULL")
-
 
 class OutboxEventRow(SQLModel, table=True):
     __tablename__ = "outbox_events"
@@ -24,7 +22,12 @@ class OutboxEventRow(SQLModel, table=True):
         # only index on unpublished rows: statistics taken while nothing waits say "one row",
         # and with a second such index the planner took either, then sorted a backlog of
         # 100,000 on every claim (tests/integration/events/test_relay_turns.py).
-        Index("ix_outbox_events_turn", "fair_at", "id", postgresql_where=_PENDING),
+        Index(
+            "ix_outbox_events_turn",
+            "fair_at",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+        ),
     )
 
     id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
