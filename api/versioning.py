@@ -21,6 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from api.direct_handler import direct_handler
+
 Json = dict[str, Any]
 
 
@@ -43,6 +45,9 @@ class VersionedRoute(APIRoute):
         self.literal_prefix = head
         self.literal_suffix = self.path_format.rpartition("}")[2] if brace else ""
         self.exact_path = None if brace else self.path_format
+        self.framework_app = self.app
+        """FastAPI's own handler; `app` is `direct_handler`'s where the route's shape allows."""
+        self.app = direct_handler(self, self.framework_app) or self.framework_app
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if not scope.get("root_path"):

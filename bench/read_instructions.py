@@ -19,6 +19,8 @@ sessions behind) against the list page of the same 50 sessions: the same records
 so what the sync costs beyond the list is its own. Last line:
 `RESULT api_sync_instructions ratio=<list page/sync page>`.
 
+`--keep DIR` keeps each app's callgrind file (`callgrind_annotate DIR/callgrind.ours`).
+
 Needs valgrind (`apt-get install valgrind`); about a minute per app and 1,000 single reads.
 """
 
@@ -189,6 +191,7 @@ def main() -> None:
     parser.add_argument("--sync", action="store_true", help="a sync of 50 against a list page")
     parser.add_argument("--apps", help="which apps, in order (ours,trace,bare; --sync: ours)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--keep", type=Path, help="keep each app's callgrind file in this folder")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
@@ -230,6 +233,9 @@ def main() -> None:
         per_read = {}
         for which in apps:
             per_read[which] = instructions(which, spec, data_dir) / args.reads
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(data_dir / f"callgrind.{which}", args.keep)
             print(f"{which:6s} {per_read[which] / 1e6:6.3f} M instructions per read", flush=True)
     kind = "list page" if args.list else "single read"
     for which in apps:

@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,7 +32,7 @@ from starlette.testclient import TestClient
 
 from app.settings import Settings
 from tests.conftest import ApiUser
-from tests.property.budget import DERANDOMIZE, EXAMPLES, PHASES
+from tests.property.budget import ONE_USER_EACH
 from tests.support.configured_apps import configured_apps
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "v1.json"
@@ -136,15 +135,7 @@ def _on_existing_records(
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=DERANDOMIZE,
-    phases=PHASES,
-    deadline=None,
-    # One user per operation (a function-scoped fixture) is what we want: data accumulates
-    # within an operation's examples, as it would on a phone.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@ONE_USER_EACH
 def test_every_operation_keeps_its_spec(
     case: schemathesis.Case, app: TestClient, alice: ApiUser, make_user: Callable[[], ApiUser]
 ) -> None:

@@ -19,23 +19,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from app.settings import Settings
 from tests.conftest import ApiUser
-from tests.property.budget import DERANDOMIZE, EXAMPLES, PHASES
+from tests.property.budget import ONE_USER_EACH
 from tests.support.configured_apps import configured_apps
-
-EDGES = settings(
-    max_examples=EXAMPLES,
-    derandomize=DERANDOMIZE,
-    phases=PHASES,
-    deadline=None,
-    # One user per test, its records growing over the examples, as on a phone.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 FORBIDDEN = [chr(c) for c in (*range(0x20), 0x7F)] + ["\ud800", "\udfff"]
 """C0 controls, DEL and (lone) surrogates."""
@@ -124,7 +115,7 @@ TEXT_FIELDS: dict[str, Body] = {
 }
 
 
-@EDGES
+@ONE_USER_EACH
 @given(field=st.sampled_from(sorted(TEXT_FIELDS)), text=hostile_text())
 def test_text_with_a_control_character_or_lone_surrogate_is_refused(
     app: TestClient, alice: ApiUser, device: str, field: str, text: str
@@ -134,7 +125,7 @@ def test_text_with_a_control_character_or_lone_surrogate_is_refused(
     refused(send(app, alice, method, url, body), field)
 
 
-@EDGES
+@ONE_USER_EACH
 @given(installation_id=hostile_text() | st.from_regex(r"[A-Za-z0-9._:-]{8,20}\n", fullmatch=True))
 def test_a_device_id_in_the_path_with_a_control_character_is_refused(
     app: TestClient, alice: ApiUser, installation_id: str
@@ -158,7 +149,7 @@ DAY_RANGES = {
 EDGE_DAYS = st.sampled_from([date.min, date.min + timedelta(days=1), date.max]) | st.dates()
 
 
-@EDGES
+@ONE_USER_EACH
 @given(which=st.sampled_from(sorted(DAY_RANGES)), first=EDGE_DAYS, last=EDGE_DAYS)
 def test_any_calendar_days_are_answered_without_a_server_error(
     app: TestClient, alice: ApiUser, which: str, first: date, last: date
@@ -168,7 +159,7 @@ def test_any_calendar_days_are_answered_without_a_server_error(
     answered(send(app, alice, "GET", url, params={start: str(first), end: str(last)}))
 
 
-@EDGES
+@ONE_USER_EACH
 @given(day=EDGE_DAYS)
 def test_a_usage_report_of_any_day_is_answered_without_a_server_error(
     app: TestClient, alice: ApiUser, day: date
@@ -228,7 +219,7 @@ INSTANTS: dict[str, Callable[[str, str], tuple[str, str, dict[str, Any]]]] = {
 }
 
 
-@EDGES
+@ONE_USER_EACH
 @given(field=st.sampled_from(sorted(INSTANTS)), instant=EDGE_INSTANTS)
 def test_any_instant_with_any_offset_is_answered_without_a_server_error(
     app: TestClient, alice: ApiUser, blocklist_id: str, field: str, instant: str
@@ -264,7 +255,7 @@ NOT_INTEGERS = (
 )
 
 
-@EDGES
+@ONE_USER_EACH
 @given(field=st.sampled_from(sorted(INTEGER_FIELDS)), value=NOT_INTEGERS)
 def test_anything_but_a_json_integer_is_refused_where_an_integer_belongs(
     app: TestClient, alice: ApiUser, device: str, field: str, value: Any
@@ -274,7 +265,7 @@ def test_anything_but_a_json_integer_is_refused_where_an_integer_belongs(
     refused(send(app, alice, method, url, body), field)
 
 
-@EDGES
+@ONE_USER_EACH
 @given(field=st.sampled_from(sorted(INTEGER_FIELDS)), value=st.integers() | st.just(2**64))
 def test_integers_of_any_size_are_answered_without_a_server_error(
     app: TestClient, alice: ApiUser, device: str, field: str, value: int
@@ -313,7 +304,7 @@ PAGED = {
 }
 
 
-@EDGES
+@ONE_USER_EACH
 @given(which=st.sampled_from(sorted(PAGED)), cursor=CURSORS)
 @example(which="sync", cursor=encoded(["9" * 19]))  # beyond a bigint
 @example(which="sync", cursor=encoded(["\u0661\u0662"]))  # digits, but not ASCII ones
@@ -391,7 +382,7 @@ def raw(app: TestClient, user: ApiUser, method: str, headers: dict[str, bytes]) 
     return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
 
 
-@EDGES
+@ONE_USER_EACH
 @given(name=st.sampled_from(["If-Match", "If-None-Match"]), value=TAGS, write=st.booleans())
 @example(name="If-Match", value='"v²"', write=True)  # str.isdigit() says yes, int() says no
 @example(name="If-None-Match", value='"v²"', write=False)
