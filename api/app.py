@@ -20,7 +20,7 @@ from api.openapi import serve_newest_spec
 from api.problems import PROBLEM_RESPONSES
 from api.rate_limits.middleware import PerIpRateLimit
 from api.request_metrics import RequestMetrics
-from api.resources.router import AREAS
+from api.resources.router import AREAS, BUSIEST
 from api.services import ApiServices
 from api.staff import routes as staff
 from api.versioning import mount_versions
@@ -124,7 +124,13 @@ def create_app(
     # console routes in front of them were a fifth of a mobile read's CPU (bench/README.md,
     # "Route order"). No path is in two groups, so the order changes no answer.
     mount_versions(
-        app, AREAS, VERSIONS, CHANGES, responses=PROBLEM_RESPONSES, security=[{BEARER_SCHEME: []}]
+        app,
+        AREAS,
+        VERSIONS,
+        CHANGES,
+        responses=PROBLEM_RESPONSES,
+        security=[{BEARER_SCHEME: []}],
+        match_first=BUSIEST,
     )
     app.include_router(health.router)
     app.include_router(internal.router)

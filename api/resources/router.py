@@ -27,3 +27,13 @@ AREAS: tuple[APIRouter, ...] = (
     privacy,
     insights,
 )
+
+BUSIEST: tuple[str, ...] = (
+    "get_me",
+    "sync",
+    "list_focus_sessions",
+    "get_stats",
+    "get_focus_session",
+)
+"""The routes the apps call most (every launch, every sync, the sessions screen): matched
+first. The order of AREAS is the spec's."""
