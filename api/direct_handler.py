@@ -3,7 +3,7 @@
 FastAPI declares a route once: its parameters, their validation, its spec. On every request
 its driver then opens two exit stacks, works out the endpoint's context for error messages,
 notes telemetry data, walks the dependency tree with a cache and an override lookup for each
-node, and makes a throwaway `Response` for dependencies to write headers on: about 0.24 M
+node, and makes a throwaway `Response` for dependencies to write headers on: about 0.18 M
 instructions, 7 % of a single read (bench/README.md, "The route's driver"). For a route of
 the plain shape most of that has nothing to do:
 
@@ -15,7 +15,7 @@ the plain shape most of that has nothing to do:
 For those routes `direct_handler` calls the dependencies in order, validates the path,
 query, header and cookie parameters with FastAPI's own `request_params_to_args`, raises
 FastAPI's `RequestValidationError` with its errors, and calls the endpoint: the same answer,
-error or not (`tests/integration/test_direct_handler.py` compares every such route's answers
+error or not (`tests/property/test_direct_handler.py` compares every such route's answers
 with FastAPI's driver's, valid and invalid input alike). A request FastAPI's telemetry
 observes (a trace kept), or any request while dependency overrides are set, goes to FastAPI's
 driver. Any other route keeps FastAPI's driver. See docs/adr/0027.
