@@ -1,9 +1,10 @@
 """The instruction-count bench (bench/read_instructions.py) at CI size, on the test session's
 PostgreSQL server: ours, the framework's floor and the bare app each read under valgrind's
 callgrind, counted around the reads alone. What it reports must hold: a count per read for
-each, ours above the floor above bare (the floor is bare's work declared as FastAPI routes, bare
-does only the essential work), and the ratio line; with `--sync`, a sync of 50 changes and the
-list page of the same 50 sessions. The counts themselves mean little at this size."""
+each, bare below both others (it does only the essential work; the floor is that work declared
+as FastAPI routes, and ours, which skips FastAPI's driver on its hot reads (ADR 0027), may
+come out on either side of it), and the ratio line; with `--sync`, a sync of 50 changes and
+the list page of the same 50 sessions. The counts themselves mean little at this size."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import shutil
 from tests.support.bench import run_bench
 
 
-def test_the_instruction_bench_counts_ours_above_the_bare_app(database_url: str) -> None:
+def test_the_instruction_bench_counts_the_bare_app_lowest(database_url: str) -> None:
     assert shutil.which("valgrind"), "needs valgrind: `make install` (apt-get install valgrind)"
     done = run_bench(
         "read_instructions.py", ["--reads", "20", "--apps", "ours,floor,bare"], database_url
@@ -22,7 +23,7 @@ def test_the_instruction_bench_counts_ours_above_the_bare_app(database_url: str)
     counts = dict(re.findall(r"^(\w+)\s+(\d+\.\d+) M instructions per read$", done.stdout, re.M))
     assert set(counts) == {"ours", "floor", "bare"}, done.stdout
     ours, floor, bare = (float(counts[app]) for app in ("ours", "floor", "bare"))
-    assert ours > floor > bare > 0.5  # a read is millions of them
+    assert min(ours, floor) > bare > 0.5  # a read is millions of them
     ratio = re.search(r"^RESULT api_read_instructions ratio=(\d\.\d\d)$", done.stdout, re.M)
     assert ratio is not None, done.stdout
     assert 0 < float(ratio[1]) < 1
