@@ -45,6 +45,19 @@ def _returns_response(call: Callable[..., Any]) -> bool:
     return inspect.isclass(annotation) and issubclass(annotation, Response)
 
 
+def _special_parameters(dependant: Dependant) -> bool:
+    """Whether a parameter is filled from more than the request's path, query, headers and
+    cookies: a body, a WebSocket or connection, the response, background tasks, scopes."""
+    return bool(
+        dependant.body_params
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+    )
+
+
 def _plain_dependencies(dependant: Dependant) -> list[Dependency] | None:
     """Each dependency as (name, call), or None if one is not `async def f(request)`."""
     found: list[Dependency] = []
@@ -59,11 +72,7 @@ def _plain_dependencies(dependant: Dependant) -> list[Dependency] | None:
             or sub.query_params
             or sub.header_params
             or sub.cookie_params
-            or sub.body_params
-            or sub.http_connection_param_name
-            or sub.response_param_name
-            or sub.background_tasks_param_name
-            or sub.security_scopes_param_name
+            or _special_parameters(sub)
             or sub.own_oauth_scopes
             or sub.concurrency is not None
             or any(call is seen for _, seen in found)  # FastAPI would call it once
@@ -83,12 +92,7 @@ def direct_handler(route: APIRoute, framework: ASGIApp) -> ASGIApp | None:
         call is None
         or not inspect.iscoroutinefunction(call)
         or not _returns_response(call)
-        or dependant.body_params
-        or dependant.websocket_param_name
-        or dependant.http_connection_param_name
-        or dependant.response_param_name
-        or dependant.background_tasks_param_name
-        or dependant.security_scopes_param_name
+        or _special_parameters(dependant)
         or getattr(route, "max_body_size", None) is not None
     ):
         return None
