@@ -13,7 +13,8 @@ production's sampling (FOCUS_TRACE_SAMPLE_RATIO's default; kept spans exported a
 discarded stderr, in the batch processor's thread as Cloud Trace's exporter would). `floor`
 is the bare app's work declared as FastAPI routes (the caller a dependency, the id a typed path
 parameter) with no middleware: what the framework costs before any code of ours. Last lines:
-the single-read ratios.
+the single-read ratios in throughput, then bare's server CPU per single read over the traced
+app's (`/proc`; where an instance is kept busy, as in production, what decides its throughput).
 
     .venv/bin/python bench/api_read.py [--rounds 4] [--duration 5] [--concurrency 16]
 """
@@ -553,12 +554,13 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         f"{'srv CPU µs/req':>14} {'gen CPU %':>9} {'bytes':>6} {'errors':>6}"
     )
     throughput: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], float] = {}
     for (endpoint, name), runs in results.items():
         count = sum(len(r["latencies"]) for r in runs)
         rps = count / sum(r["elapsed"] for r in runs)
         throughput[endpoint, name] = rps
         latencies = [x for r in runs for x in r["latencies"]]
-        cpu_us = sum(r["server_cpu"] for r in runs) / count * 1e6
+        cpu_us = cpu[endpoint, name] = sum(r["server_cpu"] for r in runs) / count * 1e6
         gen = 100 * sum(r["cpu"] for r in runs) / sum(r["elapsed"] for r in runs)
         print(
             f"{endpoint:8} {name:5} {rps:8.0f} {pct(latencies, 0.5):7.2f} "
@@ -584,6 +586,12 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         print(f"{endpoint}: trace/ours throughput {cost:.2f} (what tracing itself costs)")
         cost = throughput[endpoint, "ours"] / throughput[endpoint, "floor"]
         print(f"{endpoint}: ours/floor throughput {cost:.2f} (what our own code costs)")
+    for endpoint in ("single", "list"):
+        per_read = " ".join(
+            f"{name} {cpu[endpoint, 'bare'] / cpu[endpoint, name]:.2f}"
+            for name in ("ours", "lim", "trace", "floor")
+        )
+        print(f"{endpoint}: bare's server CPU per request over each app's: {per_read}")
     print(f"rate limits counted in {args.rate_limit_storage}")
     single = {
         name: throughput["single", name] / throughput["single", "bare"]
@@ -593,6 +601,8 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
     print(f"RESULT api_read_rate_limited ratio={single['lim']:.2f}")
     print(f"RESULT api_read_traced ratio={single['trace']:.2f}")
     print(f"RESULT api_read_framework_floor ratio={single['floor']:.2f}")
+    # Production's measure where an instance is kept busy: what the server spends per read.
+    print(f"RESULT api_read_traced_cpu ratio={cpu['single', 'bare'] / cpu['single', 'trace']:.2f}")
 
 
 if __name__ == "__main__":
