@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from api_read import UVICORN, cpu_seconds, free_port  # noqa: E402  (beside this file)
 from load_mix import pct  # noqa: E402
-from scale import seed_users, uid, vacuum_analyze  # noqa: E402
+from scale_seed import seed_users, uid, vacuum_analyze  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
 SLO_MS = 300.0
