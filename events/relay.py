@@ -3,7 +3,9 @@
 At-least-once: a relay that dies after publishing and before its commit leaves the batch
 unmarked, and the next run publishes it again. A duplicate, never a loss; consumers are
 idempotent by event id. Several relays may run at once: each claims its batch with
-`FOR UPDATE SKIP LOCKED`, so no event is in two batches in flight. Metrics: events/metrics.py.
+`FOR UPDATE SKIP LOCKED`, so no event is in two batches in flight; a user's events then keep
+their order within each relay's batches, not across relays (docs/adr/0026). Metrics:
+events/metrics.py.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ resource "google_pubsub_subscription" "notifications" {
 
     oidc_token {
       service_account_email = google_service_account.invoker.email # FOCUS_INTERNAL_INVOKER
-      audience              = local.internal_audience                # FOCUS_INTERNAL_AUDIENCE
+      audience              = local.internal_audience              # FOCUS_INTERNAL_AUDIENCE
     }
   }
 
@@ -133,7 +133,7 @@ resource "google_pubsub_subscription" "legacy_sync" {
 
     oidc_token {
       service_account_email = google_service_account.invoker.email # FOCUS_INTERNAL_INVOKER
-      audience              = local.internal_audience                # FOCUS_INTERNAL_AUDIENCE
+      audience              = local.internal_audience              # FOCUS_INTERNAL_AUDIENCE
     }
   }
 

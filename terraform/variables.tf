@@ -101,7 +101,7 @@ variable "api_concurrency" {
 }
 
 variable "relay_instances" {
-  description = "Outbox relays (focus events relay). Several may run at once (FOR UPDATE SKIP LOCKED); one is enough."
+  description = "Outbox relays (focus events relay). Several may run at once (FOR UPDATE SKIP LOCKED) without losing or doubling an event, but a user's events keep their order only within one relay (docs/adr/0026); one is enough."
   type        = number
   default     = 1
 
