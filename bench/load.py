@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from api_read import UVICORN, cpu_seconds, free_port  # noqa: E402  (beside this file)
 from load_mix import pct  # noqa: E402
+from read_apps import dev_settings  # noqa: E402
 from scale_seed import seed_users, uid, vacuum_analyze  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
@@ -80,17 +81,8 @@ def serve(url: str, data_dir: Path, port: int, pool_size: int) -> None:
 
     from app import logs
     from app.bootstrap import build, build_app, freeze_startup_heap
-    from app.settings import Settings
 
-    settings = Settings(
-        _env_file=None,
-        env="dev",
-        auth="dev",
-        data_dir=data_dir,
-        db_pool_size=pool_size,
-        client_ip_proxy_hops=1,
-        log_format="json",
-    )
+    settings = dev_settings(data_dir, pool_size, client_ip_proxy_hops=1, log_format="json")
     logs.configure(settings.log_level, json=settings.log_json)
     app = build_app(build(settings, url))
     freeze_startup_heap()

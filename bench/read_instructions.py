@@ -44,29 +44,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api_read import (  # noqa: E402
-    HEADERS,
-    USER,
-    bare_app,
-    capture_queries,
-    floor_app,
-    new_traceparent,
-    our_app,
-    seed,
-)
+from read_apps import HEADERS, USER, app_for, capture_queries, new_traceparent, seed  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
 WARMUP = 200
 SESSIONS = 500
-"""The user's focus sessions, versions 1 to 500 (api_read.seed)."""
-
-
-def build(which: str, url: str, data_dir: Path) -> Any:
-    if which in ("bare", "floor"):
-        queries = json.loads((data_dir / "queries.json").read_text())
-        make = floor_app if which == "floor" else bare_app
-        return make(url, data_dir / "dev-token-secret", 10, queries)
-    return our_app(which, url, data_dir, 10)
+"""The user's focus sessions, versions 1 to 500 (read_apps.seed)."""
 
 
 async def read(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
@@ -138,7 +121,7 @@ def callgrind(switch: str) -> None:
 def child(args: argparse.Namespace) -> None:
     """Inside valgrind: build one app, read, count only the reads."""
     spec = json.loads(args.child)
-    app = build(spec["which"], spec["url"], Path(spec["data_dir"]))
+    app = app_for(spec["which"], spec["url"], Path(spec["data_dir"]), 10)
     asyncio.run(counted(app, spec["paths"], spec["token"], spec["reads"], spec["which"] == "trace"))
 
 
