@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
@@ -17,23 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.app_check import AppCheckMode, AppCheckPolicy
-from api.config import ApiConfig, Deprecation
-from api.protections import Protections
-from api.rate_limits import RateLimiter, RateLimitPolicy
 from api.services import AiConsents, ApiServices
 from app.ai_wiring import AI_CONSUMER, Ai, Hosted, build_ai
+from app.api_wiring import api_config, internal_verifier, protections, token_verifier
+from app.delivery_wiring import event_publisher, push_senders, task_scheduler
 from app.growth_wiring import build_growth
 from app.privacy_wiring import build_privacy
-from app.settings import (
-    AuthMode,
-    Environment,
-    EventsTransport,
-    PushTransport,
-    Settings,
-    TasksTransport,
-    check,
-)
+from app.settings import Settings, check
 from app.staff_wiring import staff_services
 from app.tracing import Tracing
 from app.tracing import start as start_tracing
@@ -46,11 +35,8 @@ from datastore.postgres.unit_of_work import PostgresUnitOfWork
 from domain.common import Clock, utc_now
 from domain.devices.model import Platform
 from domain.errors import NotFound
-from domain.events import EventPublisher
-from domain.identity import ServiceTokenVerifier, TokenVerifier
 from domain.push.budget import BudgetPolicy
 from domain.push.ports import PushSender
-from domain.tasks import TaskScheduler
 from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from events.consumer import EventConsumer
 from events.in_process import InProcessPublisher
@@ -82,151 +68,6 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,
 )
-
-
-def token_verifier(settings: Settings) -> TokenVerifier:
-    match settings.auth_mode:
-        case AuthMode.FIREBASE:
-            from identity.firebase import FirebaseTokenVerifier
-
-            assert settings.firebase_project_id is not None  # check() guarantees it
-            return FirebaseTokenVerifier(settings.firebase_project_id)
-        case AuthMode.DEV:
-            from identity.dev_issuer import DevTokenIssuer, load_or_create_secret
-
-            return DevTokenIssuer(load_or_create_secret(settings.dev_secret_path))
-
-
-def event_publisher(settings: Settings, handlers: InProcessPublisher) -> EventPublisher:
-    match settings.events_transport:
-        case EventsTransport.PUBSUB:
-            from events.pubsub import PubSubPublisher
-
-            assert settings.firebase_project_id is not None  # check() guarantees it
-            return PubSubPublisher(settings.firebase_project_id, settings.pubsub_topic)
-        case EventsTransport.IN_PROCESS:
-            return handlers
-
-
-def internal_verifier(settings: Settings) -> ServiceTokenVerifier | None:
-    if settings.internal_audience is None or settings.internal_invoker is None:
-        return None  # check() allows that only outside production
-    from identity.google_oidc import GoogleOidcVerifier
-
-    return GoogleOidcVerifier(
-        settings.internal_audience, settings.internal_invoker, jwks_url=settings.google_jwks_url
-    )
-
-
-def push_senders(settings: Settings, clock: Clock) -> dict[Platform, PushSender]:
-    match settings.push_transport:
-        case PushTransport.LOG:
-            from notifications.log_sender import LogPushSender
-
-            log_sender = LogPushSender()
-            return {Platform.IOS: log_sender, Platform.ANDROID: log_sender}
-        case PushTransport.LIVE:
-            from notifications.apns import ApnsConfig, ApnsSender
-            from notifications.fcm import FcmConfig, FcmSender
-
-            assert settings.apns_key_file is not None  # check() guarantees these
-            assert settings.apns_key_id
-            assert settings.apns_team_id
-            assert settings.apns_topic
-            assert settings.firebase_project_id is not None
-            apns = ApnsConfig(
-                key_id=settings.apns_key_id,
-                team_id=settings.apns_team_id,
-                topic=settings.apns_topic,
-                private_key_pem=settings.apns_key_file.read_text(),
-                production_url=settings.apns_production_url,
-                sandbox_url=settings.apns_sandbox_url,
-                ca_file=settings.apns_ca_file,
-            )
-            fcm = FcmConfig(
-                project_id=settings.firebase_project_id,
-                credentials_file=settings.fcm_credentials_file,
-                base_url=settings.fcm_base_url,
-            )
-            return {
-                Platform.IOS: ApnsSender(apns, clock=clock),
-                Platform.ANDROID: FcmSender(fcm, clock=clock),
-            }
-
-
-def task_scheduler(settings: Settings, queue: PostgresTaskQueue) -> TaskScheduler:
-    match settings.tasks_transport:
-        case TasksTransport.POSTGRES:
-            return queue
-        case TasksTransport.CLOUD_TASKS:
-            from jobs.cloud_tasks import CloudTasksScheduler, cloud_tasks_client
-
-            assert settings.firebase_project_id
-            assert settings.cloud_tasks_target_url
-            assert settings.internal_invoker is not None
-            return CloudTasksScheduler(
-                project_id=settings.firebase_project_id,
-                location=settings.cloud_tasks_location,
-                queue=settings.cloud_tasks_queue,
-                target_base_url=settings.cloud_tasks_target_url,
-                service_account_email=settings.internal_invoker,
-                audience=settings.internal_audience,
-                client=cloud_tasks_client(settings.cloud_tasks_emulator_host),
-            )
-
-
-def protections(settings: Settings) -> Protections:
-    limiter = None
-    if settings.rate_limits:
-        policy = RateLimitPolicy(
-            per_ip=settings.rate_limit_per_ip,
-            reads=settings.rate_limit_reads,
-            writes=settings.rate_limit_writes,
-            anonymous_reads=settings.rate_limit_anonymous_reads,
-            anonymous_writes=settings.rate_limit_anonymous_writes,
-        )
-        limiter = RateLimiter(policy, settings.rate_limit_storage_uri)
-    modes = {"ios": settings.app_check_ios, "android": settings.app_check_android}
-    app_check = None
-    if any(mode is not AppCheckMode.OFF for mode in modes.values()):
-        from identity.app_check import FirebaseAppCheckVerifier
-
-        assert settings.app_check_project_number  # check() guarantees both
-        assert settings.firebase_project_id
-        verifier = FirebaseAppCheckVerifier(
-            settings.app_check_project_number,
-            settings.firebase_project_id,
-            jwks_url=settings.app_check_jwks_url,
-        )
-        app_check = AppCheckPolicy(verifier, modes)
-    return Protections(
-        rate_limiter=limiter,
-        client_ip_proxy_hops=settings.client_ip_proxy_hops,
-        app_check=app_check,
-        recent_sign_in=timedelta(minutes=settings.recent_sign_in_minutes),
-    )
-
-
-def api_config(settings: Settings) -> ApiConfig:
-    minimums = {
-        platform: version
-        for platform, version in (
-            ("ios", settings.min_app_version_ios),
-            ("android", settings.min_app_version_android),
-        )
-        if version
-    }
-    return ApiConfig(
-        max_body_bytes=settings.max_body_bytes,
-        min_app_versions=minimums,
-        upgrade_urls={"ios": settings.upgrade_url_ios, "android": settings.upgrade_url_android},
-        deprecations=tuple(Deprecation(**rule.model_dump()) for rule in settings.deprecations),
-        expose_docs=(
-            settings.expose_docs
-            if settings.expose_docs is not None
-            else settings.env is not Environment.PRODUCTION
-        ),
-    )
 
 
 @dataclass
