@@ -3,9 +3,10 @@
 Its own process (`load.py` starts it), one JSON step per line on stdin, one JSON result per
 line on stdout: `{"mix": "mix" | "me", "rate": r, "duration": s, "timeout": t}` sends `r`
 requests a second for `s` seconds at fixed intervals whatever the answers do, then waits for
-every answer (at most `t` seconds each). A request's latency runs from its intended send time,
-so that waiting for a connection or behind the server's queue counts (no coordinated
-omission). Raw HTTP/1.1 keep-alive on uvloop, at most `connections` requests in flight.
+every answer (each given up `t` seconds after its intended send time). A request's latency runs
+from its intended send time, so that waiting for a connection or behind the server's queue
+counts (no coordinated omission). Raw HTTP/1.1 keep-alive on uvloop, at most `connections`
+requests in flight.
 
 Each user writes one thing at a time and keeps its state: its sync cursor, its running focus
 session, its schedule's ETag, a POST whose answer was lost (sent again with the same

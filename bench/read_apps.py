@@ -9,7 +9,8 @@
 - `floor_app`: the bare app's work declared as FastAPI routes (the caller a dependency, the id
   a typed path parameter), with no middleware: what the framework costs before our code.
 
-`seed` gives one user 500 focus sessions in a scratch database.
+`app_for` builds any of the five by name; `dev_settings` are the embedded default's settings
+the benches start from. `seed` gives the bench's user its focus sessions in a scratch database.
 """
 
 from __future__ import annotations
