@@ -8,8 +8,9 @@ on a scratch database it seeds the same way) runs in its own process under callg
 in process (no server, no sockets of its own): warm-up reads first, uncounted, then `--reads`
 reads with counting switched on around them alone (`callgrind_control -i on|off`). `trace` is
 ours with tracing on at production's sampling and a `traceparent` on every read, as Cloud Run
-sends. Last line: `RESULT api_read_instructions ratio=<bare/ours>` (above 1 never; 1 would be
-no cost over the essential work).
+sends. Result lines: `RESULT api_read_instructions ratio=<bare/ours>` (above 1 never; 1 would
+be no cost over the essential work) and, with `trace`, `RESULT api_read_traced_instructions
+ratio=<bare/trace>`.
 
     .venv/bin/python bench/read_instructions.py [--reads 1000] [--list] [--apps ours,trace,bare]
     .venv/bin/python bench/read_instructions.py --sync [--reads 300] [--apps ours]
@@ -228,6 +229,9 @@ def main() -> None:
         print(f"{kind}: trace/ours instructions {per_read['trace'] / per_read['ours']:.2f}")
     if "ours" in per_read and "bare" in per_read:
         print(f"RESULT api_read_instructions ratio={per_read['bare'] / per_read['ours']:.2f}")
+    if "trace" in per_read and "bare" in per_read:
+        traced = per_read["bare"] / per_read["trace"]
+        print(f"RESULT api_read_traced_instructions ratio={traced:.2f}")
 
 
 if __name__ == "__main__":
