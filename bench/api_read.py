@@ -333,6 +333,8 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict[st
         print(f"{endpoint}: trace/ours throughput {cost:.2f} (what tracing itself costs)")
         cost = throughput[endpoint, "ours"] / throughput[endpoint, "floor"]
         print(f"{endpoint}: ours/floor throughput {cost:.2f} (what our own code costs)")
+        cost = throughput[endpoint, "trace"] / throughput[endpoint, "floor"]
+        print(f"{endpoint}: trace/floor throughput {cost:.2f} (our code and tracing together)")
     for endpoint in ("single", "list"):
         per_read = " ".join(
             f"{name} {cpu[endpoint, 'bare'] / cpu[endpoint, name]:.2f}"
